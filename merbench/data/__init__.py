@@ -1,0 +1,1 @@
+"""Corpora layer: reading corpora in their distributed layouts, protocols (splits, labels), metrics."""

@@ -1,0 +1,156 @@
+"""The corpus contract: utterance records, splits, protocols, and the base class of corpus loaders.
+
+A loader (a plugin on the `datasets` axis) reads a corpus in the layout in which it is distributed and
+returns a `Corpus`: its `Utterance` records, its `Protocol` (label set, splits, dev rule, headline
+metrics, read from the dataset card `datasets/<name>.toml`) and the list of what it skipped, each with
+a reason. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One labelled utterance.
+
+    `group` is the session (IEMOCAP, synth) or dialogue (MELD, M3ED) it belongs to; `audio` is a path
+    to a media file (decoded on demand) or None; `labels` holds the multi-label set where the protocol
+    has one; `meta` carries corpus-specific facts (e.g. synth's ``consistent`` flag).
+    """
+
+    id: str
+    speaker: str
+    group: str
+    text: str
+    audio: Path | None
+    label: str
+    labels: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Split:
+    """One train/dev/test partition of a corpus (an IEMOCAP fold, MELD's official split, ...)."""
+
+    name: str
+    train: tuple[str, ...]
+    dev: tuple[str, ...]
+    test: tuple[str, ...]
+
+    def check_disjoint(self) -> None:
+        """Raise if any utterance id sits in two of train/dev/test."""
+        a, b, c = set(self.train), set(self.dev), set(self.test)
+        if a & b or a & c or b & c:
+            raise ValueError(f"split {self.name}: train/dev/test overlap")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a corpus is scored: labels (in class-index order), splits, dev rule, headline metrics."""
+
+    labels: tuple[str, ...]
+    splits: tuple[Split, ...]
+    headline_metrics: tuple[str, ...]
+    dev_rule: str
+    description: str = ""
+    multilabel: bool = False
+
+    def split(self, name: str) -> Split:
+        for s in self.splits:
+            if s.name == name:
+                return s
+        from merbench.errors import UserError
+
+        valid = ", ".join(s.name for s in self.splits)
+        raise UserError(f"unknown split {name!r}; valid: {valid}")
+
+
+@dataclass(frozen=True)
+class Skip:
+    """An utterance (or file) the loader could not use, and why."""
+
+    id: str
+    reason: str
+
+
+@dataclass
+class Corpus:
+    """A loaded corpus: records, protocol, and what was skipped with reasons."""
+
+    name: str
+    utterances: list[Utterance]
+    protocol: Protocol
+    skipped: list[Skip] = field(default_factory=list)
+    root: Path | None = None
+
+    def __post_init__(self) -> None:
+        self._by_id = {u.id: u for u in self.utterances}
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    def __getitem__(self, utt_id: str) -> Utterance:
+        return self._by_id[utt_id]
+
+    def label_index(self, label: str) -> int:
+        return self.protocol.labels.index(label)
+
+    def counts(self) -> dict[str, Counter]:
+        """Per split name and part (``fold1/test``): label counts."""
+        out: dict[str, Counter] = {}
+        for split in self.protocol.splits:
+            for part in ("train", "dev", "test"):
+                ids = getattr(split, part)
+                out[f"{split.name}/{part}"] = Counter(self._by_id[i].label for i in ids)
+        return out
+
+    def fingerprint(self) -> str:
+        """SHA-256 over every record's identity (id, text, label, audio path and size/mtime).
+
+        It changes whenever the corpus content changes, so it keys the feature store.
+        """
+        h = hashlib.sha256(self.name.encode())
+        for u in sorted(self.utterances, key=lambda u: u.id):
+            audio = ""
+            if u.audio is not None:
+                try:
+                    st = Path(u.audio).stat()
+                    audio = f"{Path(u.audio).name}:{st.st_size}:{int(st.st_mtime)}"
+                except OSError:
+                    audio = f"{Path(u.audio).name}:missing"
+            h.update(json.dumps([u.id, u.text, u.label, audio], ensure_ascii=False).encode())
+        return h.hexdigest()
+
+    def load_audio(self, utt: Utterance, sample_rate: int) -> np.ndarray:
+        """The waveform of `utt` as float32 mono at `sample_rate` (see `merbench.data.audio`)."""
+        from merbench.data.audio import read_audio
+
+        if utt.audio is None:
+            raise ValueError(f"{utt.id}: no audio")
+        return read_audio(Path(utt.audio), sample_rate)
+
+
+class CorpusLoader:
+    """Base class of `datasets` plugins.
+
+    Contract: ``Loader(config).load(root: Path | None) -> Corpus``. `config` is the plugin's config
+    dataclass (card options such as the class set or ``on_missing``); `root` is the corpus folder in
+    its distributed layout (None for generated corpora such as ``synth``). Errors in the files raise
+    `merbench.errors.UserError` naming the file and line; unusable utterances are recorded in
+    `Corpus.skipped` with a reason (or raise when ``on_missing == "fail"``).
+    """
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    def load(self, root: Path | None) -> Corpus:  # pragma: no cover - abstract
+        raise NotImplementedError

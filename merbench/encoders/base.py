@@ -1,0 +1,55 @@
+"""The encoder contract: a frozen backbone mapping a waveform or a text to a sequence ``[T, d]``.
+
+An encoder is a plugin on the `encoders` axis. Its `key()` (canonical config plus the identity of its
+weights: model name and revision, or a hash of a local checkpoint) keys the feature store together
+with the corpus fingerprint, so that any change of encoder or parameters yields a new store entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Literal
+
+import numpy as np
+
+Modality = Literal["audio", "text"]
+
+
+class Encoder:
+    """Base class of `encoders` plugins.
+
+    Attributes a subclass sets: `name` (registry name), `modality` ("audio" or "text"), `dim` (output
+    width d), `frame_rate` (frames per second for audio, None for text), `sample_rate` (Hz expected by
+    `encode` for audio, None for text).
+
+    `encode(inputs)` takes a list of waveforms (float32 mono numpy arrays at `sample_rate`) or a list
+    of strings, and returns one float32 array ``[T_i, dim]`` per input, with ``T_i >= 1``. It may use a
+    GPU when `device` says so; it never trains.
+    """
+
+    name: str = ""
+    modality: Modality = "audio"
+    dim: int = 0
+    frame_rate: float | None = None
+    sample_rate: int | None = None
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+        self.device = "cpu"
+        self.forward_calls = 0  # counts batches encoded; the store's tests assert it stays 0 on reuse
+
+    def weights_identity(self) -> str:
+        """Identity of the weights (e.g. ``model@revision`` or a checkpoint hash); '' if none."""
+        return ""
+
+    def key(self) -> dict[str, Any]:
+        """Canonical description of this encoder: name, config, weights identity."""
+        config = dataclasses.asdict(self.config) if dataclasses.is_dataclass(self.config) else {}
+        return {"name": self.name, "config": config, "weights": self.weights_identity()}
+
+    def to(self, device: str) -> Encoder:
+        self.device = device
+        return self
+
+    def encode(self, inputs: list[Any]) -> list[np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Experiments layer: recipes and grids, run identity, MLflow tracking, resume, executors."""

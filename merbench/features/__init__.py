@@ -1,0 +1,1 @@
+"""Feature store layer: encode a corpus once per encoder, serve the cached features to every run."""

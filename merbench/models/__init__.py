@@ -1,0 +1,1 @@
+"""Components layer: adapters, augmentation objectives, fusion encoders, heads, and whole models."""

@@ -1,0 +1,121 @@
+"""Base classes of the model axes (adapters, augmentations, fusion encoders, heads, models).
+
+Every plugin on these axes is a ``torch.nn.Module`` built as ``Plugin(config, *runtime)`` by
+`merbench.registry.build`; its docstring states its contract with shapes. Shapes used throughout:
+M utterances in a batch, audio ``[M, Ta, d]`` with mask ``[M, Ta]`` (True = real frame), text
+``[M, Tt, d]`` with mask ``[M, Tt]``, labels ``[M]`` (class indices).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+
+@dataclass
+class Batch:
+    """A padded batch of cached features.
+
+    `audio` ``[M, Ta, da]`` float, `audio_mask` ``[M, Ta]`` bool, `text` ``[M, Tt, dt]``,
+    `text_mask` ``[M, Tt]``, `labels` ``[M]`` long (or ``[M, C]`` float for multi-label),
+    `ids` the utterance ids in order.
+    """
+
+    audio: Tensor
+    audio_mask: Tensor
+    text: Tensor
+    text_mask: Tensor
+    labels: Tensor
+    ids: list[str] = field(default_factory=list)
+
+    def to(self, device: str | torch.device) -> Batch:
+        return Batch(
+            self.audio.to(device),
+            self.audio_mask.to(device),
+            self.text.to(device),
+            self.text_mask.to(device),
+            self.labels.to(device),
+            self.ids,
+        )
+
+    def __len__(self) -> int:
+        return self.labels.shape[0]
+
+
+def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
+    """Mean of `x` ``[M, T, d]`` over the frames where `mask` ``[M, T]`` is True -> ``[M, d]``."""
+    weights = mask.to(x.dtype).unsqueeze(-1)
+    return (x * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+
+
+class Adapter(nn.Module):
+    """Trainable part of the bimodal encoder: ``forward(x [M,T,d_in], mask) -> [M,T,d]``.
+
+    Built as ``Adapter(config, d_in, d)``.
+    """
+
+
+class Augmentation(nn.Module):
+    """Representation-learning objective on adapter outputs (axis `augmentation`).
+
+    Built as ``Augmentation(config, d, num_classes)``. ``forward(audio, audio_mask, text, text_mask,
+    labels)`` returns ``(audio_for_fusion, text_for_fusion, losses)``: the sequences the fusion encoder
+    receives (augmented or passed through, as the variant says) and a dict of named, already weighted
+    loss terms (empty for ``none``). Called only in training; at inference the model skips it.
+    """
+
+
+class FusionEncoder(nn.Module):
+    """Fuses the two modalities into one vector (axis `fusion`).
+
+    Built as ``FusionEncoder(config, d)``; ``forward(audio [M,Ta,d], audio_mask, text [M,Tt,d],
+    text_mask) -> [M, out_dim]``; attribute `out_dim`.
+    """
+
+    out_dim: int
+
+
+class Head(nn.Module):
+    """A classifier on a fused vector (EC: emotion classes; ED: same/different emotion).
+
+    Built as ``Head(config, in_dim, out_dim)``; ``forward(z [M, in_dim]) -> logits [M, out_dim]``.
+    """
+
+
+class MERModel(nn.Module):
+    """A whole model (axis `models`): DRKF and its ablations, FDRL, baselines.
+
+    Built as ``Model(config, spec)`` with `spec` a `ModelSpec` (input widths, number of classes, and
+    the resolved sub-configs of the axes it uses). Contract:
+
+    - ``losses(batch) -> dict[str, Tensor]``: named scalar loss terms, each already weighted, plus
+      ``"total"``, their sum; used in training only.
+    - ``logits(batch) -> Tensor [M, C]``: the inference path (no augmentation, no pairs).
+    - ``embed(batch) -> Tensor [M, D]``: the fused representation (for t-SNE plots).
+    """
+
+    def losses(self, batch: Batch) -> dict[str, Tensor]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def logits(self, batch: Batch) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def embed(self, batch: Batch) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass
+class ModelSpec:
+    """What a model needs to know at build time beyond its own config.
+
+    `components` maps an axis (``adapter``, ``augmentation``, ``fusion``, ...) to
+    ``(plugin name, overrides dict)`` as resolved from the recipe and the command line.
+    """
+
+    audio_dim: int
+    text_dim: int
+    num_classes: int
+    components: dict[str, tuple[str, dict]] = field(default_factory=dict)
+    multilabel: bool = False

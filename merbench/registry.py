@@ -1,0 +1,319 @@
+"""The plugin registries: one small `Registry` class and one registry per axis.
+
+Every swappable part of merbench (datasets, encoders, adapters, augmentation objectives, fusion
+encoders, heads, whole models, metrics, statistical tests, executors) is a plugin registered on its
+axis with a decorator and a typed config dataclass whose field defaults are the documented defaults::
+
+    @FUSIONS.register("self", config=SelfFusionConfig)
+    class SelfFusion(FusionEncoder): ...
+
+`build(kind, name, *runtime, **overrides)` is the one way to make a plugin: it resolves the config
+(defaults, then overrides, unknown keys rejected with the list of valid ones) and calls
+``plugin(config, *runtime)``. Built-in plugins are imported lazily, per axis, from
+`BUILTIN_MODULES`; third-party plugins come from the entry-point group ``merbench.plugins`` (a module
+whose decorators register) and from ``--plugin some.module`` for code that is not installed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import importlib
+import typing
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from merbench.errors import UserError
+
+ENTRY_POINT_GROUP = "merbench.plugins"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered plugin: its name, the object (class or function), its config class, source."""
+
+    name: str
+    obj: Any
+    config: type | None
+    source: str
+    aliases: tuple[str, ...] = ()
+
+    def config_fields(self) -> dict[str, Any]:
+        """Field name -> default value of the config dataclass (empty when there is none)."""
+        if self.config is None:
+            return {}
+        return dataclasses.asdict(self.config())
+
+
+class Registry:
+    """A named map from plugin names to plugins of one axis.
+
+    `base` is the dotted path ``"module:Class"`` of the axis's base class; when given, a registered
+    class must subclass it (checked at registration; the base module is necessarily imported by then).
+    `builtins` are the modules that register this axis's built-in plugins, imported on first lookup.
+    """
+
+    def __init__(self, kind: str, base: str | None = None, builtins: Iterable[str] = ()) -> None:
+        self.kind = kind
+        self.base = base
+        self.builtins = tuple(builtins)
+        self._entries: dict[str, Entry] = {}
+        self._aliases: dict[str, str] = {}
+        self._loaded = False
+
+    # -- registration -------------------------------------------------------------------------
+    def register(
+        self, name: str, config: type | None = None, *, aliases: Iterable[str] = ()
+    ) -> Callable[[Any], Any]:
+        """Decorator registering a class or function under `name` with its config dataclass."""
+        aliases = tuple(aliases)
+
+        def decorate(obj: Any) -> Any:
+            self.add(name, obj, config, aliases=aliases)
+            return obj
+
+        return decorate
+
+    def add(self, name: str, obj: Any, config: type | None = None, *, aliases: tuple = ()) -> None:
+        """Register `obj` under `name` (plain-call form of `register`)."""
+        for key in (name, *aliases):
+            if key in self._entries or key in self._aliases:
+                existing = self._entries.get(key) or self._entries[self._aliases[key]]
+                raise ValueError(
+                    f"{self.kind}: duplicate plugin name {key!r} "
+                    f"(already registered by {existing.source})"
+                )
+        if config is not None and not dataclasses.is_dataclass(config):
+            raise TypeError(f"{self.kind}/{name}: config must be a dataclass, got {config!r}")
+        if self.base is not None and isinstance(obj, type):
+            base = _import_object(self.base)
+            if not issubclass(obj, base):
+                raise TypeError(
+                    f"{self.kind}/{name}: {obj.__qualname__} must subclass {base.__qualname__}"
+                )
+        source = getattr(obj, "__module__", "?")
+        self._entries[name] = Entry(name, obj, config, source, aliases)
+        for alias in aliases:
+            self._aliases[alias] = name
+
+    # -- lookup ---------------------------------------------------------------------------------
+    def load_builtins(self) -> None:
+        """Import this axis's built-in plugin modules and third-party plugins (once)."""
+        if self._loaded:
+            return
+        self._loaded = True
+        for module in self.builtins:
+            importlib.import_module(module)
+        load_entry_point_plugins()
+
+    def get(self, name: str) -> Entry:
+        """The entry for `name` (or an alias); unknown names raise a UserError listing valid ones."""
+        self.load_builtins()
+        name = self._aliases.get(name, name)
+        if name not in self._entries:
+            valid = ", ".join(sorted(self._entries)) or "(none)"
+            raise UserError(f"unknown {self.kind} plugin {name!r}; valid: {valid}")
+        return self._entries[name]
+
+    def names(self) -> list[str]:
+        self.load_builtins()
+        return sorted(self._entries)
+
+    def entries(self, pattern: str = "*") -> list[Entry]:
+        """Entries whose name matches the shell-style wildcard `pattern`."""
+        return [self._entries[n] for n in self.names() if fnmatch.fnmatch(n, pattern)]
+
+    def __contains__(self, name: str) -> bool:
+        self.load_builtins()
+        return name in self._entries or name in self._aliases
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    # -- building -------------------------------------------------------------------------------
+    def resolve(self, name: str, overrides: dict[str, Any] | None = None) -> Any:
+        """The config dataclass of `name` with `overrides` applied and type-checked."""
+        entry = self.get(name)
+        return make_config(entry.config, overrides or {}, where=f"{self.kind}/{entry.name}")
+
+    def build(self, name: str, *runtime: Any, **overrides: Any) -> Any:
+        """Resolve the config of `name` and return ``plugin(config, *runtime)``."""
+        entry = self.get(name)
+        config = make_config(entry.config, overrides, where=f"{self.kind}/{entry.name}")
+        if config is None:
+            return entry.obj(*runtime)
+        return entry.obj(config, *runtime)
+
+
+def make_config(config_cls: type | None, overrides: dict[str, Any], where: str) -> Any:
+    """Instantiate `config_cls` from defaults plus `overrides`; reject unknown keys and bad types."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if config_cls is None:
+        if overrides:
+            raise UserError(f"{where} takes no options, got: {', '.join(sorted(overrides))}")
+        return None
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise UserError(
+            f"{where}: unknown option {', '.join(unknown)}; valid: {', '.join(sorted(fields))}"
+        )
+    hints = typing.get_type_hints(config_cls)
+    values = {k: coerce(v, hints.get(k), f"{where}.{k}") for k, v in overrides.items()}
+    return config_cls(**values)
+
+
+def coerce(value: Any, hint: Any, where: str) -> Any:
+    """Convert `value` (possibly a string from ``--set key=value``) to the type `hint`."""
+    if hint is None or hint is Any:
+        return value
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None or value == "none" and len(args) < len(typing.get_args(hint)):
+            return None
+        for arg in args:
+            try:
+                return coerce(value, arg, where)
+            except UserError:
+                continue
+        raise UserError(f"{where}: cannot read {value!r} as {hint}")
+    if origin is typing.Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            raise UserError(f"{where}: {value!r} is not one of {', '.join(map(str, choices))}")
+        return value
+    if origin in (tuple, list):
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        (item,) = typing.get_args(hint)[:1] or (Any,)
+        return origin(coerce(v, item, where) for v in value)
+    try:
+        if hint is bool:
+            if isinstance(value, str):
+                lowered = value.lower()
+                if lowered in ("1", "true", "yes", "on"):
+                    return True
+                if lowered in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if hint in (int, float, str):
+            if hint is int and isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            if hint is int and isinstance(value, str) and not value.lstrip("-").isdigit():
+                raise ValueError(value)
+            return hint(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{where}: cannot read {value!r} as {hint.__name__}") from None
+    return value
+
+
+def _import_object(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+# -- third-party plugins ----------------------------------------------------------------------
+_PLUGINS_LOADED: set[str] = set()
+
+
+def load_entry_point_plugins() -> list[str]:
+    """Import every module advertised in the ``merbench.plugins`` entry-point group (once each)."""
+    from importlib.metadata import entry_points
+
+    loaded = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.value in _PLUGINS_LOADED:
+            continue
+        _PLUGINS_LOADED.add(ep.value)
+        try:
+            ep.load()
+        except Exception as exc:  # a broken third-party plugin is the user's to fix
+            raise UserError(f"plugin {ep.name!r} ({ep.value}) failed to import: {exc}") from exc
+        loaded.append(ep.value)
+    return loaded
+
+
+def load_plugin_modules(modules: Iterable[str]) -> None:
+    """Import the modules named by ``--plugin`` (their decorators register)."""
+    for module in modules:
+        if module in _PLUGINS_LOADED:
+            continue
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise UserError(f"--plugin {module}: cannot import it ({exc})") from exc
+        _PLUGINS_LOADED.add(module)
+
+
+# -- the registries, one per axis -------------------------------------------------------------
+DATASETS = Registry(
+    "datasets",
+    base="merbench.data.base:CorpusLoader",
+    builtins=(
+        "merbench.data.synth",
+        "merbench.data.iemocap",
+        "merbench.data.meld",
+        "merbench.data.m3ed",
+        "merbench.data.manifest",
+    ),
+)
+ENCODERS = Registry(
+    "encoders",
+    base="merbench.encoders.base:Encoder",
+    builtins=("merbench.encoders.acoustic", "merbench.encoders.text", "merbench.encoders.hf"),
+)
+ADAPTERS = Registry(
+    "adapters", base="merbench.models.base:Adapter", builtins=("merbench.models.adapters",)
+)
+AUGMENTATIONS = Registry(
+    "augmentations",
+    base="merbench.models.base:Augmentation",
+    builtins=("merbench.models.augmentations",),
+)
+FUSIONS = Registry(
+    "fusions", base="merbench.models.base:FusionEncoder", builtins=("merbench.models.fusions",)
+)
+HEADS = Registry("heads", base="merbench.models.base:Head", builtins=("merbench.models.heads",))
+MODELS = Registry(
+    "models",
+    base="merbench.models.base:MERModel",
+    builtins=("merbench.models.composed", "merbench.models.baselines"),
+)
+METRICS = Registry("metrics", builtins=("merbench.data.metrics",))
+STAT_TESTS = Registry("stat_tests", builtins=("merbench.report.stats",))
+EXECUTORS = Registry(
+    "executors",
+    base="merbench.experiment.executors:Executor",
+    builtins=("merbench.experiment.executors",),
+)
+
+REGISTRIES: dict[str, Registry] = {
+    r.kind: r
+    for r in (
+        DATASETS,
+        ENCODERS,
+        ADAPTERS,
+        AUGMENTATIONS,
+        FUSIONS,
+        HEADS,
+        MODELS,
+        METRICS,
+        STAT_TESTS,
+        EXECUTORS,
+    )
+}
+
+
+def registry(kind: str) -> Registry:
+    """The registry of axis `kind` (a UserError naming the valid kinds otherwise)."""
+    if kind not in REGISTRIES:
+        raise UserError(f"unknown plugin kind {kind!r}; valid: {', '.join(REGISTRIES)}")
+    return REGISTRIES[kind]
+
+
+def build(kind: str, name: str, *runtime: Any, **overrides: Any) -> Any:
+    """Build plugin `name` of axis `kind`: ``plugin(config, *runtime)`` with validated overrides."""
+    return registry(kind).build(name, *runtime, **overrides)

@@ -1,0 +1,1 @@
+"""Reporting layer: aggregation over folds and seeds, significance tests, tables, plots."""

@@ -1,0 +1,1 @@
+"""Training layer: one run = (config, split, seed) -> predictions and metrics."""
