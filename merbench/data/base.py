@@ -114,9 +114,11 @@ class Corpus:
         return out
 
     def fingerprint(self) -> str:
-        """SHA-256 over every record's identity (id, text, label, audio path and size/mtime).
+        """SHA-256 over every record's identity (id, text, label, audio file name and size).
 
-        It changes whenever the corpus content changes, so it keys the feature store.
+        It changes whenever the corpus content changes, so it keys the feature store and the runs;
+        it does not depend on where the corpus lives or on file times, so two copies of the same
+        release agree. Cheap: one ``stat`` per audio file, no decoding.
         """
         h = hashlib.sha256(self.name.encode())
         for u in sorted(self.utterances, key=lambda u: u.id):
@@ -124,7 +126,7 @@ class Corpus:
             if u.audio is not None:
                 try:
                     st = Path(u.audio).stat()
-                    audio = f"{Path(u.audio).name}:{st.st_size}:{int(st.st_mtime)}"
+                    audio = f"{Path(u.audio).name}:{st.st_size}"
                 except OSError:
                     audio = f"{Path(u.audio).name}:missing"
             h.update(json.dumps([u.id, u.text, u.label, audio], ensure_ascii=False).encode())
