@@ -1,0 +1,202 @@
+"""Recipes and grids: from TOML in `registry/` plus command-line overrides to resolved configs.
+
+A recipe (``registry/baselines/<name>.toml``) names a model plugin and, per role the model declares
+in its ``roles`` attribute (adapter, augmentation, fusion, ec, ed, ...), a plugin name and
+overrides; plus ``[model_options]``, ``[train]`` and ``[encoders]``. A grid
+(``registry/grids/<name>.toml``) is a base recipe and rows of dotted overrides
+(``"fusion.name" = "cross"``). `resolve` turns a recipe into the *resolved config*: every plugin
+name and every hyperparameter after defaults and overrides, the single source of a run's identity.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from merbench.errors import UserError
+from merbench.paths import repo_file
+from merbench.registry import MODELS, make_config, registry
+from merbench.train.config import TrainConfig
+
+DEFAULT_ENCODERS = {"audio": "egemaps", "text": "minilm"}
+ROLE_FLAGS = {"augmentation": "augmentation.name", "fusion": "fusion.name"}
+
+
+@dataclass
+class Configuration:
+    """One configuration to benchmark: a display name, its resolved config, and notes."""
+
+    name: str
+    config: dict[str, Any]
+    grid: str = ""
+    marks: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise UserError(f"{what} not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: invalid TOML ({exc})") from None
+
+
+def _catalogue(folder: str, name: str, what: str) -> dict[str, Any]:
+    """A TOML from ``registry/<folder>/`` by name, or any TOML file by path."""
+    path = Path(name)
+    if path.suffix == ".toml" and path.exists():
+        return _read_toml(path, what)
+    candidate = repo_file("registry", folder, f"{name}.toml")
+    if not candidate.exists():
+        names = sorted(p.stem for p in repo_file("registry", folder).glob("*.toml"))
+        raise UserError(f"unknown {what} {name!r}; valid: {', '.join(names) or '(none)'}")
+    return _read_toml(candidate, what)
+
+
+def load_recipe(name: str) -> dict[str, Any]:
+    """The raw recipe `name` (from ``registry/baselines/``) or a TOML path."""
+    return _catalogue("baselines", name, "recipe")
+
+
+def load_grid(name: str) -> dict[str, Any]:
+    """The raw grid `name` (from ``registry/grids/``) or a TOML path; checks its rows."""
+    grid = _catalogue("grids", name, "grid")
+    rows = grid.get("rows", [])
+    if not rows or "base" not in grid:
+        raise UserError(f"grid {name}: needs a 'base' recipe and at least one [[rows]] entry")
+    names = [r.get("name") for r in rows]
+    if None in names or len(set(names)) != len(names):
+        raise UserError(f"grid {name}: every row needs a distinct 'name'")
+    return grid
+
+
+def list_catalogue(folder: str) -> list[str]:
+    return sorted(p.stem for p in repo_file("registry", folder).glob("*.toml"))
+
+
+def apply_overrides(recipe: dict[str, Any], overrides: dict[str, Any]) -> list[str]:
+    """Apply dotted overrides (``"fusion.name": "cross"``) to `recipe` in place.
+
+    When an override changes a role's plugin, the recipe's other keys for that role that the new
+    plugin does not accept are removed; the returned notes say which (nothing is dropped silently).
+    """
+    notes: list[str] = []
+    for dotted, value in overrides.items():
+        section, _, key = dotted.partition(".")
+        if not key:
+            if section in ("model", "description"):
+                recipe[section] = value
+                continue
+            raise UserError(f"override {dotted!r}: expected SECTION.KEY (e.g. fusion.layers=2)")
+        target = recipe.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise UserError(f"override {dotted!r}: {section!r} is not a section of the recipe")
+        if key == "name" and target.get("name") not in (None, value):
+            kept = {"name": value}
+            dropped = sorted(k for k in target if k != "name")
+            if dropped:
+                notes.append(
+                    f"{section}: switching {target['name']} -> {value} resets its options "
+                    f"({', '.join(dropped)})"
+                )
+            target.clear()
+            target.update(kept)
+        else:
+            target[key] = value
+    return notes
+
+
+def _config_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config) if config is not None else {}
+
+
+def _set_variant(section: dict[str, Any], config_cls: type | None, variant: str | None) -> None:
+    if variant is None or config_cls is None:
+        return
+    if "variant" in {f.name for f in dataclasses.fields(config_cls)}:
+        section["variant"] = variant
+
+
+def resolve(
+    recipe: dict[str, Any],
+    variant: str | None = None,
+) -> dict[str, Any]:
+    """The resolved config of `recipe`: full model, component, training and encoder configs.
+
+    `variant` (``paper`` | ``code``) is set on the model and on every component whose config has a
+    ``variant`` field. Unknown plugins or options raise `UserError` listing the valid ones.
+    """
+    recipe = copy.deepcopy(recipe)
+    model_name = recipe.get("model")
+    if not model_name:
+        raise UserError("recipe has no 'model' (a models plugin name)")
+    entry = MODELS.get(model_name)
+    options = dict(recipe.get("model_options", {}))
+    _set_variant(options, entry.config, variant)
+    model_config = make_config(entry.config, options, where=f"models/{entry.name}")
+    components: dict[str, dict[str, Any]] = {}
+    for role, (kind, default) in getattr(entry.obj, "roles", {}).items():
+        section = dict(recipe.get(role, {}))
+        name = section.pop("name", default)
+        reg = registry(kind)
+        comp = reg.get(name)
+        _set_variant(section, comp.config, variant)
+        components[role] = {"name": comp.name, **_config_dict(reg.resolve(comp.name, section))}
+    unknown_roles = sorted(
+        set(recipe)
+        - set(components)
+        - {"model", "model_options", "train", "encoders", "description", "name"}
+    )
+    if unknown_roles:
+        valid = ", ".join(sorted(components))
+        raise UserError(f"model {entry.name} has no component {unknown_roles[0]!r}; valid: {valid}")
+    train = make_config(TrainConfig, dict(recipe.get("train", {})), where="train")
+    encoders = {**DEFAULT_ENCODERS, **recipe.get("encoders", {})}
+    return {
+        "model": {"name": entry.name, **_config_dict(model_config)},
+        "components": components,
+        "train": dataclasses.asdict(train),
+        "encoders": {k: encoders[k] for k in ("audio", "text")},
+    }
+
+
+def configurations(
+    *,
+    recipe: str | None = None,
+    grid: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    variant: str | None = None,
+) -> list[Configuration]:
+    """The configurations a command asks for: one recipe, or every row of a grid, with overrides.
+
+    Command-line `overrides` apply after the recipe (and after a grid row's own settings).
+    """
+    overrides = overrides or {}
+    if grid is not None:
+        spec = load_grid(grid)
+        base = load_recipe(spec["base"])
+        out = []
+        for row in spec["rows"]:
+            raw = copy.deepcopy(base)
+            notes = apply_overrides(raw, dict(row.get("set", {})))
+            notes += apply_overrides(raw, overrides)
+            out.append(
+                Configuration(
+                    name=row["name"],
+                    config=resolve(raw, variant),
+                    grid=Path(grid).stem,
+                    marks=tuple(row.get("marks", ())),
+                    notes=notes,
+                )
+            )
+        return out
+    name = recipe or "concat"
+    raw = load_recipe(name)
+    notes = apply_overrides(raw, overrides)
+    return [Configuration(name=Path(name).stem, config=resolve(raw, variant), notes=notes)]

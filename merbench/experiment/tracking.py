@@ -1,0 +1,248 @@
+"""MLflow tracking: one MLflow run per (configuration, dataset, split, seed).
+
+Store: ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///results/mlflow.db`` with
+artifacts in ``results/artifacts``. Every run carries the tags of DESIGN.md (prefixed
+``merbench.``), the protocol's metrics on dev and test, training curves (logged in batches), and
+artifacts: the resolved config, per-utterance predictions (Parquet) and the confusion matrix.
+mlflow is imported inside functions: it takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from merbench import __version__
+from merbench.paths import results_dir
+
+EXPERIMENT = "merbench"
+TAG = "merbench."
+AXES = ("model", "augmentation", "fusion", "ed", "variant")
+
+
+def setup_env() -> None:
+    """Environment defaults for an offline, quiet MLflow."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+
+def resolve_uri(uri: str | None = None) -> str:
+    """The tracking URI: `uri`, else ``$MLFLOW_TRACKING_URI``, else the project's SQLite store."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if uri:
+        return uri
+    folder = results_dir().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+def artifact_root(uri: str) -> str | None:
+    """Artifacts beside a SQLite store (``<folder>/artifacts``); the server's default otherwise."""
+    if uri.startswith("sqlite:///"):
+        return (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
+    return None
+
+
+@lru_cache(maxsize=8)
+def client(uri: str) -> Any:
+    """An `MlflowClient` on `uri` (cached per process)."""
+    setup_env()
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def experiment_id(uri: str) -> str:
+    """The id of the ``merbench`` experiment in the store, created on first use."""
+    c = client(uri)
+    exp = c.get_experiment_by_name(EXPERIMENT)
+    if exp is not None:
+        return exp.experiment_id
+    try:
+        return c.create_experiment(EXPERIMENT, artifact_location=artifact_root(uri))
+    except Exception:  # created meanwhile by another process
+        return c.get_experiment_by_name(EXPERIMENT).experiment_id
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
+    """Nested dict -> ``{"a.b.c": "value"}`` (MLflow params)."""
+    out: dict[str, str] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+    else:
+        out[prefix[:-1]] = json.dumps(obj) if isinstance(obj, (list, tuple)) else str(obj)
+    return out
+
+
+def run_states(uri: str) -> dict[str, str]:
+    """run key -> best status among the store's runs (FINISHED wins over FAILED / RUNNING)."""
+    frame = search(uri)
+    states: dict[str, str] = {}
+    if frame.empty:
+        return states
+    for key, status in zip(frame[f"tags.{TAG}run_key"], frame["status"], strict=True):
+        if states.get(key) != "FINISHED":
+            states[key] = status
+    return states
+
+
+def search(uri: str, filter_string: str = "") -> pd.DataFrame:
+    """All runs of the merbench experiment as MLflow's pandas frame (empty frame if none)."""
+    setup_env()
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    exp = experiment_id(uri)
+    frame = mlflow.search_runs([exp], filter_string=filter_string, output_format="pandas")
+    if frame.empty or f"tags.{TAG}run_key" not in frame:
+        return pd.DataFrame(columns=["run_id", "status", f"tags.{TAG}run_key"])
+    return frame
+
+
+def mark_stale_runs_failed(uri: str, run_keys: Iterable[str]) -> int:
+    """Mark runs left RUNNING by an interrupted sweep as FAILED; return how many."""
+    keys = set(run_keys)
+    frame = search(uri, "attributes.status = 'RUNNING'")
+    count = 0
+    for run_id, key in zip(frame["run_id"], frame[f"tags.{TAG}run_key"], strict=True):
+        if key in keys:
+            client(uri).set_terminated(run_id, status="FAILED")
+            count += 1
+    return count
+
+
+class TrackedRun:
+    """Context manager around one MLflow run: FINISHED on success, FAILED on any exception."""
+
+    def __init__(self, uri: str, name: str, tags: dict[str, str]) -> None:
+        self.uri = uri
+        self.client = client(uri)
+        run = self.client.create_run(
+            experiment_id(uri),
+            run_name=name,
+            tags={**tags, f"{TAG}version": __version__, f"{TAG}git_commit": git_commit()},
+        )
+        self.run_id = run.info.run_id
+
+    def __enter__(self) -> TrackedRun:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.client.set_terminated(self.run_id, status="FAILED" if exc_type else "FINISHED")
+
+    def log_params(self, params: dict[str, str]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k[:250], v[:6000]) for k, v in params.items()]
+        for start in range(0, len(items), 100):
+            self.client.log_batch(self.run_id, params=items[start : start + 100])
+
+    def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
+        self.log_curves([{**metrics, "epoch": step}])
+
+    def log_curves(self, rows: list[dict[str, float]]) -> None:
+        """Per-epoch rows (key ``epoch`` = step) in batches of up to 1000 values."""
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [
+            Metric(k, float(v), now, int(row.get("epoch", 0)))
+            for row in rows
+            for k, v in row.items()
+            if k != "epoch"
+        ]
+        for start in range(0, len(items), 1000):
+            self.client.log_batch(self.run_id, metrics=items[start : start + 1000])
+
+    def log_artifacts(self, files: dict[str, Any]) -> None:
+        """Write `files` (name -> DataFrame, dict or bytes) to a temp folder and log them."""
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, content in files.items():
+                path = Path(tmp) / name
+                if isinstance(content, pd.DataFrame):
+                    if name.endswith(".parquet"):
+                        content.to_parquet(path, index=False)
+                    else:
+                        content.to_csv(path)
+                elif isinstance(content, (dict, list)):
+                    path.write_text(json.dumps(content, indent=2, sort_keys=True, default=str))
+                elif isinstance(content, Path):
+                    path.write_bytes(content.read_bytes())
+                else:
+                    path.write_bytes(content)
+            self.client.log_artifacts(self.run_id, tmp)
+
+
+def load_runs(
+    uri: str | None = None, dataset: str | None = None, grid: str | None = None
+) -> pd.DataFrame:
+    """Finished runs as the runs table (one row per run; see the report layer's input contract)."""
+    uri = resolve_uri(uri)
+    frame = search(uri, "attributes.status = 'FINISHED'")
+    columns = [
+        "run_id",
+        "run_key",
+        "config_key",
+        "name",
+        "grid",
+        "dataset",
+        "split",
+        "seed",
+        "status",
+    ]
+    if frame.empty:
+        return pd.DataFrame(columns=[*columns, *AXES])
+    out = pd.DataFrame({"run_id": frame["run_id"], "status": frame["status"]})
+    for col in [c for c in columns if c not in ("run_id", "status")] + list(AXES):
+        tag = f"tags.{TAG}{col}"
+        out[col] = frame[tag].fillna("") if tag in frame else ""
+    out["seed"] = pd.to_numeric(out["seed"], errors="coerce").fillna(0).astype(int)
+    for col in frame.columns:
+        if col.startswith("metrics.") and (col[8:].startswith(("test/", "dev/", "test_"))):
+            out[col[8:]] = frame[col].astype(float)
+    if dataset:
+        out = out[out["dataset"] == dataset]
+    if grid:
+        out = out[out["grid"] == grid]
+    # a run key finished twice (e.g. forced re-runs): keep the newest
+    if "start_time" in frame:
+        out["_start"] = frame["start_time"]
+        out = (
+            out.sort_values("_start").drop_duplicates("run_key", keep="last").drop(columns="_start")
+        )
+    return out.reset_index(drop=True)
+
+
+def load_predictions(run_id: str, uri: str | None = None) -> pd.DataFrame:
+    """Per-utterance test predictions of a run (the ``predictions.parquet`` artifact)."""
+    uri = resolve_uri(uri)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client(uri).download_artifacts(run_id, "predictions.parquet", tmp)
+        return pd.read_parquet(path)

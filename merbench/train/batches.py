@@ -1,0 +1,108 @@
+"""Padded batches of cached features for the utterances of one part of a split."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol as TypingProtocol
+
+import numpy as np
+import torch
+
+from merbench.data.base import Corpus
+from merbench.models.base import Batch
+
+
+class Features(TypingProtocol):
+    """What training needs of a feature-store entry: ``feats[utt_id] -> [T, d]`` and ``dim``."""
+
+    dim: int
+
+    def __getitem__(self, utt_id: str) -> np.ndarray: ...
+
+
+def crop(x: np.ndarray, limit: int) -> np.ndarray:
+    """The central `limit` frames of `x` ``[T, d]`` (all of it when shorter)."""
+    if len(x) <= limit:
+        return x
+    start = (len(x) - limit) // 2
+    return x[start : start + limit]
+
+
+def pad(seqs: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack ``[T_i, d]`` arrays into ``[M, T_max, d]`` float32 plus a ``[M, T_max]`` bool mask."""
+    t_max = max(len(s) for s in seqs)
+    out = np.zeros((len(seqs), t_max, seqs[0].shape[1]), dtype=np.float32)
+    mask = np.zeros((len(seqs), t_max), dtype=bool)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = s
+        mask[i, : len(s)] = True
+    return torch.from_numpy(out), torch.from_numpy(mask)
+
+
+class BatchMaker:
+    """Builds `Batch` objects for ids of `corpus` from audio and text features.
+
+    Labels are class indices (``[M]`` long) or multi-hot ``[M, C]`` float for multi-label protocols.
+    `normalise` holds per-dimension mean and std of the audio features (fit on the training part
+    only), since acoustic LLDs live on very different scales.
+    """
+
+    def __init__(
+        self,
+        corpus: Corpus,
+        audio: Features,
+        text: Features,
+        max_frames: int = 1024,
+        max_tokens: int = 128,
+    ) -> None:
+        self.corpus, self.audio, self.text = corpus, audio, text
+        self.max_frames, self.max_tokens = max_frames, max_tokens
+        self.labels = corpus.protocol.labels
+        self.multilabel = corpus.protocol.multilabel
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+
+    def fit_normalisation(self, ids: Sequence[str]) -> None:
+        """Per-dimension mean/std of the audio frames of `ids` (the training part)."""
+        total = np.zeros(self.audio.dim, dtype=np.float64)
+        square = np.zeros(self.audio.dim, dtype=np.float64)
+        count = 0
+        for i in ids:
+            x = np.asarray(self.audio[i], dtype=np.float64)
+            total += x.sum(0)
+            square += (x**2).sum(0)
+            count += len(x)
+        mean = total / max(count, 1)
+        var = np.maximum(square / max(count, 1) - mean**2, 0.0)
+        self.mean = mean.astype(np.float32)
+        self.std = np.sqrt(var + 1e-6).astype(np.float32)
+
+    def label_tensor(self, ids: Sequence[str]) -> torch.Tensor:
+        if self.multilabel:
+            y = torch.zeros(len(ids), len(self.labels))
+            for row, i in enumerate(ids):
+                utt = self.corpus[i]
+                for lab in utt.labels or (utt.label,):
+                    y[row, self.labels.index(lab)] = 1.0
+            return y
+        return torch.tensor([self.labels.index(self.corpus[i].label) for i in ids])
+
+    def make(self, ids: Sequence[str]) -> Batch:
+        audio = []
+        for i in ids:
+            x = crop(np.asarray(self.audio[i], dtype=np.float32), self.max_frames)
+            if self.mean is not None:
+                x = (x - self.mean) / self.std
+            audio.append(x)
+        text = [crop(np.asarray(self.text[i], dtype=np.float32), self.max_tokens) for i in ids]
+        a, am = pad(audio)
+        t, tm = pad(text)
+        return Batch(a, am, t, tm, self.label_tensor(ids), list(ids))
+
+    def batches(
+        self, ids: Sequence[str], batch_size: int, rng: np.random.Generator | None = None
+    ) -> Iterator[Batch]:
+        """Batches over `ids`, shuffled with `rng` when given (training), in order otherwise."""
+        order = np.arange(len(ids)) if rng is None else rng.permutation(len(ids))
+        for start in range(0, len(ids), batch_size):
+            yield self.make([ids[j] for j in order[start : start + batch_size]])

@@ -1,0 +1,187 @@
+"""One run: train a model on one split with one seed, select on dev, score test once.
+
+`train_one` is a plain function with explicit inputs (corpus, split, features, model factory, training
+config, seed, device) and returns a `RunResult` (metrics on dev and test, per-utterance predictions,
+training curves). It touches the test split exactly once, after model selection on dev.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from merbench.data.base import Corpus, Split
+from merbench.data.metrics import compute_metrics
+from merbench.models.base import MERModel
+from merbench.train.batches import BatchMaker, Features
+from merbench.train.config import TrainConfig
+
+
+@dataclass
+class RunResult:
+    """What one run produced.
+
+    `metrics` maps ``dev/<metric>`` and ``test/<metric>`` to values in [0, 1]; `predictions` has
+    columns ``id, label, prediction, prob/<class>`` (+ ``consistent`` when the corpus records it);
+    `curves` lists per-epoch dicts (``epoch, train/loss, train/<term>, dev/<metric>``).
+    """
+
+    metrics: dict[str, float]
+    predictions: pd.DataFrame
+    curves: list[dict[str, float]]
+    best_epoch: int
+    seconds: float
+    embeddings: np.ndarray | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) for a reproducible run."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+
+
+@torch.no_grad()
+def predict(
+    model: MERModel, maker: BatchMaker, ids: tuple[str, ...], batch_size: int, device: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities ``[N, C]`` and fused embeddings ``[N, D]`` for `ids`, in order."""
+    model.eval()
+    probs, embeds = [], []
+    for batch in maker.batches(ids, batch_size):
+        batch = batch.to(device)
+        logits = model.logits(batch)
+        p = torch.sigmoid(logits) if maker.multilabel else torch.softmax(logits, -1)
+        probs.append(p.float().cpu().numpy())
+        embeds.append(model.embed(batch).float().cpu().numpy())
+    return np.concatenate(probs), np.concatenate(embeds)
+
+
+def score(
+    maker: BatchMaker, ids: tuple[str, ...], probs: np.ndarray, metrics: tuple[str, ...]
+) -> dict[str, float]:
+    """The protocol's metrics for predicted probabilities of `ids`."""
+    y_true = maker.label_tensor(ids).numpy()
+    y_pred = (probs > 0.5).astype(int) if maker.multilabel else probs.argmax(1)
+    return compute_metrics(y_true, y_pred, len(maker.labels), metrics)
+
+
+def predictions_frame(
+    corpus: Corpus, ids: tuple[str, ...], probs: np.ndarray, multilabel: bool
+) -> pd.DataFrame:
+    """Per-utterance predictions of `ids` as a DataFrame (class names, not indices)."""
+    labels = corpus.protocol.labels
+    pred = probs.argmax(1)
+    frame = pd.DataFrame(
+        {
+            "id": list(ids),
+            "label": [corpus[i].label for i in ids],
+            "prediction": [labels[k] for k in pred],
+        }
+    )
+    for k, lab in enumerate(labels):
+        frame[f"prob/{lab}"] = probs[:, k]
+    if any("consistent" in corpus[i].meta for i in ids):
+        frame["consistent"] = [bool(corpus[i].meta.get("consistent", True)) for i in ids]
+    return frame
+
+
+def train_one(
+    make_model: Callable[[int, int, int], MERModel],
+    corpus: Corpus,
+    split: Split,
+    audio: Features,
+    text: Features,
+    config: TrainConfig,
+    seed: int,
+    device: str = "cpu",
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> RunResult:
+    """Train ``make_model(audio_dim, text_dim, num_classes)`` on `split` and return its results.
+
+    Early stopping: after each epoch the dev split is scored; the weights with the best
+    `select_metric` are kept, and training stops after `patience` epochs without improvement.
+    """
+    started = time.perf_counter()
+    seed_everything(seed)
+    protocol = corpus.protocol
+    metrics = tuple(protocol.headline_metrics)
+    all_metrics = tuple(dict.fromkeys((*metrics, "ua", "wa", "wf1", "macro_f1")))
+    select = config.select_metric or metrics[0]
+    maker = BatchMaker(corpus, audio, text, config.max_frames, config.max_tokens)
+    maker.fit_normalisation(split.train)
+    model = make_model(audio.dim, text.dim, len(protocol.labels)).to(device)
+    optimiser_cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+    weight_decay = config.weight_decay if config.optimizer == "adamw" else 0.0
+    optimiser = optimiser_cls(model.parameters(), lr=config.lr, weight_decay=weight_decay)
+    rng = np.random.default_rng(seed)
+
+    best_score, best_epoch, best_state = -np.inf, -1, copy.deepcopy(model.state_dict())
+    curves: list[dict[str, float]] = []
+    for epoch in range(config.max_epochs):
+        model.train()
+        sums: dict[str, float] = {}
+        steps = 0
+        for batch in maker.batches(split.train, config.batch_size, rng):
+            if len(batch) < 2:  # contrastive and pair terms need two samples
+                continue
+            losses = model.losses(batch.to(device))
+            optimiser.zero_grad(set_to_none=True)
+            losses["total"].backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimiser.step()
+            for name, value in losses.items():
+                sums[name] = sums.get(name, 0.0) + float(value.detach())
+            steps += 1
+        dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device)
+        dev_scores = score(maker, split.dev, dev_probs, all_metrics)
+        row = {"epoch": float(epoch)}
+        row.update({f"train/{k}": v / max(steps, 1) for k, v in sums.items()})
+        row.update({f"dev/{k}": v for k, v in dev_scores.items()})
+        curves.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+        if dev_scores[select] > best_score:
+            best_score, best_epoch = dev_scores[select], epoch
+            best_state = copy.deepcopy(model.state_dict())
+        elif epoch - best_epoch >= config.patience:
+            break
+
+    model.load_state_dict(best_state)
+    dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device)
+    test_probs, test_embeds = predict(model, maker, split.test, config.batch_size, device)
+    result_metrics = {
+        f"dev/{k}": v for k, v in score(maker, split.dev, dev_probs, all_metrics).items()
+    }
+    result_metrics.update(
+        {f"test/{k}": v for k, v in score(maker, split.test, test_probs, all_metrics).items()}
+    )
+    predictions = predictions_frame(corpus, split.test, test_probs, maker.multilabel)
+    extra: dict[str, float] = {}
+    if "consistent" in predictions:
+        incons = predictions[~predictions["consistent"]]
+        if len(incons):
+            y_true = np.array([protocol.labels.index(v) for v in incons["label"]])
+            y_pred = np.array([protocol.labels.index(v) for v in incons["prediction"]])
+            for k, v in compute_metrics(y_true, y_pred, len(protocol.labels), ("ua", "wa")).items():
+                extra[f"test_inconsistent/{k}"] = v
+    result_metrics.update(extra)
+    return RunResult(
+        metrics=result_metrics,
+        predictions=predictions,
+        curves=curves,
+        best_epoch=best_epoch,
+        seconds=time.perf_counter() - started,
+        embeddings=test_embeds,
+        extra=extra,
+    )
