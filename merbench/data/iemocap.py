@@ -1,0 +1,1 @@
+"""Loader of the iemocap corpus (being written; registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""Loader of the m3ed corpus (being written; registers nothing yet)."""

@@ -1,0 +1,1 @@
+"""Loader of the manifest corpus (being written; registers nothing yet)."""

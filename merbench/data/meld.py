@@ -1,0 +1,1 @@
+"""Loader of the meld corpus (being written; registers nothing yet)."""
