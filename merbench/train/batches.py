@@ -43,8 +43,8 @@ class BatchMaker:
     """Builds `Batch` objects for ids of `corpus` from audio and text features.
 
     Labels are class indices (``[M]`` long) or multi-hot ``[M, C]`` float for multi-label protocols.
-    `normalise` holds per-dimension mean and std of the audio features (fit on the training part
-    only), since acoustic LLDs live on very different scales.
+    Features are passed as stored; scaling them (eGeMAPS mixes Hz and dB) is the adapters' job
+    (their ``input_norm`` option), so it is part of the model config and of the run identity.
     """
 
     def __init__(
@@ -59,23 +59,6 @@ class BatchMaker:
         self.max_frames, self.max_tokens = max_frames, max_tokens
         self.labels = corpus.protocol.labels
         self.multilabel = corpus.protocol.multilabel
-        self.mean: np.ndarray | None = None
-        self.std: np.ndarray | None = None
-
-    def fit_normalisation(self, ids: Sequence[str]) -> None:
-        """Per-dimension mean/std of the audio frames of `ids` (the training part)."""
-        total = np.zeros(self.audio.dim, dtype=np.float64)
-        square = np.zeros(self.audio.dim, dtype=np.float64)
-        count = 0
-        for i in ids:
-            x = np.asarray(self.audio[i], dtype=np.float64)
-            total += x.sum(0)
-            square += (x**2).sum(0)
-            count += len(x)
-        mean = total / max(count, 1)
-        var = np.maximum(square / max(count, 1) - mean**2, 0.0)
-        self.mean = mean.astype(np.float32)
-        self.std = np.sqrt(var + 1e-6).astype(np.float32)
 
     def label_tensor(self, ids: Sequence[str]) -> torch.Tensor:
         if self.multilabel:
@@ -88,12 +71,7 @@ class BatchMaker:
         return torch.tensor([self.labels.index(self.corpus[i].label) for i in ids])
 
     def make(self, ids: Sequence[str]) -> Batch:
-        audio = []
-        for i in ids:
-            x = crop(np.asarray(self.audio[i], dtype=np.float32), self.max_frames)
-            if self.mean is not None:
-                x = (x - self.mean) / self.std
-            audio.append(x)
+        audio = [crop(np.asarray(self.audio[i], dtype=np.float32), self.max_frames) for i in ids]
         text = [crop(np.asarray(self.text[i], dtype=np.float32), self.max_tokens) for i in ids]
         a, am = pad(audio)
         t, tm = pad(text)

@@ -118,7 +118,6 @@ def train_one(
     all_metrics = tuple(dict.fromkeys((*metrics, "ua", "wa", "wf1", "macro_f1")))
     select = config.select_metric or metrics[0]
     maker = BatchMaker(corpus, audio, text, config.max_frames, config.max_tokens)
-    maker.fit_normalisation(split.train)
     model = make_model(audio.dim, text.dim, len(protocol.labels)).to(device)
     optimiser_cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
     weight_decay = config.weight_decay if config.optimizer == "adamw" else 0.0
