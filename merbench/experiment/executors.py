@@ -61,7 +61,7 @@ class LocalExecutor(Executor):
         for task in tasks:
             outcome = _guarded(fn, task)
             yield outcome
-            if self.config.fail_fast and outcome.status == "FAILED":
+            if self.config.fail_fast and getattr(outcome, "status", "") == "FAILED":
                 return
 
 

@@ -1,0 +1,1 @@
+"""An example third-party merbench plugin package (see README: "Adding a plugin")."""
