@@ -36,7 +36,9 @@ class Encoder:
     def __init__(self, config: Any) -> None:
         self.config = config
         self.device = "cpu"
-        self.forward_calls = 0  # counts batches encoded; the store's tests assert it stays 0 on reuse
+        self.forward_calls = (
+            0  # counts batches encoded; the store's tests assert it stays 0 on reuse
+        )
 
     def weights_identity(self) -> str:
         """Identity of the weights (e.g. ``model@revision`` or a checkpoint hash); '' if none."""
@@ -53,3 +55,17 @@ class Encoder:
 
     def encode(self, inputs: list[Any]) -> list[np.ndarray]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # -- batching hints for the feature store (additive; defaults suit light encoders) ---------------
+    #: Rough working memory, in bytes, per input unit (sample or token) of a padded batch.
+    bytes_per_unit: int = 64
+
+    def input_length(self, x: Any) -> int:
+        """Length of one input in the unit `batch_bytes` counts: samples (audio) or tokens (text)."""
+        return len(x)
+
+    def batch_bytes(self, lengths: list[int]) -> int:
+        """Estimated peak working memory (bytes) of encoding one padded batch of these lengths."""
+        if not lengths:
+            return 0
+        return len(lengths) * max(lengths) * self.bytes_per_unit
