@@ -1,0 +1,215 @@
+"""Aggregation of tracked runs: one cell per (configuration, dataset, metric) over folds and seeds.
+
+Input is the runs table of the experiment layer (one row per finished run; columns ``run_id,
+run_key, config_key, name, grid, dataset, split, seed, status``, axis columns and metric columns
+``test/<metric>``, ``dev/<metric>``, values in [0, 1]). A *unit* is one (split, seed) pair: the
+runs of two configurations are matched on it. A cell is the mean and the sample standard deviation
+(ddof = 1) of a metric over the units of a configuration, with the number of units behind it.
+
+A configuration that lacks some units that other configurations of the same dataset have is
+*incomplete*: its cell is still the mean of the units it has, but it is flagged (``complete`` is
+False, ``missing`` names the absent units) so that tables mark it; it is never silently averaged.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from merbench.errors import UserError
+from merbench.paths import repo_file
+
+REQUIRED_COLUMNS = ("run_id", "name", "dataset", "split", "seed")
+
+#: Headline metrics per dataset when the dataset card does not name them (spec-data.md).
+DEFAULT_HEADLINE: dict[str, list[str]] = {
+    "iemocap": ["ua", "wa", "avg"],
+    "meld": ["wa", "wf1", "avg"],
+    "m3ed": ["precision", "recall", "wa", "micro_f1", "avg"],
+    "synth": ["ua", "wa", "avg"],
+}
+
+#: Metrics of the ablation layout (the paper's Table 4 drops Avg, and Precision/Recall on M3ED).
+ABLATION_METRICS: dict[str, list[str]] = {
+    "iemocap": ["ua", "wa"],
+    "meld": ["wa", "wf1"],
+    "m3ed": ["wa", "micro_f1"],
+    "synth": ["ua", "wa"],
+}
+
+
+def dataset_card(dataset: str) -> dict[str, Any]:
+    """The parsed card ``datasets/<dataset>.toml``, or an empty dict when there is none."""
+    path = repo_file("datasets", f"{dataset}.toml")
+    if not path.is_file():
+        return {}
+    with open(path, "rb") as fh:
+        try:
+            return tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"{path}: malformed dataset card ({exc})") from None
+
+
+def headline_metrics(dataset: str) -> list[str]:
+    """The card's ``headline_metrics`` (in ``[protocol]`` or at top level), else the spec's list."""
+    card = dataset_card(dataset)
+    names = card.get("protocol", {}).get("headline_metrics") or card.get("headline_metrics")
+    if names:
+        return list(names)
+    return list(DEFAULT_HEADLINE.get(dataset, ["ua", "wa", "avg"]))
+
+
+def ablation_metrics(dataset: str) -> list[str]:
+    """Metrics shown per dataset in the ablation (grid) layout: the paper's Table 4 choice."""
+    if dataset in ABLATION_METRICS:
+        return list(ABLATION_METRICS[dataset])
+    return [m for m in headline_metrics(dataset) if m != "avg"]
+
+
+def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The finished runs of `runs`, validated, with a ``row`` column naming their configuration.
+
+    ``row`` is the display name; when runs of one (name, dataset) carry different ``config_key``
+    values (the same recipe name with other hyperparameters), each configuration gets its own row
+    ``name [key7]`` instead of being merged. Repeated runs of one unit of one configuration (same
+    row, dataset, split, seed) keep the first and drop the others.
+    """
+    missing = [c for c in REQUIRED_COLUMNS if c not in runs.columns]
+    if missing:
+        raise UserError(f"runs table lacks column(s) {', '.join(missing)}")
+    out = runs.copy()
+    if "status" in out.columns:
+        out = out[out["status"].astype(str).str.upper().isin(["FINISHED", ""])]
+    out["split"] = out["split"].astype(str)
+    out["seed"] = pd.to_numeric(out["seed"], errors="coerce").fillna(0).astype(int)
+    out["row"] = out["name"].astype(str)
+    if "config_key" in out.columns:
+        keys = out.groupby(["name", "dataset"])["config_key"].transform("nunique")
+        clash = keys > 1
+        out.loc[clash, "row"] = (
+            out.loc[clash, "name"].astype(str)
+            + " ["
+            + out.loc[clash, "config_key"].astype(str).str[:7]
+            + "]"
+        )
+    out = out.drop_duplicates(["row", "dataset", "split", "seed"], keep="first")
+    return out.reset_index(drop=True)
+
+
+def metric_values(runs: pd.DataFrame, dataset: str, metric: str, part: str = "test") -> pd.Series:
+    """Per-run values of `metric` (``<part>/<metric>``); ``avg`` is recomputed per run from the
+    dataset's other headline metrics when the column is missing or empty."""
+    column = f"{part}/{metric}"
+    if column in runs.columns and runs[column].notna().any():
+        return runs[column].astype(float)
+    if metric == "avg":
+        others = [m for m in headline_metrics(dataset) if m != "avg"]
+        cols = [f"{part}/{m}" for m in others]
+        if others and all(c in runs.columns for c in cols):
+            return runs[cols].astype(float).mean(axis=1, skipna=False)
+    return pd.Series(np.nan, index=runs.index, dtype=float)
+
+
+def unit_matrix(
+    runs: pd.DataFrame, dataset: str, metric: str, part: str = "test", rows: list[str] | None = None
+) -> pd.DataFrame:
+    """Metric values as a matrix: index (split, seed) units, one column per configuration row.
+
+    `runs` must come from `finished_runs`. Units a configuration lacks are NaN.
+    """
+    sub = runs[runs["dataset"] == dataset]
+    values = metric_values(sub, dataset, metric, part)
+    frame = pd.DataFrame(
+        {"row": sub["row"], "split": sub["split"], "seed": sub["seed"], "value": values}
+    )
+    matrix = frame.pivot(index=["split", "seed"], columns="row", values="value")
+    if rows is not None:
+        matrix = matrix.reindex(columns=[r for r in rows if r in matrix.columns])
+    return matrix.sort_index()
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One aggregated cell: mean and sample std over `n` units (of `n_expected`), values in [0, 1]."""
+
+    mean: float
+    std: float
+    n: int
+    n_expected: int
+    missing: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return self.n == self.n_expected
+
+
+def _unit_name(split: str, seed: int) -> str:
+    return f"{split}/seed{seed}"
+
+
+def aggregate(
+    runs: pd.DataFrame,
+    *,
+    datasets: list[str] | None = None,
+    metrics: dict[str, list[str]] | None = None,
+    part: str = "test",
+) -> pd.DataFrame:
+    """Mean and std over folds and seeds per configuration, dataset and metric.
+
+    Returns a long DataFrame with columns ``row, dataset, metric, mean, std, n, n_expected,
+    complete, missing`` (``missing``: comma-separated ``split/seed<k>`` units that other
+    configurations of the dataset have and this one lacks). `metrics` maps a dataset to its metric
+    names (default: its headline metrics). ``std`` is NaN when ``n`` < 2.
+    """
+    runs = finished_runs(runs)
+    datasets = datasets or sorted(runs["dataset"].unique())
+    records = []
+    for dataset in datasets:
+        names = (metrics or {}).get(dataset) or headline_metrics(dataset)
+        for metric in names:
+            matrix = unit_matrix(runs, dataset, metric, part)
+            for row in matrix.columns:
+                records.append(
+                    {"row": row, "dataset": dataset, "metric": metric, **_cell_record(matrix, row)}
+                )
+    columns = ["row", "dataset", "metric", "mean", "std", "n", "n_expected", "complete", "missing"]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _cell_record(matrix: pd.DataFrame, row: str) -> dict[str, Any]:
+    cell = cell_of(matrix, row)
+    return {
+        "mean": cell.mean,
+        "std": cell.std,
+        "n": cell.n,
+        "n_expected": cell.n_expected,
+        "complete": cell.complete,
+        "missing": ", ".join(cell.missing),
+    }
+
+
+def cell_of(matrix: pd.DataFrame, row: str) -> Cell:
+    """The `Cell` of configuration `row` in a `unit_matrix` (units expected = the matrix's index).
+
+    A unit whose run exists but whose metric is NaN counts as missing.
+    """
+    values = matrix[row]
+    present = values.dropna()
+    n = int(present.size)
+    missing = tuple(_unit_name(s, k) for (s, k) in values.index[values.isna()])
+    mean = float(present.mean()) if n else float("nan")
+    std = float(present.std(ddof=1)) if n >= 2 else float("nan")
+    return Cell(mean=mean, std=std, n=n, n_expected=int(values.size), missing=missing)
+
+
+def protocol_summary(runs: pd.DataFrame, dataset: str) -> dict[str, Any]:
+    """Distinct splits and seeds of a dataset's runs (for captions): ``splits, seeds`` sorted."""
+    sub = runs[runs["dataset"] == dataset]
+    return {
+        "splits": sorted(sub["split"].astype(str).unique()),
+        "seeds": sorted(int(s) for s in sub["seed"].unique()),
+    }

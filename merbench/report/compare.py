@@ -1,0 +1,284 @@
+"""Compare configurations against a reference row, per dataset and metric, with a correction.
+
+`compare_rows` runs one registered test (`merbench.report.stats`) per (dataset, metric, row)
+against the reference row of that column (a named row, or the best row by mean), corrects the
+p-values across the rows of the column (Holm by default; over all pairs of the column when the
+reference is the data-selected best row), and returns one record per comparison plus a `Plan` per
+dataset saying which test ran and why, for captions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from merbench.errors import UserError
+from merbench.registry import STAT_TESTS
+from merbench.report.aggregate import finished_runs, headline_metrics, unit_matrix
+from merbench.report.stats import (
+    CORRECTIONS,
+    FAST_METRICS,
+    StatResult,
+    Units,
+    Utterances,
+    choose_test,
+    min_wilcoxon_p,
+    test_level,
+)
+
+Predictions = Callable[[str], pd.DataFrame]
+
+COMPARISON_COLUMNS = [
+    "dataset", "metric", "row", "reference", "test", "n", "diff", "ci_low", "ci_high",
+    "statistic", "p_value", "p_adjusted", "effect", "effect_name", "significant", "note",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What was tested on one dataset: test name (None: no test), why, correction, family size."""
+
+    dataset: str
+    test: str | None
+    reason: str
+    correction: str
+    alpha: float
+    reference: str  # a row name, or "best"
+    all_pairs: bool
+    n_units: int
+    n_splits: int
+    n_seeds: int
+
+    def sentence(self) -> str:
+        """One caption sentence describing the test."""
+        if self.test is None:
+            return f"No significance test ({self.reason})."
+        ref = "the best row of its column" if self.reference == "best" else self.reference
+        fam = (
+            "all pairwise comparisons of the column (the reference is selected from the data)"
+            if self.all_pairs
+            else "the rows of the column"
+        )
+        corr = "no correction" if self.correction == "none" else f"{self.correction.title()} "
+        corr += "" if self.correction == "none" else f"correction over {fam}"
+        text = f"\u2020: differs significantly from {ref} ({self.reason}; {corr}; alpha = "
+        text += f"{self.alpha:g})."
+        if self.test == "wilcoxon" and self.n_units and min_wilcoxon_p(self.n_units) > self.alpha:
+            text += (
+                f" With {self.n_units} units the signed-rank test's smallest p is "
+                f"{min_wilcoxon_p(self.n_units):.4g} > alpha: it cannot mark any cell."
+            )
+        return text
+
+
+def _run_index(runs: pd.DataFrame) -> dict[tuple[str, str, str, int], str]:
+    return {
+        (r.row, r.dataset, r.split, int(r.seed)): str(r.run_id)
+        for r in runs[["row", "dataset", "split", "seed", "run_id"]].itertuples(index=False)
+    }
+
+
+class _PredictionCache:
+    """Loads per-utterance predictions once per run id."""
+
+    def __init__(self, load: Predictions) -> None:
+        self.load = load
+        self.frames: dict[str, pd.DataFrame] = {}
+
+    def __call__(self, run_id: str) -> pd.DataFrame:
+        if run_id not in self.frames:
+            frame = self.load(run_id)
+            missing = {"id", "label", "prediction"} - set(frame.columns)
+            if missing:
+                raise UserError(f"predictions of run {run_id} lack {', '.join(sorted(missing))}")
+            self.frames[run_id] = frame
+        return self.frames[run_id]
+
+
+def utterances_for(
+    pairs: list[tuple[str, str, str]],
+    load: Callable[[str], pd.DataFrame],
+    metric: str,
+    components: tuple[str, ...],
+) -> Utterances:
+    """Build the `Utterances` of A vs B from matched runs ``[(split, run_id_a, run_id_b), ...]``.
+
+    Utterances are matched on ``id`` within a split (inner join); a cluster is (split, id) and
+    gathers that utterance's predictions over all seeds.
+    """
+    parts = []
+    for split, run_a, run_b in pairs:
+        fa = load(run_a)[["id", "label", "prediction"]]
+        fb = load(run_b)[["id", "prediction"]].rename(columns={"prediction": "prediction_b"})
+        joined = fa.merge(fb, on="id", how="inner")
+        joined["cluster"] = split + "\x00" + joined["id"].astype(str)
+        parts.append(joined)
+    frame = pd.concat(parts, ignore_index=True)
+    classes = sorted(set(frame["label"]) | set(frame["prediction"]) | set(frame["prediction_b"]))
+    code = {c: i for i, c in enumerate(classes)}
+    c = len(classes)
+    true = frame["label"].map(code).to_numpy()
+    pa = frame["prediction"].map(code).to_numpy()
+    pb = frame["prediction_b"].map(code).to_numpy()
+    cluster, _ = pd.factorize(frame["cluster"])
+    n = int(cluster.max()) + 1 if cluster.size else 0
+    ha = np.bincount(cluster * c * c + true * c + pa, minlength=n * c * c).reshape(n, c * c)
+    hb = np.bincount(cluster * c * c + true * c + pb, minlength=n * c * c).reshape(n, c * c)
+    seeds = np.bincount(cluster, minlength=n).astype(float)
+    correct_a = np.bincount(cluster, weights=(pa == true).astype(float), minlength=n) / seeds
+    correct_b = np.bincount(cluster, weights=(pb == true).astype(float), minlength=n) / seeds
+    return Utterances(ha.astype(float), hb.astype(float), correct_a, correct_b, c, metric,
+                      components)  # fmt: skip
+
+
+def _resolve_test(name: str, options: dict[str, Any]) -> tuple[Callable, Any]:
+    entry = STAT_TESTS.get(name)
+    fields = {f.name for f in dataclasses.fields(entry.config)} if entry.config else set()
+    mine = {k: v for k, v in options.items() if k in fields}
+    config = STAT_TESTS.resolve(name, mine)
+    return entry.obj, config
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    if not options:
+        return
+    known: set[str] = set()
+    for entry in STAT_TESTS.entries():
+        if entry.config:
+            known |= {f.name for f in dataclasses.fields(entry.config)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise UserError(
+            f"unknown test option {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
+        )
+
+
+def compare_rows(
+    runs: pd.DataFrame,
+    *,
+    datasets: list[str] | None = None,
+    metrics: dict[str, list[str]] | None = None,
+    rows: list[str] | None = None,
+    reference: str | None = None,
+    test: str = "auto",
+    alpha: float = 0.05,
+    correction: str = "holm",
+    predictions: Predictions | None = None,
+    options: dict[str, Any] | None = None,
+    part: str = "test",
+) -> tuple[pd.DataFrame, dict[str, Plan]]:
+    """Every row against the reference row of its column, per dataset and metric.
+
+    `reference` is a row name or None / ``"best"`` (the row with the highest mean in each column).
+    `test` is a registered test name or ``"auto"`` (`choose_test`). `predictions` maps a run id to
+    its per-utterance predictions (needed by utterance-level tests). Returns (comparisons, plans):
+    comparisons has `COMPARISON_COLUMNS`, one record per (dataset, metric, non-reference row).
+    """
+    if correction not in CORRECTIONS:
+        raise UserError(f"unknown correction {correction!r}; valid: {', '.join(CORRECTIONS)}")
+    if test != "auto" and test not in STAT_TESTS:
+        STAT_TESTS.get(test)  # raises the UserError listing valid names
+    options = dict(options or {})
+    _check_options(options)
+    runs = finished_runs(runs)
+    datasets = datasets or sorted(runs["dataset"].unique())
+    index = _run_index(runs)
+    load = _PredictionCache(predictions) if predictions is not None else None
+    ref_mode = reference in (None, "", "best")
+    records: list[dict[str, Any]] = []
+    plans: dict[str, Plan] = {}
+    for dataset in datasets:
+        names = (metrics or {}).get(dataset) or headline_metrics(dataset)
+        sub = runs[runs["dataset"] == dataset]
+        if sub.empty:
+            continue
+        order = [r for r in (rows or sorted(sub["row"].unique())) if r in set(sub["row"])]
+        if not ref_mode and reference not in order:
+            raise UserError(f"reference row {reference!r} has no runs on {dataset}")
+        first = unit_matrix(runs, dataset, names[0], part, order)
+        n_units = int(first.notna().sum().min()) if len(order) else 0
+        n_splits = int(sub["split"].nunique())
+        chosen, reason = (
+            choose_test(n_splits, n_units, load is not None) if test == "auto" else (test, "")
+        )
+        if chosen is not None and test != "auto":
+            reason = _reason_for(chosen, n_units, n_splits)
+        if chosen is not None and test_level(chosen) == "utterances" and load is None:
+            raise UserError(f"test {chosen!r} needs per-utterance predictions (none were given)")
+        plans[dataset] = Plan(
+            dataset, chosen, reason, correction, alpha, "best" if ref_mode else str(reference),
+            ref_mode and correction != "none", n_units, n_splits, int(sub["seed"].nunique()),
+        )  # fmt: skip
+        if chosen is None or len(order) < 2:
+            continue
+        fn, config = _resolve_test(chosen, options)
+        level = test_level(chosen)
+        components = tuple(m for m in headline_metrics(dataset) if m != "avg")
+        for metric in names:
+            if level == "utterances" and metric not in FAST_METRICS:
+                raise UserError(f"test {chosen!r} cannot score metric {metric!r}")
+            matrix = unit_matrix(runs, dataset, metric, part, order)
+            present = [r for r in order if matrix[r].notna().any()]
+            if len(present) < 2:
+                continue
+            ref = (
+                max(present, key=lambda r: (matrix[r].mean(), -present.index(r)))
+                if ref_mode
+                else reference
+            )
+            if ref not in present:
+                continue
+            pairs = (
+                list(itertools.combinations(present, 2))
+                if plans[dataset].all_pairs
+                else [(r, ref) for r in present if r != ref]
+            )
+            results: list[tuple[str, str, StatResult]] = []
+            for a, b in pairs:
+                if b != ref and a == ref:
+                    a, b = b, a  # keep "row minus reference" orientation
+                both = matrix[[a, b]].dropna()
+                if level == "units":
+                    data = Units(both[a].to_numpy(), both[b].to_numpy())
+                else:
+                    matched = [
+                        (s, index[(a, dataset, s, k)], index[(b, dataset, s, k)])
+                        for (s, k) in both.index
+                    ]
+                    data = utterances_for(matched, load, metric, components)
+                results.append((a, b, fn(config, data)))
+            adjusted = CORRECTIONS[correction]([r.p_value for _, _, r in results])
+            for (a, b, res), p_adj in zip(results, adjusted, strict=True):
+                if b != ref:
+                    continue
+                records.append({
+                    "dataset": dataset, "metric": metric, "row": a, "reference": b,
+                    "test": res.test, "n": res.n, "diff": res.diff, "ci_low": res.ci[0],
+                    "ci_high": res.ci[1], "statistic": res.statistic, "p_value": res.p_value,
+                    "p_adjusted": float(p_adj), "effect": res.effect,
+                    "effect_name": res.effect_name,
+                    "significant": bool(not math.isnan(p_adj) and p_adj <= alpha),
+                    "note": res.note,
+                })  # fmt: skip
+    return pd.DataFrame.from_records(records, columns=COMPARISON_COLUMNS), plans
+
+
+def _reason_for(test: str, n_units: int, n_splits: int) -> str:
+    if test == "ttest":
+        return f"paired t-test over {n_units} matched (split, seed) units"
+    if test == "wilcoxon":
+        return f"Wilcoxon signed-rank test over {n_units} matched (split, seed) units"
+    if test == "bootstrap":
+        return "paired bootstrap over test utterances, seeds pooled"
+    if test == "permutation":
+        return "paired permutation test over test utterances, seeds pooled"
+    if test == "mcnemar":
+        return "exact McNemar test on per-utterance correctness, seeds pooled"
+    return f"test {test}"

@@ -1,0 +1,95 @@
+"""Numbers that papers report (`registry/reported/*.toml`), shown beside measured rows, marked.
+
+A file holds ``source`` (how tables cite it) and ``[[tables]]``. A table either covers one dataset
+(``dataset = "iemocap"``, rows ``{name, <metric> = value, ...}``) or an ablation grid
+(``grid = "drkf-table4"``, rows ``{name, marks, <dataset> = {<metric> = value}}``, keyed by the grid's
+row names). Values are in percent as printed; `ReportedRow.values` holds them as fractions in
+[0, 1] like the runs table. Reported rows never enter significance tests.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from merbench.errors import UserError
+from merbench.paths import repo_file
+
+META_KEYS = {"name", "cite", "encoder", "note", "marks"}
+
+
+@dataclass(frozen=True)
+class ReportedRow:
+    """One reported row: values keyed by (dataset, metric), as fractions."""
+
+    name: str
+    source: str
+    values: dict[tuple[str, str], float]
+    marks: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+def reported_files(folder: Path | None = None) -> list[Path]:
+    folder = folder or repo_file("registry", "reported")
+    return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def _load(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: malformed reported-results file ({exc})") from None
+
+
+def load_reported(
+    datasets: list[str], grid: str | None = None, folder: Path | None = None
+) -> list[ReportedRow]:
+    """Reported rows for `datasets`: those of per-dataset tables (no `grid`), or, when `grid` is
+    given, those of tables of that grid. Rows of one source with the same name are merged (a model
+    reported in the paper's IEMOCAP and MELD tables becomes one row)."""
+    merged: dict[tuple[str, str], ReportedRow] = {}
+    for path in reported_files(folder):
+        doc = _load(path)
+        source = str(doc.get("source", path.stem))
+        for table in doc.get("tables", []):
+            if (table.get("grid") or None) != grid:
+                continue
+            for row in table.get("rows", []):
+                values = _row_values(row, table, datasets, path)
+                if not values:
+                    continue
+                key = (source, str(row["name"]))
+                old = merged.get(key)
+                notes = tuple(n for n in [row.get("note")] if n)
+                if old is None:
+                    merged[key] = ReportedRow(
+                        str(row["name"]), source, values, tuple(row.get("marks", ())), notes
+                    )
+                else:
+                    merged[key] = ReportedRow(
+                        old.name, source, {**old.values, **values}, old.marks,
+                        old.notes + tuple(n for n in notes if n not in old.notes),
+                    )  # fmt: skip
+    return list(merged.values())
+
+
+def _row_values(
+    row: dict, table: dict, datasets: list[str], path: Path
+) -> dict[tuple[str, str], float]:
+    if "name" not in row:
+        raise UserError(f"{path}: a row of table {table.get('id', '?')} has no name")
+    out: dict[tuple[str, str], float] = {}
+    if table.get("grid"):
+        for dataset in datasets:
+            for metric, value in row.get(dataset, {}).items():
+                out[(dataset, metric)] = float(value) / 100.0
+        return out
+    dataset = table.get("dataset")
+    if dataset not in datasets:
+        return out
+    for key, value in row.items():
+        if key not in META_KEYS:
+            out[(dataset, key)] = float(value) / 100.0
+    return out

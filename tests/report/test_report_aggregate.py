@@ -1,0 +1,72 @@
+"""Aggregation over folds and seeds, checked against numbers computed by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from report_helpers import make_runs
+
+from merbench.errors import UserError
+from merbench.report.aggregate import aggregate, finished_runs, headline_metrics, unit_matrix
+
+# two configurations, 3 folds x 1 seed; B lacks fold 3
+RUNS = make_runs({
+    "A": {("1", 0): {"ua": 0.60, "wa": 0.70}, ("2", 0): {"ua": 0.70, "wa": 0.80},
+          ("3", 0): {"ua": 0.80, "wa": 0.90}},
+    "B": {("1", 0): {"ua": 0.50, "wa": 0.40}, ("2", 0): {"ua": 0.90, "wa": 0.60}},
+})  # fmt: skip
+
+
+def cell(frame: pd.DataFrame, row: str, metric: str) -> pd.Series:
+    return frame[(frame["row"] == row) & (frame["metric"] == metric)].iloc[0]
+
+
+def test_mean_and_sample_std_match_hand_computation() -> None:
+    agg = aggregate(RUNS, metrics={"synth": ["ua", "wa", "avg"]})
+    a_ua = cell(agg, "A", "ua")
+    assert a_ua["mean"] == pytest.approx(0.70)
+    # deviations -0.1, 0, 0.1: sum of squares 0.02 / (3 - 1) = 0.01 -> std 0.1
+    assert a_ua["std"] == pytest.approx(0.10)
+    assert (a_ua["n"], a_ua["n_expected"], a_ua["complete"]) == (3, 3, True)
+    # avg is recomputed per run from ua and wa: A runs 0.65, 0.75, 0.85
+    assert cell(agg, "A", "avg")["mean"] == pytest.approx(0.75)
+    b_wa = cell(agg, "B", "wa")
+    assert b_wa["mean"] == pytest.approx(0.50)
+    assert b_wa["std"] == pytest.approx(math.sqrt(0.02))  # (0.1^2 + 0.1^2) / 1
+
+
+def test_incomplete_configuration_is_flagged_not_silently_averaged() -> None:
+    agg = aggregate(RUNS, metrics={"synth": ["ua"]})
+    b = cell(agg, "B", "ua")
+    assert (b["n"], b["n_expected"], bool(b["complete"])) == (2, 3, False)
+    assert b["missing"] == "3/seed0"
+    assert b["mean"] == pytest.approx(0.70)
+
+
+def test_unit_matrix_aligns_units_and_leaves_gaps() -> None:
+    matrix = unit_matrix(finished_runs(RUNS), "synth", "ua")
+    assert list(matrix.index) == [("1", 0), ("2", 0), ("3", 0)]
+    assert math.isnan(matrix.loc[("3", 0), "B"])
+
+
+def test_failed_runs_ignored_and_same_name_other_config_gets_own_row() -> None:
+    extra = make_runs({"A": {("1", 0): {"ua": 0.1}}})
+    extra["config_key"] = "cfg-other"
+    failed = make_runs({"A": {("2", 0): {"ua": 0.0}}})
+    failed["status"] = "FAILED"
+    runs = finished_runs(pd.concat([RUNS, extra, failed], ignore_index=True))
+    assert sorted(runs["row"].unique()) == ["A [cfg-A]", "A [cfg-oth]", "B"]
+    assert len(runs) == 6
+
+
+def test_headline_metrics_from_card_or_spec() -> None:
+    assert headline_metrics("synth") == ["ua", "wa", "avg"]  # datasets/synth.toml
+    assert headline_metrics("meld") == ["wa", "wf1", "avg"]
+    assert headline_metrics("m3ed") == ["precision", "recall", "wa", "micro_f1", "avg"]
+
+
+def test_missing_column_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="split"):
+        aggregate(RUNS.drop(columns=["split"]))

@@ -1,0 +1,152 @@
+"""Rendering: values, ranks, Δ row, reported rows and captions in every format."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from report_helpers import make_runs
+
+from merbench.errors import UserError
+from merbench.report.render import build_view, render_table
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+
+# 3 configurations x 5 folds x 1 seed on synth; BEST is 10 points above the others on every fold
+# with a small, fold-varying spread, so the paired t-test marks exactly the two other rows.
+SPREAD = [0.010, -0.005, 0.000, 0.007, -0.012]
+BASE = [0.60, 0.62, 0.58, 0.61, 0.59]
+
+
+def synth_runs() -> pd.DataFrame:
+    values = {}
+    for name, shift, jitter in [("BME", 0.0, 1.0), ("BME + ED", 0.0, -1.0), ("DRKF", 0.10, 0.5)]:
+        values[name] = {
+            (str(k + 1), 0): {
+                "ua": BASE[k] + shift + jitter * SPREAD[k],
+                "wa": BASE[k] + shift + 0.02 + jitter * SPREAD[k],
+            }
+            for k in range(5)
+        }
+    runs = make_runs(values, grid="toy")
+    runs["test/avg"] = (runs["test/ua"] + runs["test/wa"]) / 2
+    return runs
+
+
+GRID = {
+    "name": "toy",
+    "description": "toy grid",
+    "columns": ["BME", "FE_s", "ED"],
+    "rows": [
+        {"name": "BME", "marks": ["BME", "FE_s"]},
+        {"name": "BME + ED", "marks": ["BME", "FE_s", "ED"]},
+        {"name": "DRKF", "marks": ["BME", "FE_s", "ED"]},
+    ],
+}
+
+
+def test_markdown_values_ranks_and_delta_by_hand() -> None:
+    text = render_table(synth_runs(), fmt="md", reported=False, show_std=False)
+    # means: BME ua = mean(BASE + SPREAD) = (0.61+0.615+0.58+0.617+0.578)/5 = 0.6000
+    assert "| BME | <u>60.0</u>† | <u>62.0</u>† | <u>61.0</u>† |" in text
+    assert "| DRKF | **70.0** | **72.0** | **71.0** |" in text
+    # Δ = (70.0 - 60.0) / 60.0 = 16.67 %, (72 - 62) / 62 = 16.13 %, (71 - 61) / 61 = 16.39 %
+    assert "| Δ (%) | ↑ 16.67 | ↑ 16.13 | ↑ 16.39 |" in text
+    assert "a sanity benchmark of the pipeline, not a scientific result" in text
+    assert "ACC = UA = mean per-class recall" in text
+
+
+def test_terminal_table_contains_rows_and_caption() -> None:
+    text = render_table(synth_runs(), fmt="terminal", reported=False)
+    assert "DRKF" in text and "70.0 ± 1.7" in text
+    assert "5 folds (leave one session out) × 1 seed (0)" in text
+
+
+def test_grid_layout_has_check_marks_in_grid_order_and_reference_last_row() -> None:
+    view = build_view(synth_runs(), grid=GRID, reported=False)
+    assert [r.label for r in view.rows] == ["BME", "BME + ED", "DRKF"]
+    assert view.columns == [("synth", "ua"), ("synth", "wa")]  # Table 4 metrics: no Avg
+    assert view.delta is None
+    marked = {(r.label, c) for r in view.rows for c, cell in r.cells.items() if cell.dagger}
+    assert marked == {(r, (("synth", m))) for r in ("BME", "BME + ED") for m in ("ua", "wa")}
+    md = render_table(synth_runs(), grid=GRID, fmt="md", reported=False)
+    assert any(line.startswith("| BME + ED | ✓ | ✓ | ✓ | <u>60.0</u>") for line in md.splitlines())
+    assert any(line.startswith("| BME | ✓ | ✓ |  | <u>60.0</u>") for line in md.splitlines())
+    assert "differs significantly from DRKF" in md
+
+
+def test_csv_is_tidy_and_round_trips() -> None:
+    text = render_table(synth_runs(), fmt="csv", reported=False)
+    frame = pd.read_csv(io.StringIO(text))
+    drkf = frame[(frame["row"] == "DRKF") & (frame["metric"] == "ua")].iloc[0]
+    assert drkf["mean"] == pytest.approx(0.70)
+    assert drkf["n"] == 5 and drkf["rank"] == 1
+    assert set(frame["kind"]) == {"measured", "delta"}
+
+
+def test_reported_rows_shown_marked_and_untested() -> None:
+    runs = synth_runs()
+    runs["dataset"] = "iemocap"
+    view = build_view(runs, datasets=["iemocap"], reported=True)
+    reported = [r for r in view.rows if r.kind == "reported"]
+    assert [r.label for r in reported][:2] == ["GBAN", "MSER-MVAM"]
+    drkf_paper = next(r for r in reported if r.label == "DRKF")
+    assert drkf_paper.cells[("iemocap", "ua")].value == pytest.approx(0.807)
+    assert drkf_paper.cells[("iemocap", "ua")].rank == 1  # 80.7 beats the measured 70.0
+    assert set(view.comparisons["row"]) == {"BME", "BME + ED"}  # reported rows never tested
+    md = render_table(runs, datasets=["iemocap"], fmt="md")
+    assert "| DRKF* | **80.7** | **79.9** | **80.3** |" in md
+    assert "reported in DRKF (ACM MM 2025)" in md
+    # the paper's ΔSota, recomputed: (80.7 - 78.9) / 78.9, (79.9 - 78.1) / 78.1, (80.3 - 78.3) / 78.3
+    assert "| Δ (%) | ↑ 2.28 | ↑ 2.30 | ↑ 2.55 |" in md
+
+
+def test_reported_table4_rows_follow_the_grid() -> None:
+    runs = synth_runs()
+    runs["dataset"] = "meld"
+    grid = {**GRID, "name": "drkf-table4"}
+    view = build_view(runs, grid=grid, datasets=["meld"], reported=True)
+    reported = {r.label: r for r in view.rows if r.kind == "reported"}
+    assert set(reported) == {"BME", "BME + ED", "DRKF"}  # keyed by the grid row names
+    assert reported["BME"].cells[("meld", "wf1")].value == pytest.approx(0.633)
+
+
+def test_unknown_format_and_reference_are_user_errors() -> None:
+    with pytest.raises(UserError, match="format"):
+        render_table(synth_runs(), fmt="html")
+    with pytest.raises(UserError, match="reference"):
+        render_table(synth_runs(), reference="nope")
+
+
+def latex_structure_ok(text: str) -> None:
+    depth = 0
+    for ch in re.sub(r"\\[{}]", "", text):
+        depth += ch == "{"
+        depth -= ch == "}"
+        assert depth >= 0
+    assert depth == 0
+    assert text.count(r"\begin{tabular}") == text.count(r"\end{tabular}") == 1
+    assert text.count(r"\begin{table}") == text.count(r"\end{table}") == 1
+    for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
+        assert rule in text
+    spec = re.search(r"\\begin\{tabular\}\{([lcr ]+)\}", text).group(1).replace(" ", "")
+    body = text.split(r"\midrule", 1)[1].split(r"\bottomrule")[0]
+    rows = [line for line in body.splitlines() if line.endswith(r"\\")]
+    assert rows and all(line.count("&") == len(spec) - 1 for line in rows)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("table_synth", {}),
+    ("table4_synth_grid", {"grid": GRID}),
+])  # fmt: skip
+def test_latex_is_structurally_valid_and_matches_golden(name: str, kwargs: dict) -> None:
+    text = render_table(synth_runs(), fmt="latex", reported=False, **kwargs)
+    latex_structure_ok(text)
+    path = GOLDEN / f"{name}.tex"
+    if os.environ.get("MERBENCH_UPDATE_GOLDEN") == "1":
+        path.write_text(text)
+    assert text == path.read_text()
