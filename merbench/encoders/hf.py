@@ -110,6 +110,15 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "1").lower() not in ("0", "false", "no")
 
 
+def hub_cache_dir() -> str | None:
+    """The Hugging Face hub cache as the environment says now (``HF_HUB_CACHE``, ``HF_HOME``)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return str(Path(os.environ["HF_HOME"]) / "hub")
+    return None  # huggingface_hub's default
+
+
 def resolve_model(model: str, revision: str = "main") -> tuple[Path, str]:
     """Local folder of `model` and the identity of its weights (checkpoint hash or name@commit).
 
@@ -128,7 +137,12 @@ def resolve_model(model: str, revision: str = "main") -> tuple[Path, str]:
 
     try:
         folder = Path(
-            snapshot_download(repo_id=model, revision=revision, local_files_only=offline())
+            snapshot_download(
+                repo_id=model,
+                revision=revision,
+                cache_dir=hub_cache_dir(),
+                local_files_only=offline(),
+            )
         )
     except Exception:  # not in the cache (or a bad name): one clear line, no retries
         raise UserError(
