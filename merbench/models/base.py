@@ -51,10 +51,15 @@ def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
 
 
 class Adapter(nn.Module):
-    """Trainable part of the bimodal encoder: ``forward(x [M,T,d_in], mask) -> [M,T,d]``.
+    """Trainable part of the bimodal encoder: ``forward(x [M,T,d_in], mask) -> [M,T',d]``.
 
-    Built as ``Adapter(config, d_in, d)``.
+    Built as ``Adapter(config, d_in, d)`` or ``Adapter(config, d_in, d, modality)`` with `modality`
+    ``"audio"`` (default) or ``"text"``. An adapter may shorten the sequence (audio frame pooling);
+    ``output_mask(mask [M,T]) -> [M,T']`` gives the mask of its output (identity by default).
     """
+
+    def output_mask(self, mask: Tensor) -> Tensor:
+        return mask
 
 
 class Augmentation(nn.Module):
@@ -64,7 +69,15 @@ class Augmentation(nn.Module):
     labels)`` returns ``(audio_for_fusion, text_for_fusion, losses)``: the sequences the fusion encoder
     receives (augmented or passed through, as the variant says) and a dict of named, already weighted
     loss terms (empty for ``none``). Called only in training; at inference the model skips it.
+
+    Optional (additive): an augmentation that needs views of the *inputs* passed through the same
+    adapters (cmie) returns them from ``input_views(batch) -> list[Batch]``; the model then adapts
+    each view and calls ``forward(..., views=[(audio, audio_mask, text, text_mask), ...])``.
+    The default returns no views and ``forward`` is called without `views`.
     """
+
+    def input_views(self, batch: Batch) -> list[Batch]:
+        return []
 
 
 class FusionEncoder(nn.Module):

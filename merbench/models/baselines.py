@@ -1,0 +1,1 @@
+"""Baseline models: late fusion, FDRL (reconstructed from the abstract), MISA."""

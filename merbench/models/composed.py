@@ -1,0 +1,139 @@
+"""The `composed` model (alias `drkf`): adapters -> augmentation -> fusion -> EC (+ ED).
+
+DRKF, its Table 4 ablations and the early-fusion, unimodal and MulT-style baselines are this one
+model with other plugins on its roles (spec-drkf.md). Total loss (eq. 21):
+``L = [alpha*L_MSE + L_KLD + beta*L_c]  (augmentation terms, weighted by the augmentation's own
+config) + gamma*L_f + delta*L_b``, paper values 0.2, 1, 0.2, 1.0, 0.2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from merbench.models.base import Batch, MERModel, ModelSpec
+from merbench.models.pairs import all_pairs, ed_loss, ed_selection, matched, pair_labels
+from merbench.registry import MODELS, build
+
+
+def component(spec: ModelSpec, roles: dict[str, tuple[str, str]], role: str) -> tuple[str, dict]:
+    """``(plugin name, overrides)`` of `role` from the spec, or the role's default with none."""
+    if role in spec.components:
+        name, overrides = spec.components[role]
+        return name, dict(overrides or {})
+    return roles[role][1], {}
+
+
+def classification_loss(logits: Tensor, labels: Tensor, label_smoothing: float = 0.0) -> Tensor:
+    """Eq. 20: cross-entropy to class indices ``[M]``; BCE-with-logits for multi-label ``[M, C]``."""
+    if labels.dim() == 2:
+        return F.binary_cross_entropy_with_logits(logits, labels.float())
+    return F.cross_entropy(logits, labels.long(), label_smoothing=label_smoothing)
+
+
+@dataclass
+class ComposedConfig:
+    """Config of the `composed` model.
+
+    `d` common width of the adapter outputs (paper 1024); `variant` ``paper`` | ``code`` (pairs and
+    loss of the ED); `ed` train the ED head on Emodality-shuffled pairs; `gamma` weight of the EC
+    loss L_f (paper 1.0); `delta` weight of the ED loss L_b (paper 0.2); `label_smoothing` of the
+    EC cross-entropy; `ed_pos_weight` weight of same-emotion pairs in the ED loss (1.0 = off).
+    Defaults with the default roles give the Table 4 row "BME" (self fusion, no augmentation, no ED).
+    """
+
+    d: int = 64
+    variant: Literal["paper", "code"] = "paper"
+    ed: bool = False
+    gamma: float = 1.0
+    delta: float = 0.2
+    label_smoothing: float = 0.0
+    ed_pos_weight: float = 1.0
+
+
+@MODELS.register("composed", config=ComposedConfig, aliases=("drkf",))
+class ComposedModel(MERModel):
+    """Adapters (one per modality, same plugin) -> augmentation (training only) -> fusion -> EC,
+    plus the ED head on all M^2 (audio_i, text_j) pairs when `ed` is on.
+
+    ``losses(batch)``: augmentation terms (``mse``, ``kld``, ``contrastive`` as the plugin gives
+    them), ``ec`` = gamma * L_f, ``ed`` = delta * L_b, and ``total``. With `ed` on, one fusion pass
+    runs over the M^2 pairs and the EC reads the matched ones (i, i). ``logits(batch) -> [M, C]``:
+    one fusion pass over matched pairs, no augmentation, no pairs. ``embed(batch) -> [M, out_dim]``.
+    """
+
+    roles: dict[str, tuple[str, str]] = {
+        "adapter": ("adapters", "linear"),
+        "augmentation": ("augmentations", "none"),
+        "fusion": ("fusions", "self"),
+        "ec": ("heads", "mlp"),
+        "ed": ("heads", "mlp"),
+    }
+
+    def __init__(self, config: ComposedConfig, spec: ModelSpec) -> None:
+        super().__init__()
+        self.config, self.spec = config, spec
+        d, c = config.d, spec.num_classes
+        name, ov = component(spec, self.roles, "adapter")
+        self.audio_adapter = build("adapters", name, spec.audio_dim, d, "audio", **ov)
+        self.text_adapter = build("adapters", name, spec.text_dim, d, "text", **ov)
+        name, ov = component(spec, self.roles, "augmentation")
+        self.augmentation = build("augmentations", name, d, c, **ov)
+        name, ov = component(spec, self.roles, "fusion")
+        self.fusion = build("fusions", name, d, **ov)
+        name, ov = component(spec, self.roles, "ec")
+        self.ec = build("heads", name, self.fusion.out_dim, c, **ov)
+        self.ed_head = None
+        if config.ed:
+            name, ov = component(spec, self.roles, "ed")
+            out = 1 if config.variant == "paper" else 2
+            self.ed_head = build("heads", name, self.fusion.out_dim, out, **ov)
+
+    def encode(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Adapter outputs and their masks: ``(audio [M,Ta',d], audio_mask, text [M,Tt,d], mask)``."""
+        audio = self.audio_adapter(batch.audio, batch.audio_mask)
+        audio_mask = self.audio_adapter.output_mask(batch.audio_mask)
+        text = self.text_adapter(batch.text, batch.text_mask)
+        text_mask = self.text_adapter.output_mask(batch.text_mask)
+        return audio, audio_mask, text, text_mask
+
+    def losses(self, batch: Batch) -> dict[str, Tensor]:
+        audio, audio_mask, text, text_mask = self.encode(batch)
+        views = self.augmentation.input_views(batch)
+        if views:
+            adapted = [self.encode(v) for v in views]
+            audio, text, losses = self.augmentation(
+                audio, audio_mask, text, text_mask, batch.labels, views=adapted
+            )
+        else:
+            audio, text, losses = self.augmentation(
+                audio, audio_mask, text, text_mask, batch.labels
+            )
+        losses = dict(losses)
+        m = len(batch)
+        if self.ed_head is not None:
+            ii, jj = all_pairs(m, audio.device)
+            z = self.fusion(audio[ii], audio_mask[ii], text[jj], text_mask[jj])  # [M^2, D]
+            z_match = z[matched(m, audio.device)]
+            sel = ed_selection(m, self.config.variant, audio.device)
+            target = pair_labels(batch.labels, ii[sel], jj[sel])
+            l_b = ed_loss(
+                self.ed_head(z[sel]), target, self.config.variant, self.config.ed_pos_weight
+            )
+            losses["ed"] = self.config.delta * l_b
+        else:
+            z_match = self.fusion(audio, audio_mask, text, text_mask)
+        l_f = classification_loss(self.ec(z_match), batch.labels, self.config.label_smoothing)
+        losses["ec"] = self.config.gamma * l_f
+        losses["total"] = sum(losses.values())
+        return losses
+
+    def embed(self, batch: Batch) -> Tensor:
+        audio, audio_mask, text, text_mask = self.encode(batch)
+        return self.fusion(audio, audio_mask, text, text_mask)
+
+    def logits(self, batch: Batch) -> Tensor:
+        return self.ec(self.embed(batch))
