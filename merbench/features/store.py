@@ -367,6 +367,7 @@ class FeatureStore:
         batches = plan_batches(lengths, encoder.batch_bytes, self.batch_budget, self.max_batch)
         writer = _ShardWriter(folder, encoder.dim, self.dtype, self.shard_bytes)
         done, total = 0, len(utts)
+        over_budget = False
         if progress is not None:
             progress(0, total)
         for batch in batches:
@@ -377,6 +378,15 @@ class FeatureStore:
                 list(range(len(inputs))), real, encoder.batch_bytes, self.batch_budget
             ):
                 planned = encoder.batch_bytes([real[i] for i in part])
+                if planned > self.batch_budget and not over_budget:
+                    over_budget = True
+                    log.warning(
+                        "%s: utterance %s alone needs about %.0f MB, over the %.0f MB budget",
+                        encoder.name,
+                        members[part[0]].id,
+                        planned / 2**20,
+                        self.batch_budget / 2**20,
+                    )
                 self.stats["peak_batch_bytes"] = max(self.stats["peak_batch_bytes"], planned)
                 outputs = encoder.encode([inputs[i] for i in part])
                 self.stats["batches"] += 1
