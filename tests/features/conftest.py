@@ -22,8 +22,13 @@ TEXTS = [
 SECONDS = [0.5, 1.2, 0.3, 2.0, 0.8, 1.0]
 
 
-def make_corpus(folder: Path, n: int = 6, name: str = "tiny", seed: int = 0) -> Corpus:
-    """`n` utterances (n <= 6 cycles the texts): sine or noise waves of various lengths at 16 kHz."""
+def make_corpus(
+    folder: Path, n: int = 6, name: str = "tiny", seed: int = 0, write: bool = True
+) -> Corpus:
+    """`n` utterances (n > 6 cycles the texts): sine or noise waves of various lengths at 16 kHz.
+
+    With ``write=False`` the wav files already in `folder` are reused (same fingerprint).
+    """
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     utts = []
@@ -35,7 +40,8 @@ def make_corpus(folder: Path, n: int = 6, name: str = "tiny", seed: int = 0) -> 
         else:
             wave = 0.1 * rng.standard_normal(t.shape[0])
         path = folder / f"u{i:03d}.wav"
-        sf.write(path, wave.astype(np.float32), 16000)
+        if write:
+            sf.write(path, wave.astype(np.float32), 16000)
         utts.append(
             Utterance(
                 id=f"u{i:03d}",

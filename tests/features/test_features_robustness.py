@@ -54,7 +54,7 @@ def test_crashed_process_leaves_no_entry_and_the_next_call_re_extracts(tmp_path:
     store = FeatureStore(store_dir, max_batch=1)
     assert store.entries() == [] and len(leftovers(store_dir)) == 1  # a half entry, not an entry
 
-    corpus = make_corpus(corpus_dir)  # same files, same fingerprint (rewritten in the same second?)
+    corpus = make_corpus(corpus_dir, write=False)  # the child's files: same fingerprint
     encoder = build_encoder("egemaps")
     feats = store.get(corpus, encoder)
     assert encoder.forward_calls == 6 and len(feats) == 6

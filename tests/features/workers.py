@@ -16,7 +16,7 @@ from merbench.features.store import FeatureStore
 def extract_slowly(corpus_dir: str, store_dir: str, barrier: Any, results: Any) -> None:
     """Wait for the sibling, then extract egemaps one utterance per batch, pausing between batches
     so that the sibling arrives while this one holds the lock; report the forward passes."""
-    corpus = make_corpus(Path(corpus_dir))
+    corpus = make_corpus(Path(corpus_dir), write=False)
     encoder = build_encoder("egemaps")
     store = FeatureStore(Path(store_dir), max_batch=1)
     barrier.wait()
@@ -26,7 +26,7 @@ def extract_slowly(corpus_dir: str, store_dir: str, barrier: Any, results: Any) 
 
 def crash_mid_extraction(corpus_dir: str, store_dir: str) -> None:
     """Extract egemaps one utterance per batch and die abruptly (no cleanup) after two batches."""
-    corpus = make_corpus(Path(corpus_dir))
+    corpus = make_corpus(Path(corpus_dir), write=False)
     store = FeatureStore(Path(store_dir), max_batch=1)
 
     def die(done: int, total: int) -> None:
