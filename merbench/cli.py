@@ -433,6 +433,115 @@ def table(
         console.print(text)
 
 
+# -- features -------------------------------------------------------------------------------------
+EncoderSpec = Annotated[
+    str | None,
+    typer.Option(help="Encoder: egemaps, compare, logmel, minilm, or hf:<hub-name-or-folder>."),
+]
+
+
+@features_app.callback(invoke_without_command=True)
+def features(
+    ctx: typer.Context,
+    dataset: Annotated[str | None, typer.Option(help="Dataset plugin to encode.")] = None,
+    data_root: DataRoot = None,
+    dataset_options: DatasetOption = None,
+    audio_encoder: EncoderSpec = None,
+    text_encoder: EncoderSpec = None,
+    device: Device = "auto",
+    memory_mb: Annotated[
+        float, typer.Option(help="Extraction memory budget in MB (padded batches + shard buffer).")
+    ] = 2048,
+    cache_dir: CacheDir = None,
+    plugins: Plugin = None,
+) -> None:
+    """Encode a corpus ahead of time: merbench features --dataset D --audio-encoder A --text-encoder T."""
+    ctx.obj = {"cache_dir": cache_dir}
+    if ctx.invoked_subcommand is not None:
+        return
+    if dataset is None:
+        raise UserError("features: give --dataset and an encoder, or a subcommand (ls, rm)")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from merbench.experiment import runner
+    from merbench.features.manage import extract, open_store
+    from merbench.features.store import resolve_device
+
+    _load_plugins(plugins)
+    specs = [s for s in (audio_encoder, text_encoder) if s]
+    if not specs:
+        raise UserError("features: give --audio-encoder and/or --text-encoder")
+    store = open_store(cache_dir, memory_mb=memory_mb)
+    ref = runner.DatasetRef(
+        dataset,
+        _data_root(data_root),
+        tuple(sorted(parse_pairs(dataset_options, "--dataset-option").items())),
+    )
+    with console.status(f"loading {dataset}"):
+        corpus = runner.load_corpus(ref)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+        bars: dict[str, int] = {}
+
+        def on_progress(spec: str, done: int, total: int) -> None:
+            if spec not in bars:
+                bars[spec] = progress.add_task(f"encoding {spec}", total=total)
+            progress.update(bars[spec], completed=done)
+
+        results = extract(corpus, specs, store, device=resolve_device(device), progress=on_progress)
+    for spec, feats, passes in results:
+        state = "cached" if passes == 0 else f"extracted ({passes} batches)"
+        console.print(
+            f"{dataset} / {spec}: {len(feats)} utterances, d={feats.dim}, "
+            f"key {feats.key[:12]}, {state}"
+        )
+
+
+@features_app.command("ls")
+def features_ls(ctx: typer.Context, cache_dir: CacheDir = None) -> None:
+    """List the feature store's entries: key, corpus, encoder, count, size, date."""
+    from rich.table import Table
+
+    from merbench.features.manage import human_size, list_entries, open_store
+
+    store = open_store(cache_dir or (ctx.obj or {}).get("cache_dir"))
+    entries = list_entries(store)
+    if not entries:
+        console.print(f"no feature entries in {store.root}")
+        return
+    table = Table(title=str(store.root))
+    for column in ("key", "corpus", "encoder", "count", "dim", "size", "created"):
+        table.add_column(column, justify="right" if column in ("count", "dim", "size") else "left")
+    for e in entries:
+        table.add_row(
+            e.key[:12],
+            e.corpus,
+            e.encoder,
+            str(e.count),
+            str(e.dim),
+            human_size(e.size_bytes),
+            e.created,
+        )
+    console.print(table)
+
+
+@features_app.command("rm")
+def features_rm(
+    ctx: typer.Context,
+    prefix: Annotated[str | None, typer.Argument(help="Key prefix of the entry to remove.")] = None,
+    all_entries: Annotated[bool, typer.Option("--all", help="Remove every entry.")] = False,
+    cache_dir: CacheDir = None,
+) -> None:
+    """Remove a feature-store entry by key prefix, or every entry with --all."""
+    from merbench.features.manage import open_store, remove_entries
+
+    store = open_store(cache_dir or (ctx.obj or {}).get("cache_dir"))
+    removed = remove_entries(store, prefix, all=all_entries)
+    console.print(
+        f"removed {len(removed)} entr{'y' if len(removed) == 1 else 'ies'} from {store.root}"
+    )
+
+
 def main() -> None:
     """Entry point: run the Typer app; a UserError is one red line and exit status 2."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
