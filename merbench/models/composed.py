@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import torch.nn.functional as F
 from torch import Tensor
 
 from merbench.models.base import Batch, MERModel, ModelSpec
+from merbench.models.losses import classification_loss
 from merbench.models.pairs import all_pairs, ed_loss, ed_selection, matched, pair_labels
 from merbench.registry import MODELS, build
 
@@ -25,13 +25,6 @@ def component(spec: ModelSpec, roles: dict[str, tuple[str, str]], role: str) -> 
         name, overrides = spec.components[role]
         return name, dict(overrides or {})
     return roles[role][1], {}
-
-
-def classification_loss(logits: Tensor, labels: Tensor, label_smoothing: float = 0.0) -> Tensor:
-    """Eq. 20: cross-entropy to class indices ``[M]``; BCE-with-logits for multi-label ``[M, C]``."""
-    if labels.dim() == 2:
-        return F.binary_cross_entropy_with_logits(logits, labels.float())
-    return F.cross_entropy(logits, labels.long(), label_smoothing=label_smoothing)
 
 
 @dataclass

@@ -60,6 +60,14 @@ def nt_xent(a: Tensor, b: Tensor, tau: Tensor | float) -> Tensor:
     return F.cross_entropy(logits, target)
 
 
+def classification_loss(logits: Tensor, labels: Tensor, label_smoothing: float = 0.0) -> Tensor:
+    """Eq. 20: mean cross-entropy to class indices ``[M]``; mean BCE-with-logits for multi-label
+    targets ``[M, C]``."""
+    if labels.dim() == 2:
+        return F.binary_cross_entropy_with_logits(logits, labels.float())
+    return F.cross_entropy(logits, labels.long(), label_smoothing=label_smoothing)
+
+
 def masked_sum_squared_error(x: Tensor, y: Tensor, mask: Tensor) -> Tensor:
     """``sum over real frames and dims of (x - y)^2`` per sample: ``[M, T, d] -> [M]``."""
     return ((x - y).pow(2) * mask.unsqueeze(-1).to(x.dtype)).sum((1, 2))
@@ -88,7 +96,8 @@ def pseudo_kl_code(logits_pred: Tensor, logits_target: Tensor) -> Tensor:
     Probabilities are passed where log-probabilities belong, and the mean runs over all M*C
     elements: ``mean(p_t * (log p_t - p_pred))``. A scalar.
     """
-    return F.kl_div(F.softmax(logits_pred, -1), F.softmax(logits_target, -1), reduction="mean")
+    p_pred, p_target = F.softmax(logits_pred, -1), F.softmax(logits_target, -1)
+    return (torch.xlogy(p_target, p_target) - p_target * p_pred).mean()
 
 
 def cmd(x: Tensor, y: Tensor, moments: int = 5) -> Tensor:
