@@ -88,8 +88,13 @@ def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
     out["seed"] = pd.to_numeric(out["seed"], errors="coerce").fillna(0).astype(int)
     out["row"] = out["name"].astype(str)
     if "config_key" in out.columns:
-        keys = out.groupby(["name", "dataset"])["config_key"].transform("nunique")
-        clash = keys > 1
+        distinct = out.drop_duplicates(["name", "dataset", "config_key"])
+        counts = distinct.groupby(["name", "dataset"]).size()
+        clashing = set(counts[counts > 1].index)
+        clash = pd.Series(
+            [(n, d) in clashing for n, d in zip(out["name"], out["dataset"], strict=True)],
+            index=out.index,
+        )
         out.loc[clash, "row"] = (
             out.loc[clash, "name"].astype(str)
             + " ["
@@ -122,14 +127,19 @@ def unit_matrix(
     `runs` must come from `finished_runs`. Units a configuration lacks are NaN.
     """
     sub = runs[runs["dataset"] == dataset]
-    values = metric_values(sub, dataset, metric, part)
-    frame = pd.DataFrame(
-        {"row": sub["row"], "split": sub["split"], "seed": sub["seed"], "value": values}
-    )
-    matrix = frame.pivot(index=["split", "seed"], columns="row", values="value")
-    if rows is not None:
-        matrix = matrix.reindex(columns=[r for r in rows if r in matrix.columns])
-    return matrix.sort_index()
+    values = metric_values(sub, dataset, metric, part).to_numpy()
+    units = list(zip(sub["split"].tolist(), sub["seed"].tolist(), strict=True))
+    unit_order = sorted(set(units))
+    present = list(dict.fromkeys(sorted(sub["row"].tolist())))
+    columns = present if rows is None else [r for r in rows if r in set(present)]
+    u_pos = {u: i for i, u in enumerate(unit_order)}
+    c_pos = {c: j for j, c in enumerate(columns)}
+    grid = np.full((len(unit_order), len(columns)), np.nan)
+    for unit, row, value in zip(units, sub["row"].tolist(), values, strict=True):
+        if row in c_pos:
+            grid[u_pos[unit], c_pos[row]] = value
+    index = pd.MultiIndex.from_tuples(unit_order, names=["split", "seed"])
+    return pd.DataFrame(grid, index=index, columns=pd.Index(columns, name="row"))
 
 
 @dataclass(frozen=True)

@@ -189,8 +189,8 @@ def compare_rows(
     _check_options(options)
     runs = finished_runs(runs)
     datasets = datasets or sorted(runs["dataset"].unique())
-    index = _run_index(runs)
     load = _PredictionCache(predictions) if predictions is not None else None
+    index = _run_index(runs) if load is not None else {}
     ref_mode = reference in (None, "", "best")
     records: list[dict[str, Any]] = []
     plans: dict[str, Plan] = {}
@@ -224,7 +224,9 @@ def compare_rows(
         for metric in names:
             if level == "utterances" and metric not in FAST_METRICS:
                 raise UserError(f"test {chosen!r} cannot score metric {metric!r}")
-            matrix = unit_matrix(runs, dataset, metric, part, order)
+            matrix = (
+                first if metric == names[0] else unit_matrix(runs, dataset, metric, part, order)
+            )
             present = [r for r in order if matrix[r].notna().any()]
             if len(present) < 2:
                 continue
@@ -241,16 +243,20 @@ def compare_rows(
                 else [(r, ref) for r in present if r != ref]
             )
             results: list[tuple[str, str, StatResult]] = []
+            grid = matrix.to_numpy()
+            col = {r: j for j, r in enumerate(matrix.columns)}
             for a, b in pairs:
                 if b != ref and a == ref:
                     a, b = b, a  # keep "row minus reference" orientation
-                both = matrix[[a, b]].dropna()
+                va, vb = grid[:, col[a]], grid[:, col[b]]
+                both = ~np.isnan(va) & ~np.isnan(vb)
                 if level == "units":
-                    data = Units(both[a].to_numpy(), both[b].to_numpy())
+                    data = Units(va[both], vb[both])
                 else:
                     matched = [
                         (s, index[(a, dataset, s, k)], index[(b, dataset, s, k)])
-                        for (s, k) in both.index
+                        for (s, k), keep in zip(matrix.index, both, strict=True)
+                        if keep
                     ]
                     data = utterances_for(matched, load, metric, components)
                 results.append((a, b, fn(config, data)))

@@ -1,0 +1,72 @@
+"""Figures (confusion matrices, t-SNE, forest plot) and the MLflow UI process."""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from report_helpers import make_runs
+
+from merbench.report.plots import confusion_counts, plot_files, plot_tsne
+from merbench.report.ui import free_port, server_command, start_ui
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def frame(labels: list[str], preds: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"id": [f"u{i}" for i in range(len(labels))], "label": labels,
+                         "prediction": preds})  # fmt: skip
+
+
+def test_confusion_counts_sum_over_folds_by_hand() -> None:
+    fold1 = frame(["a", "a", "b"], ["a", "b", "b"])
+    fold2 = frame(["b", "b", "a"], ["a", "b", "a"])
+    counts = confusion_counts([fold1, fold2], ["a", "b"])
+    assert counts.tolist() == [[2, 1], [1, 2]]
+
+
+def test_plot_files_writes_forest_and_confusion_pngs(tmp_path: Path) -> None:
+    values, frames = {}, {}
+    for name, shift in [("A", 0.0), ("B", 0.1)]:
+        values[name] = {}
+        for k in range(5):
+            values[name][(str(k + 1), 0)] = {"ua": 0.5 + shift + 0.01 * k + 0.003 * (k % 2)}
+            frames[f"synth-{name}-{k + 1}-0"] = frame(["x", "y", "y"], ["x", "y", "x"])
+    paths = plot_files(make_runs(values), out_dir=tmp_path, predictions=frames.__getitem__,
+                       test="ttest")  # fmt: skip
+    names = sorted(p.name for p in paths)
+    assert names == ["confusion_synth_A.png", "confusion_synth_B.png", "forest_synth_ua.png"]
+    assert all(p.read_bytes()[:8] == PNG for p in paths)
+
+
+def test_tsne_of_embeddings(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (20, 8)), rng.normal(4, 1, (20, 8))])
+    out = plot_tsne(x, ["neutral"] * 20 + ["angry"] * 20, tmp_path / "tsne.png")
+    assert out.read_bytes()[:8] == PNG
+
+
+def test_server_command_is_local_and_lean(tmp_path: Path) -> None:
+    cmd = server_command("sqlite:///x.db", tmp_path, 5123)
+    assert cmd[1] == "server"
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--workers") + 1] == "1"
+
+
+@pytest.mark.slow
+def test_ui_starts_answers_http_on_localhost_and_stops(tmp_path: Path) -> None:
+    server = start_ui(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts", free_port())
+    try:
+        server.wait_ready(timeout=120)
+        with urllib.request.urlopen(server.url + "/", timeout=10) as resp:
+            assert resp.status == 200
+        assert server.url.startswith("http://127.0.0.1:")
+    finally:
+        status = server.stop()
+    assert status == 0
+    with pytest.raises(ProcessLookupError):  # the whole process group is gone
+        os.killpg(server.process.pid, 0)

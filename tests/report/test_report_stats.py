@@ -1,0 +1,218 @@
+"""Significance tests: hand-computed values, planted differences, and the false-mark rate under
+the null hypothesis."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from report_helpers import make_runs
+
+from merbench.data.metrics import compute_metrics
+from merbench.registry import STAT_TESTS, build
+from merbench.report.compare import compare_rows, utterances_for
+from merbench.report.stats import (
+    FAST_METRICS,
+    Units,
+    choose_test,
+    holm,
+    metric_from_counts,
+    min_wilcoxon_p,
+)
+
+
+def test_holm_matches_hand_computation() -> None:
+    # sorted p: 0.005*4 = 0.02; 0.01*3 = 0.03; 0.03*2 = 0.06; 0.04*1 = 0.04 -> max(0.06, 0.04)
+    adjusted = holm([0.01, 0.04, 0.03, 0.005])
+    assert adjusted == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    with_nan = holm([0.02, math.nan, 0.5])  # NaN is not a hypothesis: m = 2
+    assert with_nan[0] == pytest.approx(0.04) and math.isnan(with_nan[1])
+    assert with_nan[2] == pytest.approx(0.5)
+    assert holm([0.3, 0.04]) == pytest.approx([0.3, 0.08])
+    assert holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])  # 0.8 * 2 capped at 1; monotone
+
+
+def test_paired_ttest_matches_hand_computation() -> None:
+    # d = (0.1, 0.2, 0.3): mean 0.2, sd 0.1, t = 0.2 / (0.1 / sqrt 3) = 2 sqrt 3, df 2;
+    # for df 2, P(T > t) = 1/2 - t / (2 sqrt(t^2 + 2)) -> p = 1 - t / sqrt(t^2 + 2) = 1 - sqrt(12/14)
+    res = build("stat_tests", "ttest", Units(np.array([0.6, 0.7, 0.8]), np.array([0.5] * 3)))
+    assert res.statistic == pytest.approx(2 * math.sqrt(3))
+    assert res.p_value == pytest.approx(1 - math.sqrt(12 / 14))
+    assert res.effect == pytest.approx(2.0) and res.effect_name == "d_z"
+    assert res.diff == pytest.approx(0.2)
+
+
+def test_wilcoxon_minimum_p_and_rank_biserial_by_hand() -> None:
+    b = np.zeros(5)
+    res = build("stat_tests", "wilcoxon", Units(np.array([1.0, 2, 3, 4, 5]), b))
+    assert res.p_value == pytest.approx(0.0625) == min_wilcoxon_p(5)
+    assert res.effect == pytest.approx(1.0)
+    # ranks 1..5, negative rank 2: T+ = 13, T- = 2 -> r = 11 / 15
+    res = build("stat_tests", "wilcoxon", Units(np.array([1.0, -2, 3, 4, 5]), b))
+    assert res.effect == pytest.approx(11 / 15)
+    assert min_wilcoxon_p(6) == pytest.approx(0.03125)
+
+
+def predictions_frame(labels: list[str], preds: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"id": [f"u{i}" for i in range(len(labels))], "label": labels,
+                         "prediction": preds})  # fmt: skip
+
+
+def test_mcnemar_matches_hand_computation() -> None:
+    # 20 utterances: both right on 5, A right / B wrong on 10 (b), A wrong / B right on 2 (c),
+    # both wrong on 3. Exact two-sided p = 2 * P(X <= 2 | n = 12, 1/2) = 2 * 79 / 4096.
+    labels = ["happy"] * 20
+    a = ["happy"] * 15 + ["sad"] * 5
+    b = ["happy"] * 5 + ["sad"] * 10 + ["happy"] * 2 + ["sad"] * 3
+    frames = {"a": predictions_frame(labels, a), "b": predictions_frame(labels, b)}
+    data = utterances_for([("test", "a", "b")], frames.__getitem__, "wa", ())
+    res = build("stat_tests", "mcnemar", data)
+    assert (res.statistic, res.n) == (10.0, 20)
+    assert res.p_value == pytest.approx(158 / 4096)
+    assert res.diff == pytest.approx((15 - 7) / 20)
+
+
+def test_mcnemar_with_seeds_is_the_sign_test_on_seed_averaged_correctness() -> None:
+    labels = ["a", "b", "a", "b"]
+    frames = {
+        "a0": predictions_frame(labels, ["a", "b", "a", "a"]),
+        "a1": predictions_frame(labels, ["a", "a", "a", "a"]),
+        "b0": predictions_frame(labels, ["b", "b", "b", "a"]),
+        "b1": predictions_frame(labels, ["a", "a", "b", "a"]),
+    }
+    data = utterances_for([("t", "a0", "b0"), ("t", "a1", "b1")], frames.__getitem__, "wa", ())
+    # seed-averaged correctness A: 1, .5, 1, 0; B: .5, .5, 0, 0 -> d = .5, 0, 1, 0: b = 2, c = 0
+    assert data.correct_a == pytest.approx([1, 0.5, 1, 0])
+    res = build("stat_tests", "mcnemar", data)
+    assert res.statistic == 2.0 and res.p_value == pytest.approx(0.5)
+
+
+def test_count_based_metrics_equal_the_metric_registry() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        y = rng.integers(0, 5, size=80)
+        p = np.where(rng.random(80) < 0.5, y, rng.integers(0, 6, size=80))  # class 5 never true
+        counts = np.bincount(y * 6 + p, minlength=36).astype(float)
+        names = [m for m in FAST_METRICS if m != "avg"]
+        expected = compute_metrics(y, p, 6, [*names, "avg"])
+        for m in names:
+            assert metric_from_counts(counts, 6, m) == pytest.approx(expected[m]), m
+        assert metric_from_counts(counts, 6, "avg", names) == pytest.approx(expected["avg"])
+
+
+def test_choose_test_rules() -> None:
+    assert choose_test(1, 3, True)[0] == "bootstrap"  # MELD, 3 seeds, predictions
+    assert choose_test(5, 5, True)[0] == "ttest"  # IEMOCAP 5 folds x 1 seed
+    assert choose_test(1, 5, False)[0] == "ttest"
+    assert choose_test(5, 3, True)[0] == "bootstrap"
+    assert choose_test(5, 3, False)[0] == "ttest"
+    assert choose_test(1, 1, False)[0] is None
+    assert set(STAT_TESTS.names()) >= {"ttest", "wilcoxon", "bootstrap", "permutation", "mcnemar"}
+
+
+# ------------------------------------------------------------------------ planted differences
+def test_marks_appear_exactly_where_a_difference_was_planted() -> None:
+    # reference REF; SAME differs from it by +e/-e per fold (mean difference exactly 0, p = 1);
+    # WORSE is 5 points lower on ua only (wa identical pattern to SAME).
+    ref = [0.60, 0.65, 0.58, 0.63, 0.61, 0.64]
+    wiggle = [0.004, -0.004, 0.003, -0.003, 0.002, -0.002]
+    values = {"REF": {}, "SAME": {}, "WORSE": {}}
+    for k, r in enumerate(ref):
+        unit = (str(k + 1), 0)
+        values["REF"][unit] = {"ua": r, "wa": r + 0.05}
+        values["SAME"][unit] = {"ua": r + wiggle[k], "wa": r + 0.05 - wiggle[k]}
+        values["WORSE"][unit] = {"ua": r - 0.05 + wiggle[k], "wa": r + 0.05 + wiggle[k]}
+    out, plans = compare_rows(make_runs(values), metrics={"synth": ["ua", "wa"]}, reference="REF")
+    assert plans["synth"].test == "ttest" and not plans["synth"].all_pairs
+    marked = {(r.row, r.metric) for r in out.itertuples() if r.significant}
+    assert marked == {("WORSE", "ua")}
+
+
+def test_utterance_tests_detect_a_planted_difference_on_one_split() -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, size=300)
+    frames, values = {}, {}
+    for name, acc in [("GOOD", 0.80), ("BAD", 0.55)]:
+        values[name] = {}
+        for seed in range(2):
+            right = rng.random(300) < acc
+            pred = np.where(right, labels, (labels + rng.integers(1, 4, size=300)) % 4)
+            frames[f"synth-{name}-test-{seed}"] = predictions_frame(
+                [str(x) for x in labels], [str(x) for x in pred]
+            )
+            values[name][("test", seed)] = {"ua": float(np.mean(right)), "wa": 0.0}
+    runs = make_runs(values)
+    for test in ("bootstrap", "permutation", "mcnemar"):
+        out, plans = compare_rows(
+            runs, metrics={"synth": ["ua"]}, test=test, predictions=frames.__getitem__,
+            options={"n_resamples": 500},
+        )  # fmt: skip
+        row = out.iloc[0]
+        assert (row["row"], row["reference"], bool(row["significant"])) == ("BAD", "GOOD", True)
+        assert row["p_value"] < 0.01
+    out, plans = compare_rows(runs, metrics={"synth": ["ua"]}, predictions=frames.__getitem__)
+    assert plans["synth"].test == "bootstrap"  # one split + predictions: the default
+
+
+# ------------------------------------------------------------------------ null hypothesis
+def null_runs(n_tables: int, seed: int) -> pd.DataFrame:
+    """`n_tables` simulated tables as one runs table, one pseudo-dataset ``null<k>`` per table:
+    3 identical configurations, 5 folds x 2 seeds, shared fold difficulty, iid run noise."""
+    rng = np.random.default_rng(seed)
+    tables = []
+    for k in range(n_tables):
+        fold = rng.normal(0.6, 0.03, size=5)
+        values = {
+            name: {
+                (str(f + 1), s): {"ua": fold[f] + rng.normal(0, 0.01)}
+                for f in range(5)
+                for s in range(2)
+            }
+            for name in ("A", "B", "C")
+        }
+        tables.append(make_runs(values, dataset=f"null{k:03d}"))
+    return pd.concat(tables, ignore_index=True)
+
+
+@pytest.mark.parametrize("reference", ["best", "A"])
+def test_false_mark_rate_under_the_null_stays_at_alpha(reference: str) -> None:
+    # 200 simulated tables; a table "fails" when any cell gets a mark (family-wise error).
+    # Under H0 the rate is <= alpha = 0.05; binomial SE = sqrt(0.05 * 0.95 / 200) = 0.0154, so
+    # allow alpha + 3 SE = 0.096 (a correct procedure exceeds it with probability ~0.2 %).
+    alpha, n = 0.05, 200
+    runs = null_runs(n, seed=11)
+    names = sorted(runs["dataset"].unique())
+    out, plans = compare_rows(
+        runs, metrics={d: ["ua"] for d in names}, reference=reference, alpha=alpha
+    )
+    assert {p.test for p in plans.values()} == {"ttest"} and len(plans) == n
+    rate = out.groupby("dataset")["significant"].any().sum() / n
+    assert rate <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / n), rate
+
+
+@pytest.mark.slow
+def test_false_mark_rate_of_the_bootstrap_under_the_null() -> None:
+    # 2 identical configurations on one split, 200 utterances, 2 seeds; 200 simulated tables.
+    rng = np.random.default_rng(5)
+    alpha, n, fails = 0.05, 200, 0
+    for _ in range(n):
+        labels = rng.integers(0, 4, size=200)
+        frames, values = {}, {}
+        for name in ("A", "B"):
+            values[name] = {}
+            for seed in range(2):
+                right = rng.random(200) < 0.6
+                pred = np.where(right, labels, (labels + rng.integers(1, 4, size=200)) % 4)
+                frames[f"synth-{name}-test-{seed}"] = predictions_frame(
+                    [str(x) for x in labels], [str(x) for x in pred]
+                )
+                values[name][("test", seed)] = {"ua": float(np.mean(right))}
+        out, plans = compare_rows(
+            make_runs(values), metrics={"synth": ["ua"]}, predictions=frames.__getitem__,
+            reference="A", options={"n_resamples": 1000},
+        )  # fmt: skip
+        assert plans["synth"].test == "bootstrap"
+        fails += bool(out["significant"].any())
+    assert fails / n <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / n), fails / n
