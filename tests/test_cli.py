@@ -1,0 +1,122 @@
+"""The command line as a user meets it: the real `merbench` entry point in a subprocess.
+
+A small embedded corpus (16 utterances per session, 80 in all) keeps the end-to-end runs short.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ["--dataset-option", "utterances_per_session=16"]
+QUICK = ["--set", "train.max_epochs=3", "--set", "train.patience=2"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment with a private cache and results folder for this module's commands."""
+    tmp = tmp_path_factory.mktemp("cli")
+    out = dict(os.environ)
+    out.update(
+        MERBENCH_CACHE=str(tmp / "cache"),
+        MERBENCH_RESULTS=str(tmp / "results"),
+        HF_HUB_OFFLINE="1",
+        MLFLOW_DISABLE_TELEMETRY="true",
+    )
+    out.pop("MLFLOW_TRACKING_URI", None)
+    return out
+
+
+def merbench(env: dict[str, str], *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).with_name("merbench")
+    return subprocess.run(
+        [str(exe), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=900
+    )
+
+
+def test_importing_the_cli_imports_neither_torch_nor_mlflow() -> None:
+    code = (
+        "import sys, merbench.cli; "
+        "print(sorted(m for m in ('torch', 'mlflow', 'transformers', 'opensmile') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--fusion", "nope"], "unknown fusions plugin 'nope'; valid: "),
+        (["run", "--set", "fusion.depth=2"], "fusions/self: unknown option depth; valid: "),
+        (["run", "--set", "train.lr=fast"], "train.lr: cannot read 'fast' as float"),
+        (["run", "--ed", "maybe"], "--ed maybe: expected on or off"),
+        (["run", "--seeds", "x"], "--seeds 'x': expected a count (3) or a list (0,1,2)"),
+        (["run", "--dataset", "nope"], "unknown datasets plugin 'nope'"),
+        (["run", "--baseline", "nope"], "unknown recipe 'nope'; valid: "),
+        (["run", "--data-root", "/no/such/folder"], "--data-root /no/such/folder: no such folder"),
+        (["run", "--plugin", "no_such_module"], "--plugin no_such_module: cannot import it"),
+        (["list", "gizmos"], "unknown plugin kind 'gizmos'; valid: datasets"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    result = merbench(env, *args)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_list_shows_every_axis_with_sources(env: dict[str, str]) -> None:
+    result = merbench(env, "list", "fusions")
+    assert result.returncode == 0, result.stderr
+    for name in ("self", "cross", "concat"):
+        assert name in result.stdout
+    assert "merbench.models.fusions" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example plugin package, really pip-installed into a folder put on PYTHONPATH."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--target", str(target), str(ROOT / "examples" / "merbench-plugin-example")],
+        check=True,
+        capture_output=True,
+    )
+    assert list(target.glob("merbench_plugin_example-*.dist-info/entry_points.txt"))
+    return target
+
+
+def test_entry_point_plugin_is_listed_and_runs(
+    env: dict[str, str], installed_plugin: Path
+) -> None:
+    env = {**env, "PYTHONPATH": str(installed_plugin)}
+    listed = merbench(env, "list", "fusions", "--filter", "gat*")
+    assert listed.returncode == 0, listed.stderr
+    assert "gated" in listed.stdout and "merbench_plugin_example.fusion" in listed.stdout
+    ran = merbench(env, "run", "--fusion", "gated", *SMALL, "--split", "fold1", *QUICK)
+    assert ran.returncode == 0, ran.stderr
+    assert "1 runs" in ran.stdout and "drkf fold1 seed 0" in ran.stdout
+
+
+@pytest.mark.slow
+def test_run_every_fold_then_rerun_skips_finished(env: dict[str, str]) -> None:
+    first = merbench(env, "run", *SMALL, *QUICK)
+    assert first.returncode == 0, first.stderr
+    assert "5 runs" in first.stdout and "0 already finished, 5 to run" in first.stdout
+    for fold in range(1, 6):
+        assert f"concat fold{fold} seed 0" in first.stdout
+    assert "concat" in first.stdout.split("training")[-1]  # the table at the end
+    second = merbench(env, "run", *SMALL, *QUICK)
+    assert second.returncode == 0, second.stderr
+    assert "5 already finished, 0 to run" in second.stdout
