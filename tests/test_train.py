@@ -127,4 +127,4 @@ def test_model_factory_passes_resolved_components() -> None:
     assert isinstance(model, MODELS.get("composed").obj)
     assert config["components"]["fusion"]["name"] == "concat"
     assert isinstance(model.fusion, FUSIONS.get("concat").obj)
-    assert not hasattr(model, "ed_head")  # ed off in the concat recipe
+    assert model.ed_head is None  # ed off in the concat recipe
