@@ -163,6 +163,9 @@ def build_view(
         if grid_name and "grid" in runs.columns and (runs["grid"] == grid_name).any():
             runs = runs[runs["grid"] == grid_name]
         runs = runs[runs["name"].isin(order)]
+        if not grid_name and "grid" in runs.columns:
+            names = sorted(set(runs["grid"].astype(str)) - {""})
+            grid_name = names[0] if len(names) == 1 else ""
         marks_of = {str(r["name"]): tuple(r.get("marks", ())) for r in spec_rows}
     else:
         order = sorted(runs["row"].unique())
@@ -189,7 +192,11 @@ def build_view(
             notes.append(f"No significance test: the reference row {reference} has no runs yet.")
             test = "none"
     elif reference not in (None, "", "best") and reference not in set(runs["row"]):
-        raise UserError(f"reference row {reference!r} has no finished runs")
+        known = {r.name for r in load_reported(datasets)} if reported and grid is None else set()
+        if reference not in known:
+            raise UserError(f"reference row {reference!r} has no finished runs")
+        notes.append(f"The reference {reference} is a reported row: no significance test.")
+        test = "none"
     cells = aggregate(runs, datasets=datasets, metrics=metrics) if not runs.empty else None
     if test == "none" or runs.empty:
         comparisons, plans = pd.DataFrame(columns=["dataset", "metric", "row", "significant"]), {}
@@ -235,7 +242,11 @@ def build_view(
 def _reported_rows(
     datasets: list[str], grid: dict | None, grid_name: str, marks_of: dict[str, tuple]
 ) -> list[RowView]:
-    found = load_reported(datasets, grid=(grid_name or "?") if grid is not None else None)
+    found = load_reported(
+        datasets,
+        grid=grid_name if grid is not None else None,
+        columns=[str(c) for c in grid.get("columns", [])] if grid is not None else None,
+    )
     out = []
     by_marks = {frozenset(m): n for n, m in marks_of.items()}
     for rep in found:
@@ -296,12 +307,14 @@ def _deltas(
             out[col] = None
             continue
         if reference not in (None, "best"):
-            focus = [v for r, v in valued if r.kind == "measured" and r.label == reference]
-            if not focus:
+            # the measured row named `reference`, else a reported row of that name
+            named = [(r, v) for r, v in valued if r.label == reference]
+            named.sort(key=lambda rv: rv[0].kind != "measured")
+            if not named:
                 out[col] = None
                 continue
-            f = focus[0]
-            others = [v for r, v in valued if not (r.kind == "measured" and r.label == reference)]
+            focus_row, f = named[0]
+            others = [v for r, v in valued if r is not focus_row]
         else:
             ordered = sorted((v for _, v in valued), reverse=True)
             f, others = ordered[0], ordered[1:]

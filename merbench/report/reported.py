@@ -44,18 +44,26 @@ def _load(path: Path) -> dict:
 
 
 def load_reported(
-    datasets: list[str], grid: str | None = None, folder: Path | None = None
+    datasets: list[str],
+    grid: str | None = None,
+    folder: Path | None = None,
+    columns: list[str] | None = None,
 ) -> list[ReportedRow]:
-    """Reported rows for `datasets`: those of per-dataset tables (no `grid`), or, when `grid` is
-    given, those of tables of that grid. Rows of one source with the same name are merged (a model
-    reported in the paper's IEMOCAP and MELD tables becomes one row)."""
+    """Reported rows for `datasets`: those of per-dataset tables (`grid` None), or those of the
+    tables of grid `grid` (when `grid` is ``""`` (unnamed), of grid tables whose ``columns`` equal
+    `columns`). Rows of one source with the same name are merged (a model reported in the paper's
+    IEMOCAP and MELD tables becomes one row)."""
     merged: dict[tuple[str, str], ReportedRow] = {}
     for path in reported_files(folder):
         doc = _load(path)
         source = str(doc.get("source", path.stem))
         for table in doc.get("tables", []):
-            if (table.get("grid") or None) != grid:
+            if grid is None and table.get("grid"):
                 continue
+            if grid is not None:
+                same_columns = columns is not None and list(table.get("columns", [])) == columns
+                if not table.get("grid") or not (table["grid"] == grid or same_columns):
+                    continue
             for row in table.get("rows", []):
                 values = _row_values(row, table, datasets, path)
                 if not values:
