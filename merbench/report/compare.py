@@ -22,6 +22,7 @@ import pandas as pd
 from merbench.errors import UserError
 from merbench.registry import STAT_TESTS
 from merbench.report.aggregate import finished_runs, headline_metrics, unit_matrix
+from merbench.report.slices import slice_mask, split_metric
 from merbench.report.stats import (
     CORRECTIONS,
     FAST_METRICS,
@@ -114,9 +115,13 @@ def utterances_for(
     gathers that utterance's predictions over all seeds.
     """
     parts = []
+    base, piece = split_metric(metric)
     for split, run_a, run_b in pairs:
-        fa = load(run_a)[["id", "label", "prediction"]]
-        fb = load(run_b)[["id", "prediction"]].rename(columns={"prediction": "prediction_b"})
+        fa, fb = load(run_a), load(run_b)
+        if piece is not None:
+            fa, fb = fa[slice_mask(fa, piece)], fb[slice_mask(fb, piece)]
+        fa = fa[["id", "label", "prediction"]]
+        fb = fb[["id", "prediction"]].rename(columns={"prediction": "prediction_b"})
         joined = fa.merge(fb, on="id", how="inner")
         joined["cluster"] = split + "\x00" + joined["id"].astype(str)
         parts.append(joined)
@@ -134,7 +139,7 @@ def utterances_for(
     seeds = np.bincount(cluster, minlength=n).astype(float)
     correct_a = np.bincount(cluster, weights=(pa == true).astype(float), minlength=n) / seeds
     correct_b = np.bincount(cluster, weights=(pb == true).astype(float), minlength=n) / seeds
-    return Utterances(ha.astype(float), hb.astype(float), correct_a, correct_b, c, metric,
+    return Utterances(ha.astype(float), hb.astype(float), correct_a, correct_b, c, base,
                       components)  # fmt: skip
 
 
@@ -208,7 +213,7 @@ def compare_rows(
         chosen, reason = (
             choose_test(n_splits, n_units, load is not None) if test == "auto" else (test, "")
         )
-        if chosen is not None and test != "auto":
+        if chosen is not None and (test != "auto" or test_level(chosen) == "utterances"):
             reason = _reason_for(chosen, n_units, n_splits)
         if chosen is not None and test_level(chosen) == "utterances" and load is None:
             raise UserError(f"test {chosen!r} needs per-utterance predictions (none were given)")
@@ -222,7 +227,7 @@ def compare_rows(
         level = test_level(chosen)
         components = tuple(m for m in headline_metrics(dataset) if m != "avg")
         for metric in names:
-            if level == "utterances" and metric not in FAST_METRICS:
+            if level == "utterances" and split_metric(metric)[0] not in FAST_METRICS:
                 raise UserError(f"test {chosen!r} cannot score metric {metric!r}")
             matrix = (
                 first if metric == names[0] else unit_matrix(runs, dataset, metric, part, order)
@@ -281,10 +286,11 @@ def _reason_for(test: str, n_units: int, n_splits: int) -> str:
         return f"paired t-test over {n_units} matched (split, seed) units"
     if test == "wilcoxon":
         return f"Wilcoxon signed-rank test over {n_units} matched (split, seed) units"
+    pooled = "folds and seeds pooled" if n_splits > 1 else "one official split, seeds pooled"
     if test == "bootstrap":
-        return "paired bootstrap over test utterances, seeds pooled"
+        return f"paired bootstrap over test utterances, {pooled}"
     if test == "permutation":
-        return "paired permutation test over test utterances, seeds pooled"
+        return f"paired permutation test over test utterances, {pooled}"
     if test == "mcnemar":
-        return "exact McNemar test on per-utterance correctness, seeds pooled"
+        return f"exact McNemar test on per-utterance correctness, {pooled}"
     return f"test {test}"

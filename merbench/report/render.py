@@ -35,6 +35,13 @@ from merbench.report.aggregate import (
 )
 from merbench.report.compare import Plan, compare_rows
 from merbench.report.reported import ReportedRow, load_reported
+from merbench.report.slices import (
+    SLICE_DEFINITIONS,
+    SLICE_HEADERS,
+    SLICES,
+    add_slice_metrics,
+    split_metric,
+)
 
 FORMATS = ("latex", "md", "csv", "terminal")
 DATASET_ORDER = ("iemocap", "meld", "m3ed", "synth")
@@ -117,7 +124,11 @@ def _order_datasets(names: list[str]) -> list[str]:
 
 
 def metric_header(dataset: str, metric: str, names: str = "paper") -> str:
-    """Column header of `metric` on `dataset`: the paper's name (default) or merbench's."""
+    """Column header of `metric` on `dataset`: the paper's name (default) or merbench's; a slice
+    metric ``ua@inconsistent`` gets the slice's tag (``ACC (inc.)``)."""
+    metric, piece = split_metric(metric)
+    if piece is not None:
+        return f"{metric_header(dataset, metric, names)} ({SLICE_HEADERS.get(piece, piece)})"
     if names == "paper":
         return PAPER_NAMES_BY_DATASET.get(dataset, {}).get(metric) or PAPER_NAMES.get(
             metric, metric
@@ -149,6 +160,7 @@ def build_view(
     names: str = "paper",
     digits: int = 1,
     show_std: bool = True,
+    slice_name: str | None = None,
 ) -> TableView:
     """Aggregate, test and rank: the `TableView` that the writers turn into text."""
     runs = finished_runs(runs)
@@ -182,6 +194,13 @@ def build_view(
     if metrics is None:
         pick = ablation_metrics if grid is not None else headline_metrics
         metrics = {d: pick(d) for d in datasets}
+    if slice_name:
+        if predictions is None:
+            raise UserError(f"slice {slice_name!r} needs per-utterance predictions")
+        if slice_name not in SLICES:
+            raise UserError(f"unknown slice {slice_name!r}; valid: {', '.join(SLICES)}")
+        runs = add_slice_metrics(runs, predictions, slice_name, metrics)
+        metrics = {d: [*ms, *(f"{m}@{slice_name}" for m in ms)] for d, ms in metrics.items()}
     columns = [(d, m) for d in datasets for m in metrics[d]]
     headers = {(d, m): metric_header(d, m, names) for d, m in columns}
 
@@ -431,6 +450,12 @@ def _definitions(view: TableView, names: str) -> list[str]:
     out = []
     for col in view.columns:
         header, metric = view.headers[col], col[1]
+        piece = split_metric(metric)[1]
+        if piece is not None:
+            text = SLICE_DEFINITIONS.get(piece, piece)
+            if text not in out:
+                out.append(text)
+            continue
         definition = DEFINITIONS.get(metric, metric)
         own = OUR_NAMES.get(metric, metric)
         text = definition if definition.startswith(f"{own} =") else f"{own} = {definition}"
@@ -710,13 +735,17 @@ def render_table(
     `reported`: add the rows of ``registry/reported/*.toml``. Further keyword options: `metrics`
     (dataset -> metric names), `correction` (holm | bonferroni | none), `test_options` (e.g.
     ``{"n_resamples": 5000}``), `delta`, `names` (``paper`` or ``merbench`` headers), `digits`,
-    `show_std`, `color` (ANSI styles in the terminal format).
+    `show_std`, `color` (ANSI styles in the terminal format), `slice` (``inconsistent`` or
+    ``consistent``: add the metrics on that slice of the test utterances; needs `predictions`).
     """
     if fmt not in FORMATS and fmt != "markdown":
         raise UserError(f"unknown table format {fmt!r}; valid: {', '.join(FORMATS)}")
     color = bool(options.pop("color", False))
     test_options = options.pop("test_options", None)
-    unknown = set(options) - {"metrics", "correction", "delta", "names", "digits", "show_std"}
+    if "slice" in options:
+        options["slice_name"] = options.pop("slice")
+    allowed = {"metrics", "correction", "delta", "names", "digits", "show_std", "slice_name"}
+    unknown = set(options) - allowed
     if unknown:
         raise UserError(f"render_table: unknown option(s) {', '.join(sorted(unknown))}")
     view = build_view(

@@ -198,3 +198,30 @@ def test_paper_table4_from_reported_numbers_matches_golden() -> None:
     if os.environ.get("MERBENCH_UPDATE_GOLDEN") == "1":
         path.write_text(text)
     assert text == path.read_text()
+
+
+def test_inconsistent_slice_metrics_by_hand() -> None:
+    # 2 folds x 4 utterances; utterances 3 and 4 are inconsistent (text emotion != voice emotion)
+    labels, consistent = ["x", "y", "x", "y"], [True, True, False, False]
+    preds = {
+        ("A", "1"): ["x", "y", "x", "x"],  # slice: x right, y wrong -> WA 0.5
+        ("A", "2"): ["x", "y", "y", "y"],  # slice: x wrong, y right -> WA 0.5
+        ("B", "1"): ["x", "y", "x", "y"],  # slice: both right -> 1.0
+        ("B", "2"): ["x", "y", "x", "x"],  # slice: x right, y wrong -> 0.5
+    }
+    frames = {
+        f"synth-{name}-{fold}-0": pd.DataFrame({"id": ["u1", "u2", "u3", "u4"], "label": labels,
+                                                "prediction": p, "consistent": consistent})
+        for (name, fold), p in preds.items()
+    }  # fmt: skip
+    runs = make_runs({n: {(f, 0): {"ua": 0.9, "wa": 0.9} for f in ("1", "2")} for n in "AB"})
+    view = build_view(runs, metrics={"synth": ["wa"]}, predictions=frames.__getitem__,
+                      slice_name="inconsistent", test="mcnemar", reported=False)  # fmt: skip
+    assert view.columns == [("synth", "wa"), ("synth", "wa@inconsistent")]
+    assert view.headers[("synth", "wa@inconsistent")] == "WACC (inc.)"
+    cells = {r.label: r.cells[("synth", "wa@inconsistent")].value for r in view.rows}
+    assert cells == {"A": pytest.approx(0.5), "B": pytest.approx(0.75)}
+    # McNemar on the slice: A right / B wrong once (b), A wrong / B right twice (c): 4 clusters
+    test = view.comparisons[view.comparisons["metric"] == "wa@inconsistent"].iloc[0]
+    assert (test["row"], test["n"], test["statistic"]) == ("A", 4, 1.0)
+    assert test["p_value"] == pytest.approx(1.0)
