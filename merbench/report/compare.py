@@ -121,8 +121,17 @@ def utterances_for(
         if piece is not None:
             fa, fb = fa[slice_mask(fa, piece)], fb[slice_mask(fb, piece)]
         fa = fa[["id", "label", "prediction"]]
-        fb = fb[["id", "prediction"]].rename(columns={"prediction": "prediction_b"})
+        fb = fb[["id", "label", "prediction"]].rename(
+            columns={"prediction": "prediction_b", "label": "label_b"}
+        )
         joined = fa.merge(fb, on="id", how="inner")
+        clash = joined["label"] != joined["label_b"]
+        if clash.any():
+            first = joined.loc[clash, "id"].iloc[0]
+            raise UserError(
+                f"runs {run_a} and {run_b} give utterance {first} different labels "
+                f"({int(clash.sum())} such utterances): they were not scored on the same test set"
+            )
         joined["cluster"] = split + "\x00" + joined["id"].astype(str)
         parts.append(joined)
     frame = pd.concat(parts, ignore_index=True)

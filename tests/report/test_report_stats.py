@@ -11,6 +11,7 @@ import pytest
 from report_helpers import make_runs
 
 from merbench.data.metrics import compute_metrics
+from merbench.errors import UserError
 from merbench.registry import STAT_TESTS, build
 from merbench.report.compare import compare_rows, utterances_for
 from merbench.report.stats import (
@@ -151,7 +152,7 @@ def test_utterance_tests_detect_a_planted_difference_on_one_split() -> None:
         )  # fmt: skip
         row = out.iloc[0]
         assert (row["row"], row["reference"], bool(row["significant"])) == ("BAD", "GOOD", True)
-        assert row["p_value"] < 0.01
+        assert row["p_value"] < 0.01 and row["diff"] < -0.1  # BAD - GOOD: about -0.25
     out, plans = compare_rows(runs, metrics={"synth": ["ua"]}, predictions=frames.__getitem__)
     assert plans["synth"].test == "bootstrap"  # one split + predictions: the default
 
@@ -216,3 +217,12 @@ def test_false_mark_rate_of_the_bootstrap_under_the_null() -> None:
         assert plans["synth"].test == "bootstrap"
         fails += bool(out["significant"].any())
     assert fails / n <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / n), fails / n
+
+
+def test_utterance_tests_refuse_runs_scored_on_different_labels() -> None:
+    frames = {
+        "a": predictions_frame(["x", "y"], ["x", "y"]),
+        "b": predictions_frame(["y", "y"], ["x", "y"]),
+    }
+    with pytest.raises(UserError, match="different labels"):
+        utterances_for([("test", "a", "b")], frames.__getitem__, "wa", ())
