@@ -84,13 +84,20 @@ class Skip:
 
 @dataclass
 class Corpus:
-    """A loaded corpus: records, protocol, and what was skipped with reasons."""
+    """A loaded corpus: records, protocol, what was skipped with reasons, what the protocol excluded.
+
+    A `Skip.reason` starts with its category before a colon (``"missing audio: <path>"``), so reports
+    can count skips per category.
+    """
 
     name: str
     utterances: list[Utterance]
     protocol: Protocol
     skipped: list[Skip] = field(default_factory=list)
     root: Path | None = None
+    #: Records the protocol leaves out by design (e.g. IEMOCAP's ``fru`` in the 4-class protocol):
+    #: raw label -> count. Not problems, so not in `skipped`, but counted, never silently dropped.
+    excluded: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_id = {u.id: u for u in self.utterances}
