@@ -700,16 +700,75 @@ def to_terminal(view: TableView, color: bool = False, width: int = 120) -> str:
     return buffer.getvalue()
 
 
-def render_view(view: TableView, fmt: str, color: bool = False) -> str:
+def details_frame(view: TableView) -> pd.DataFrame:
+    """The comparisons behind the marks, one line per (dataset, metric, row): difference to the
+    reference in points with its CI, raw and corrected p, effect size."""
+    records = []
+    for r in view.comparisons.itertuples(index=False):
+        ci = "" if math.isnan(r.ci_low) else f"[{100 * r.ci_low:.2f}, {100 * r.ci_high:.2f}]"
+        records.append({
+            "Dataset": DATASET_TITLES.get(r.dataset, r.dataset),
+            "Metric": view.headers.get((r.dataset, r.metric), r.metric),
+            "Row": r.row, "Reference": r.reference, "Test": r.test, "n": int(r.n),
+            "Diff (pts)": f"{100 * r.diff:+.2f}", "95% CI": ci, "p": f"{r.p_value:.4g}",
+            "p adj.": f"{r.p_adjusted:.4g}",
+            "Effect": "" if math.isnan(r.effect) else f"{r.effect_name} = {r.effect:.2f}",
+            "Mark": DAGGER if r.significant else "",
+        })  # fmt: skip
+    return pd.DataFrame.from_records(records)
+
+
+def details_text(view: TableView, fmt: str, color: bool = False) -> str:
+    """`details_frame` in `fmt` (``latex`` booktabs, ``md``, ``terminal``); empty without tests."""
+    frame = details_frame(view)
+    if frame.empty:
+        return ""
+    title = "Significance tests behind the marks"
     if fmt == "latex":
-        return to_latex(view)
+        body = frame.map(lambda v: latex_escape(str(v)))
+        body.columns = [latex_escape(c) for c in body.columns]
+        return body.style.hide(axis="index").to_latex(
+            hrules=True, position="t", position_float="centering", caption=latex_escape(title),
+            label="tab:merbench-tests", column_format="lllllr" + "l" * (len(body.columns) - 6),
+        )  # fmt: skip
     if fmt in ("md", "markdown"):
-        return to_markdown(view)
-    if fmt == "csv":
+        lines = [f"**{title}**", "", "| " + " | ".join(frame.columns) + " |",
+                 "|" + "|".join(["---"] * len(frame.columns)) + "|"]  # fmt: skip
+        lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.to_numpy()]
+        return "\n".join(lines) + "\n"
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(column, justify="right" if column in ("n", "p", "p adj.") else "left")
+    for row in frame.to_numpy():
+        table.add_row(*(str(v) for v in row))
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, width=140, force_terminal=color, color_system="standard" if color else None
+    )
+    console.print(table)
+    return buffer.getvalue()
+
+
+def render_view(view: TableView, fmt: str, color: bool = False, details: bool = False) -> str:
+    """`view` as text in `fmt`; with `details`, the table of comparisons follows (not for csv,
+    whose lines already carry the test outcome of every cell)."""
+    if fmt == "latex":
+        text = to_latex(view)
+    elif fmt in ("md", "markdown"):
+        text = to_markdown(view)
+    elif fmt == "csv":
         return to_csv(view)
-    if fmt == "terminal":
-        return to_terminal(view, color=color)
-    raise UserError(f"unknown table format {fmt!r}; valid: {', '.join(FORMATS)}")
+    elif fmt == "terminal":
+        text = to_terminal(view, color=color)
+    else:
+        raise UserError(f"unknown table format {fmt!r}; valid: {', '.join(FORMATS)}")
+    if details:
+        extra = details_text(view, fmt, color)
+        text = text + ("\n" + extra if extra else "")
+    return text
 
 
 def render_table(
@@ -736,11 +795,13 @@ def render_table(
     (dataset -> metric names), `correction` (holm | bonferroni | none), `test_options` (e.g.
     ``{"n_resamples": 5000}``), `delta`, `names` (``paper`` or ``merbench`` headers), `digits`,
     `show_std`, `color` (ANSI styles in the terminal format), `slice` (``inconsistent`` or
-    ``consistent``: add the metrics on that slice of the test utterances; needs `predictions`).
+    ``consistent``: add the metrics on that slice of the test utterances; needs `predictions`),
+    `details` (append the table of comparisons: difference, CI, p, corrected p, effect size).
     """
     if fmt not in FORMATS and fmt != "markdown":
         raise UserError(f"unknown table format {fmt!r}; valid: {', '.join(FORMATS)}")
     color = bool(options.pop("color", False))
+    details = bool(options.pop("details", False))
     test_options = options.pop("test_options", None)
     if "slice" in options:
         options["slice_name"] = options.pop("slice")
@@ -752,4 +813,4 @@ def render_table(
         runs, datasets=datasets, grid=grid, reference=reference, test=test, alpha=alpha,
         predictions=predictions, reported=reported, options=test_options, **options,
     )  # fmt: skip
-    return render_view(view, fmt, color=color)
+    return render_view(view, fmt, color=color, details=details)
