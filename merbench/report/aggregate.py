@@ -75,7 +75,7 @@ def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
 
     ``row`` is the display name; when runs of one (name, dataset) carry different ``config_key``
     values (the same recipe name with other hyperparameters), each configuration gets its own row
-    ``name [key7]`` instead of being merged. Repeated runs of one unit of one configuration (same
+    ``name (key7)`` instead of being merged. Repeated runs of one unit of one configuration (same
     row, dataset, split, seed) keep the first and drop the others.
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in runs.columns]
@@ -97,9 +97,9 @@ def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
         )
         out.loc[clash, "row"] = (
             out.loc[clash, "name"].astype(str)
-            + " ["
+            + " ("
             + out.loc[clash, "config_key"].astype(str).str[:7]
-            + "]"
+            + ")"
         )
     out = out.drop_duplicates(["row", "dataset", "split", "seed"], keep="first")
     return out.reset_index(drop=True)

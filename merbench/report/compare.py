@@ -95,7 +95,12 @@ class _PredictionCache:
 
     def __call__(self, run_id: str) -> pd.DataFrame:
         if run_id not in self.frames:
-            frame = self.load(run_id)
+            try:
+                frame = self.load(run_id)
+            except UserError:
+                raise
+            except Exception as exc:  # a missing artifact, an unreachable store
+                raise UserError(f"cannot load the predictions of run {run_id}: {exc}") from exc
             missing = {"id", "label", "prediction"} - set(frame.columns)
             if missing:
                 raise UserError(f"predictions of run {run_id} lack {', '.join(sorted(missing))}")
@@ -181,7 +186,7 @@ def compare_rows(
     metrics: dict[str, list[str]] | None = None,
     rows: list[str] | None = None,
     reference: str | None = None,
-    test: str = "auto",
+    test: str | None = "auto",
     alpha: float = 0.05,
     correction: str = "holm",
     predictions: Predictions | None = None,
@@ -195,6 +200,7 @@ def compare_rows(
     its per-utterance predictions (needed by utterance-level tests). Returns (comparisons, plans):
     comparisons has `COMPARISON_COLUMNS`, one record per (dataset, metric, non-reference row).
     """
+    test = test or "auto"
     if correction not in CORRECTIONS:
         raise UserError(f"unknown correction {correction!r}; valid: {', '.join(CORRECTIONS)}")
     if test != "auto" and test not in STAT_TESTS:

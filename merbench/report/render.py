@@ -149,7 +149,7 @@ def build_view(
     datasets: list[str] | None = None,
     grid: dict[str, Any] | None = None,
     reference: str | None = None,
-    test: str = "auto",
+    test: str | None = "auto",
     alpha: float = 0.05,
     predictions: Callable[[str], pd.DataFrame] | None = None,
     reported: bool = True,
@@ -163,6 +163,7 @@ def build_view(
     slice_name: str | None = None,
 ) -> TableView:
     """Aggregate, test and rank: the `TableView` that the writers turn into text."""
+    test = test or "auto"
     runs = finished_runs(runs)
     components: list[str] = []
     order: list[str]
@@ -686,9 +687,14 @@ def terminal_table(view: TableView) -> Any:
     return table
 
 
-def to_terminal(view: TableView, color: bool = False, width: int = 120) -> str:
-    """The rich table as text: ANSI styles when `color`, plain box drawing otherwise."""
+def to_terminal(view: TableView, color: bool = False, width: int | None = None) -> str:
+    """The rich table as text: ANSI styles when `color`, plain box drawing otherwise; lines fit
+    `width` (default: the terminal's width, so that printing the text does not re-wrap it)."""
+    import shutil
+
     from rich.console import Console
+
+    width = width or shutil.get_terminal_size((120, 40)).columns
 
     buffer = io.StringIO()
     console = Console(
@@ -778,7 +784,7 @@ def render_table(
     grid: dict[str, Any] | None = None,
     fmt: str = "terminal",
     reference: str | None = None,
-    test: str = "auto",
+    test: str | None = "auto",
     alpha: float = 0.05,
     predictions: Callable[[str], pd.DataFrame] | None = None,
     reported: bool = True,

@@ -97,6 +97,8 @@ def start_ui(
     """Start the MLflow UI in its own process group (so that stopping it reaches the workers)."""
     default_uri, default_artifacts = default_store()
     store = store or default_uri
+    if store.startswith(("http://", "https://", "databricks")):
+        raise UserError(f"{store} is a tracking server already: open it in a browser")
     artifacts = artifacts or default_artifacts
     if store.startswith("sqlite:///"):
         Path(store.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

@@ -57,7 +57,7 @@ def test_failed_runs_ignored_and_same_name_other_config_gets_own_row() -> None:
     failed = make_runs({"A": {("2", 0): {"ua": 0.0}}})
     failed["status"] = "FAILED"
     runs = finished_runs(pd.concat([RUNS, extra, failed], ignore_index=True))
-    assert sorted(runs["row"].unique()) == ["A [cfg-A]", "A [cfg-oth]", "B"]
+    assert sorted(runs["row"].unique()) == ["A (cfg-A)", "A (cfg-oth)", "B"]
     assert len(runs) == 6
 
 

@@ -12,7 +12,7 @@ import pytest
 from report_helpers import make_runs
 
 from merbench.errors import UserError
-from merbench.report.render import build_view, render_table
+from merbench.report.render import build_view, render_table, to_terminal
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 
@@ -61,7 +61,7 @@ def test_markdown_values_ranks_and_delta_by_hand() -> None:
 
 
 def test_terminal_table_contains_rows_and_caption() -> None:
-    text = render_table(synth_runs(), fmt="terminal", reported=False)
+    text = to_terminal(build_view(synth_runs(), reported=False), width=160)
     assert "DRKF" in text and "70.0 ± 1.7" in text
     assert "5 folds (leave one session out) × 1 seed (0)" in text
 
