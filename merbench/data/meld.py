@@ -1,1 +1,165 @@
-"""Loader of the meld corpus (being written; registers nothing yet)."""
+"""MELD (`MELD.Raw/`) read in its distributed layout.
+
+- ``{train,dev,test}_sent_emo.csv`` (UTF-8; quoted fields with commas, quotes, non-ASCII text):
+  columns ``Utterance, Speaker, Emotion, Dialogue_ID, Utterance_ID`` are required, the others
+  (``Sr No., Sentiment, Season, Episode, StartTime, EndTime``) are kept in ``meta`` when present.
+- Media: ``train_splits/``, ``dev_splits_complete/``, ``output_repeated_splits_test/`` hold
+  ``dia{D}_utt{U}.mp4``; a same-stem ``.wav`` is used instead when present. Only existence is checked
+  at load time (one listing per folder); audio is decoded from the mp4 with PyAV on demand. Missing
+  media are reported with their id and skipped (``on_missing="skip"``) or raise (``"fail"``).
+- Ids are ``<split>_dia{D}_utt{U}`` (dialogue ids restart in every split); group = dialogue.
+- Protocol (card ``datasets/meld.toml``): the official train / dev / test split (one split named
+  ``official``); headline ``wa, wf1, avg``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from merbench.data.base import Corpus, CorpusLoader, Skip, Split, Utterance
+from merbench.data.card import class_set, load_card, make_protocol
+from merbench.data.common import MediaIndex, check_on_missing, find_root, record_missing
+from merbench.errors import UserError
+from merbench.registry import DATASETS
+
+SPLITS = ("train", "dev", "test")
+MEDIA_DIRS = {
+    "train": "train_splits",
+    "dev": "dev_splits_complete",
+    "test": "output_repeated_splits_test",
+}
+REQUIRED = ("Utterance", "Speaker", "Emotion", "Dialogue_ID", "Utterance_ID")
+OPTIONAL = ("Sr No.", "Sentiment", "Season", "Episode", "StartTime", "EndTime")
+
+
+@dataclass
+class MeldConfig:
+    """Options of the MELD loader."""
+
+    on_missing: str = "skip"  # missing media: skip (recorded, with the id) or fail
+    check_media: bool = True  # check that each mp4/wav exists (cheap); False: trust the layout
+
+
+def read_csv_rows(
+    path: Path, required: tuple[str, ...]
+) -> tuple[list[str], list[tuple[int, dict]]]:
+    """``(header, [(line number, row dict)])`` of a UTF-8 CSV; UserError naming the file (and line)
+    for a missing file, bad encoding, missing columns or a row with the wrong number of fields."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: not valid UTF-8 ({exc.reason})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise UserError(f"{path}: empty file (no header line)") from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise UserError(
+            f"{path}:1: missing column(s) {', '.join(missing)}; found: {', '.join(header)}"
+        )
+    rows = []
+    start = reader.line_num + 1  # a quoted field may span lines: a row's number is its first line
+    try:
+        for fields in reader:
+            line, start = start, reader.line_num + 1
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            if len(fields) != len(header):
+                raise UserError(f"{path}:{line}: {len(fields)} fields, header has {len(header)}")
+            rows.append((line, dict(zip(header, fields, strict=True))))
+    except csv.Error as exc:
+        raise UserError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
+    return header, rows
+
+
+def _int(value: str, path: Path, line: int, column: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise UserError(f"{path}:{line}: {column} {value!r} is not an integer") from None
+
+
+@DATASETS.register("meld", config=MeldConfig)
+class MeldCorpus(CorpusLoader):
+    """MELD from ``MELD.Raw/`` (or a folder containing it)."""
+
+    config: MeldConfig
+
+    def load(self, root: Path | None = None) -> Corpus:
+        cfg = self.config
+        check_on_missing(cfg.on_missing, "datasets/meld")
+        card = load_card("meld")
+        labels, merge = class_set(card, "")
+        root = find_root(root, "train_sent_emo.csv", ("MELD.Raw",), "MELD")
+        media = MediaIndex()
+        utterances: list[Utterance] = []
+        skipped: list[Skip] = []
+        parts: dict[str, list[str]] = {s: [] for s in SPLITS}
+        for split in SPLITS:
+            path = root / f"{split}_sent_emo.csv"
+            _, rows = read_csv_rows(path, REQUIRED)
+            media_dir = root / MEDIA_DIRS[split]
+            if cfg.check_media and not media_dir.is_dir():
+                raise UserError(
+                    f"{media_dir}: missing media folder (unpack the {split} media of MELD.Raw "
+                    "here, or set check_media=false)"
+                )
+            seen: dict[str, int] = {}
+            for line, row in rows:
+                dia = _int(row["Dialogue_ID"], path, line, "Dialogue_ID")
+                utt = _int(row["Utterance_ID"], path, line, "Utterance_ID")
+                stem = f"dia{dia}_utt{utt}"
+                utt_id = f"{split}_{stem}"
+                if utt_id in seen:
+                    raise UserError(
+                        f"{path}:{line}: duplicate utterance {stem} (first at line {seen[utt_id]})"
+                    )
+                seen[utt_id] = line
+                raw_label = row["Emotion"].strip().lower()
+                label = merge.get(raw_label, raw_label)
+                if label not in labels:
+                    raise UserError(
+                        f"{path}:{line}: unknown emotion {row['Emotion']!r}; "
+                        f"valid: {', '.join(labels)}"
+                    )
+                text = row["Utterance"].strip()
+                if not text:
+                    skipped.append(Skip(utt_id, f"empty text: {path}:{line}"))
+                    continue
+                audio = media_dir / f"{stem}.wav"
+                if not media.exists(audio):
+                    audio = media_dir / f"{stem}.mp4"
+                    if cfg.check_media and not media.exists(audio):
+                        record_missing(cfg.on_missing, skipped, utt_id, f"missing media: {audio}")
+                        continue
+                meta = {"split": split, "line": line}
+                meta.update({k.lower(): row[k] for k in OPTIONAL if k in row})
+                utterances.append(
+                    Utterance(
+                        id=utt_id,
+                        speaker=row["Speaker"].strip(),
+                        group=f"{split}_dia{dia}",
+                        text=text,
+                        audio=audio,
+                        label=label,
+                        meta=meta,
+                    )
+                )
+                parts[split].append(utt_id)
+        official = Split(
+            "official", tuple(parts["train"]), tuple(parts["dev"]), tuple(parts["test"])
+        )
+        protocol = make_protocol(card, labels, [official])
+        return Corpus("meld", utterances, protocol, skipped, root)
