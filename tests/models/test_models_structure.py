@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import random_batch
+from models_helpers import random_batch
 
 from merbench.models.adapters import pool_frames
 from merbench.models.base import Batch, ModelSpec
