@@ -5,7 +5,8 @@ few functions of ``speak_lib.h`` the synth corpus needs. The library keeps stati
 survives ``espeak_Terminate`` (e.g. the pitch-flutter phase), so the same text comes out slightly different
 depending on what was spoken before. A `Speaker` therefore loads its own private copy of the shared
 library: a fresh engine per corpus generation makes the output depend only on the sequence of calls,
-hence deterministic.
+hence deterministic. Voice variants with breath noise draw from libc `rand()` (and eSpeak's own
+generator): `say` seeds both before every utterance.
 """
 
 from __future__ import annotations
@@ -80,15 +81,26 @@ class Speaker:
         self._callback = _CALLBACK(self._collect)  # keep a reference: C holds the pointer
         self._lib.espeak_SetSynthCallback(self._callback)
         self._lock = threading.Lock()
+        self._libc = ctypes.CDLL(None)
+        self._libc.srand.argtypes = [ctypes.c_uint]
+        self._set_seed = getattr(self._lib, "espeak_ng_SetRandSeed", None)
+        if self._set_seed is not None:
+            self._set_seed.argtypes = [ctypes.c_long]
 
     def _collect(self, wav: ctypes.POINTER(ctypes.c_short), n: int, events: int) -> int:
         if n > 0 and wav:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
         return 0
 
-    def say(self, text: str, voice: str, prosody: Prosody) -> np.ndarray:
-        """`text` spoken by `voice` (e.g. ``"en-us+f3"``) with `prosody`: int16 at `sample_rate`."""
+    def say(self, text: str, voice: str, prosody: Prosody, seed: int = 0) -> np.ndarray:
+        """`text` spoken by `voice` (e.g. ``"en-us+f3"``) with `prosody`: int16 at `sample_rate`.
+
+        `seed` seeds the noise generators (breathy voice variants) for this utterance.
+        """
         with self._lock:
+            self._libc.srand(seed & 0xFFFFFFFF)
+            if self._set_seed is not None:
+                self._set_seed(seed)
             if self._lib.espeak_SetVoiceByName(voice.encode()) != EE_OK:
                 raise ValueError(f"eSpeak-NG has no voice {voice!r}")
             for param, value in (

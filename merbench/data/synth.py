@@ -34,7 +34,7 @@ from merbench.paths import cache_dir
 from merbench.registry import DATASETS
 
 #: Bump when the generator's output changes for the same config (it is part of the cache key).
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SAMPLE_RATE = 16_000
 CLASSES = ("neutral", "happy", "sad", "angry")
 
@@ -54,10 +54,10 @@ class SynthConfig:
 # -- prosody: per-emotion centres (arousal strong, valence weak), speaker offsets, jitter ---------
 #: (rate words/min, pitch 0-100, pitch range 0-100, volume 0-200) per emotion.
 PROSODY_CENTRES = {
-    "neutral": (160.0, 45.0, 35.0, 95.0),
-    "sad": (145.0, 40.0, 25.0, 85.0),
-    "happy": (195.0, 58.0, 70.0, 120.0),
-    "angry": (200.0, 52.0, 60.0, 130.0),
+    "neutral": (155.0, 45.0, 32.0, 90.0),
+    "sad": (147.0, 42.0, 26.0, 85.0),
+    "happy": (205.0, 60.0, 72.0, 124.0),
+    "angry": (210.0, 56.0, 64.0, 130.0),
 }
 #: Standard deviation of the per-utterance jitter, same order as the centres.
 PROSODY_JITTER = (16.0, 6.0, 12.0, 12.0)
@@ -96,6 +96,17 @@ LEXICON = {
         "How lovely",
         "That made my day",
     ),
+    # hedges of neutral sentences: every sentence has two phrases, so length says nothing
+    "neutral": (
+        "As far as I know",
+        "For the record",
+        "By the way",
+        "As it happens",
+        "To be precise",
+        "If I remember right",
+        "According to the note",
+        "Just so you know",
+    ),
     # the negative words both sad and angry use: text separates valence better than sad vs angry
     "negative": (
         "This is terrible",
@@ -129,18 +140,23 @@ def _frame(rng: np.random.Generator) -> str:
     return f"{SUBJECTS[rng.integers(len(SUBJECTS))]} {action}"
 
 
-def compose_text(emotion: str, rng: np.random.Generator) -> str:
-    """A sentence whose words say `emotion`: a neutral frame, plus an emotion phrase if any."""
-    frame = _frame(rng)
-    if emotion == "neutral":
-        return frame + "."
+def _phrase(emotion: str, rng: np.random.Generator) -> str:
     pool = emotion
     if emotion in ("sad", "angry") and rng.random() < SHARED_NEGATIVE:
         pool = "negative"
-    phrase = LEXICON[pool][rng.integers(len(LEXICON[pool]))]
-    if rng.random() < 0.5:
-        return f"{phrase}, {frame[0].lower()}{frame[1:]}."
-    return f"{frame}. {phrase}."
+    return LEXICON[pool][rng.integers(len(LEXICON[pool]))]
+
+
+def compose_text(emotion: str, rng: np.random.Generator) -> str:
+    """A sentence whose words say `emotion`: a neutral frame between two phrases of its lexicon
+    (neutral hedges for neutral text, so that length says nothing); each phrase of a sad or angry
+    sentence comes from the shared negative lexicon with probability `SHARED_NEGATIVE`."""
+    frame = _frame(rng)
+    first = _phrase(emotion, rng)
+    last = _phrase(emotion, rng)
+    while last == first:
+        last = _phrase(emotion, rng)
+    return f"{first}, {frame[0].lower()}{frame[1:]}. {last}."
 
 
 def voices(sessions: int) -> dict[str, str]:
@@ -239,8 +255,8 @@ def generate(config: SynthConfig, folder: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
     try:
         records = plan(config)
-        for rec in records:
-            wave = speaker.say(rec["text"], rec["voice"], Prosody(*rec["prosody"]))
+        for k, rec in enumerate(records):
+            wave = speaker.say(rec["text"], rec["voice"], Prosody(*rec["prosody"]), seed=k + 1)
             wave = resample(wave.astype(np.float32) / 32768.0, speaker.sample_rate, SAMPLE_RATE)
             path = tmp / "wav" / rec["session"] / f"{rec['id']}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
