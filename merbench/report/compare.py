@@ -223,13 +223,15 @@ def compare_rows(
         if not ref_mode and reference not in order:
             raise UserError(f"reference row {reference!r} has no runs on {dataset}")
         first = unit_matrix(runs, dataset, names[0], part, order)
-        n_units = int(first.notna().sum().min()) if len(order) else 0
         n_splits = int(sub["split"].nunique())
+        n_units = _block_count(first, n_splits)
         chosen, reason = (
             choose_test(n_splits, n_units, load is not None) if test == "auto" else (test, "")
         )
-        if chosen is not None and (test != "auto" or test_level(chosen) == "utterances"):
+        if chosen is not None:
             reason = _reason_for(chosen, n_units, n_splits)
+            if test == "auto" and chosen == "ttest" and n_units < 5:
+                reason += ", few degrees of freedom"
         if chosen is not None and test_level(chosen) == "utterances" and load is None:
             raise UserError(f"test {chosen!r} needs per-utterance predictions (none were given)")
         plans[dataset] = Plan(
@@ -264,6 +266,7 @@ def compare_rows(
             )
             results: list[tuple[str, str, StatResult]] = []
             grid = matrix.to_numpy()
+            splits = matrix.index.get_level_values("split").to_numpy()
             col = {r: j for j, r in enumerate(matrix.columns)}
             for a, b in pairs:
                 if b != ref and a == ref:
@@ -271,7 +274,7 @@ def compare_rows(
                 va, vb = grid[:, col[a]], grid[:, col[b]]
                 both = ~np.isnan(va) & ~np.isnan(vb)
                 if level == "units":
-                    data = Units(va[both], vb[both])
+                    data = _blocks(va, vb, both, splits, n_splits)
                 else:
                     matched = [
                         (s, index[(a, dataset, s, k)], index[(b, dataset, s, k)])
@@ -296,11 +299,37 @@ def compare_rows(
     return pd.DataFrame.from_records(records, columns=COMPARISON_COLUMNS), plans
 
 
+def _block_count(matrix: pd.DataFrame, n_splits: int) -> int:
+    """Smallest number of test blocks of any row: splits with a value (several splits), else
+    seeds (one split)."""
+    if matrix.shape[1] == 0:
+        return 0
+    if n_splits > 1:
+        present = matrix.notna().groupby(level="split").any()
+        return int(present.sum().min())
+    return int(matrix.notna().sum().min())
+
+
+def _blocks(
+    va: np.ndarray, vb: np.ndarray, both: np.ndarray, splits: np.ndarray, n_splits: int
+) -> Units:
+    """The paired units of a unit-level test: with several splits, the seed-average of each split
+    (over the seeds both rows have), so that seeds sharing a test fold are not counted as
+    independent units; with one split, the seeds themselves."""
+    if n_splits <= 1:
+        return Units(va[both], vb[both])
+    keys = list(dict.fromkeys(splits[both].tolist()))
+    a = np.array([va[both & (splits == k)].mean() for k in keys])
+    b = np.array([vb[both & (splits == k)].mean() for k in keys])
+    return Units(a, b)
+
+
 def _reason_for(test: str, n_units: int, n_splits: int) -> str:
+    units = f"{n_units} folds (seed-averaged)" if n_splits > 1 else f"{n_units} seeds"
     if test == "ttest":
-        return f"paired t-test over {n_units} matched (split, seed) units"
+        return f"paired t-test over {units}"
     if test == "wilcoxon":
-        return f"Wilcoxon signed-rank test over {n_units} matched (split, seed) units"
+        return f"Wilcoxon signed-rank test over {units}"
     pooled = "folds and seeds pooled" if n_splits > 1 else "one official split, seeds pooled"
     if test == "bootstrap":
         return f"paired bootstrap over test utterances, {pooled}"

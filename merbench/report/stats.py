@@ -12,12 +12,18 @@ Two kinds of test, each a function ``test(config, data) -> StatResult``:
   per-utterance correctness; with several seeds, the sign test on seed-averaged correctness
   differences, which is exactly McNemar with one seed). Effect: the metric difference.
 
+Units of a unit-level test: with several splits (IEMOCAP's 5 folds), a unit is a fold and its
+value the mean over the seeds both configurations have on it: seeds that share a test fold are
+repeated measures, and counting 5 folds x 3 seeds as 15 independent units would understate the
+variance whenever configurations differ from fold to fold. With one split (MELD, M3ED), a unit is
+a seed.
+
 Default choice (`choose_test`), what a careful analyst would pick and why:
 
 1. one official split (MELD, M3ED) and per-utterance predictions available: ``bootstrap``. Units are
    then only seeds (typically 1-5): too few for a unit test, and with a fixed test set the sampling
    of test utterances is the uncertainty that matters.
-2. otherwise >= 5 matched units: ``ttest`` over units. Not Wilcoxon: with n units its smallest
+2. otherwise >= 5 units (folds, or seeds of one split): ``ttest`` over units. Not Wilcoxon: with n units its smallest
    two-sided p is 2 / 2**n, 0.0625 for 5 folds x 1 seed, so it can never reach 0.05 (it can from
    n = 6; choose it with ``--test wilcoxon`` when normality of the differences is doubtful).
    Caveat stated in the docs: folds share training data, so unit differences are not independent
@@ -26,7 +32,9 @@ Default choice (`choose_test`), what a careful analyst would pick and why:
 4. otherwise >= 2 matched units: ``ttest`` (few degrees of freedom, stated in the caption).
 5. otherwise no test.
 
-Multiple comparisons: Holm's step-down correction across the rows compared within one column. When
+Multiple comparisons: Holm's step-down correction across the rows compared within one column
+(the metrics of a table are distinct, strongly correlated questions and are not corrected against
+each other). When
 the reference row is *selected from the data* (the best row), Holm runs over all pairwise
 comparisons of the column, of which the marked ones are a subset: comparing everything against the
 observed best with only k - 1 corrections inflates the false-positive rate under the null.
@@ -368,9 +376,9 @@ def choose_test(n_splits: int, n_units: int, have_predictions: bool) -> tuple[st
     if n_splits == 1 and have_predictions:
         return "bootstrap", "one official split: paired bootstrap over test utterances"
     if n_units >= 5:
-        return "ttest", f"paired t-test over {n_units} matched (split, seed) units"
+        return "ttest", f"paired t-test over {n_units} units"
     if have_predictions:
         return "bootstrap", "fewer than 5 units: paired bootstrap over test utterances"
     if n_units >= 2:
-        return "ttest", f"paired t-test over only {n_units} units (few degrees of freedom)"
+        return "ttest", f"paired t-test over only {n_units} units"
     return None, "no test: fewer than 2 matched units and no per-utterance predictions"

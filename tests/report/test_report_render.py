@@ -233,3 +233,18 @@ def test_details_table_reports_effect_size_beside_p() -> None:
     # (sum of squares of SPREAD 3.18e-4 / 4 -> sd 0.0089163), d_z = -0.1 / 0.0044581 = -22.43
     line = next(x for x in md.splitlines() if x.startswith("| synth | ACC | BME | DRKF | ttest"))
     assert "| 5 | -10.00 |" in line and "d_z = -22.43" in line and line.endswith("| † |")
+
+
+def test_incomplete_cell_is_marked_and_explained() -> None:
+    runs = synth_runs()
+    runs = runs[~((runs["name"] == "BME") & (runs["split"] == "5"))]
+    md = render_table(runs, fmt="md", reported=False, show_std=False)
+    bme = next(x for x in md.splitlines() if x.startswith("| BME |"))
+    assert bme.count("‡") == 3  # ua, wa, avg: 4 of 5 folds
+    assert "BME on synth: 4/5 units, missing 5/seed0." in md
+
+
+def test_wilcoxon_with_five_units_says_it_cannot_mark() -> None:
+    md = render_table(synth_runs(), fmt="md", reported=False, test="wilcoxon", reference="DRKF")
+    assert "†" not in md.split("\n\n")[1]  # the table body: p >= 0.0625 everywhere
+    assert "smallest p is 0.0625 > alpha: it cannot mark any cell" in md

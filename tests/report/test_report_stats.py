@@ -160,19 +160,21 @@ def test_utterance_tests_detect_a_planted_difference_on_one_split() -> None:
 # ------------------------------------------------------------------------ null hypothesis
 def null_runs(n_tables: int, seed: int) -> pd.DataFrame:
     """`n_tables` simulated tables as one runs table, one pseudo-dataset ``null<k>`` per table:
-    3 identical configurations, 5 folds x 2 seeds, shared fold difficulty, iid run noise."""
+    3 configurations equal in expectation, 5 folds x 3 seeds; fold difficulty shared by all, a
+    configuration x fold interaction (sd 0.01: how well a configuration suits a test session) and
+    run noise (sd 0.01). Seeds of a fold are therefore not independent units."""
     rng = np.random.default_rng(seed)
     tables = []
     for k in range(n_tables):
         fold = rng.normal(0.6, 0.03, size=5)
-        values = {
-            name: {
-                (str(f + 1), s): {"ua": fold[f] + rng.normal(0, 0.01)}
+        values = {}
+        for name in ("A", "B", "C"):
+            suit = rng.normal(0, 0.01, size=5)
+            values[name] = {
+                (str(f + 1), s): {"ua": fold[f] + suit[f] + rng.normal(0, 0.01)}
                 for f in range(5)
-                for s in range(2)
+                for s in range(3)
             }
-            for name in ("A", "B", "C")
-        }
         tables.append(make_runs(values, dataset=f"null{k:03d}"))
     return pd.concat(tables, ignore_index=True)
 
