@@ -69,12 +69,12 @@ class Plan:
         )
         corr = "no correction" if self.correction == "none" else f"{self.correction.title()} "
         corr += "" if self.correction == "none" else f"correction over {fam}"
-        text = f"\u2020: differs significantly from {ref} ({self.reason}; {corr}; alpha = "
+        text = f"\u2020: differs significantly from {ref} ({self.reason}; {corr}; \u03b1 = "
         text += f"{self.alpha:g})."
         if self.test == "wilcoxon" and self.n_units and min_wilcoxon_p(self.n_units) > self.alpha:
             text += (
                 f" With {self.n_units} units the signed-rank test's smallest p is "
-                f"{min_wilcoxon_p(self.n_units):.4g} > alpha: it cannot mark any cell."
+                f"{min_wilcoxon_p(self.n_units):.4g} > \u03b1: it cannot mark any cell."
             )
         return text
 
@@ -221,7 +221,12 @@ def compare_rows(
             continue
         order = [r for r in (rows or sorted(sub["row"].unique())) if r in set(sub["row"])]
         if not ref_mode and reference not in order:
-            raise UserError(f"reference row {reference!r} has no runs on {dataset}")
+            plans[dataset] = Plan(
+                dataset, None, f"the reference {reference} has no runs on {dataset}",
+                correction, alpha, str(reference), False, 0, int(sub["split"].nunique()),
+                int(sub["seed"].nunique()),
+            )  # fmt: skip
+            continue
         first = unit_matrix(runs, dataset, names[0], part, order)
         n_splits = int(sub["split"].nunique())
         n_units = _block_count(first, n_splits)

@@ -247,4 +247,16 @@ def test_incomplete_cell_is_marked_and_explained() -> None:
 def test_wilcoxon_with_five_units_says_it_cannot_mark() -> None:
     md = render_table(synth_runs(), fmt="md", reported=False, test="wilcoxon", reference="DRKF")
     assert "†" not in md.split("\n\n")[1]  # the table body: p >= 0.0625 everywhere
-    assert "smallest p is 0.0625 > alpha: it cannot mark any cell" in md
+    assert "smallest p is 0.0625 > α: it cannot mark any cell" in md
+
+
+def test_grid_with_several_datasets_side_by_side() -> None:
+    synth = synth_runs()
+    iemocap = synth.assign(dataset="iemocap", run_id=synth["run_id"] + "-i")
+    both = pd.concat([synth, iemocap], ignore_index=True)
+    view = build_view(both, grid=GRID, reported=False)
+    assert view.columns == [("iemocap", "ua"), ("iemocap", "wa"), ("synth", "ua"), ("synth", "wa")]
+    text = render_table(both, grid=GRID, fmt="latex", reported=False)
+    latex_structure_ok(text)
+    assert r"\multicolumn{2}{c}{IEMOCAP} & \multicolumn{2}{c}{synth}" in text
+    assert r"\cmidrule(lr){2-4} \cmidrule(lr){5-6} \cmidrule(lr){7-8}" in text
