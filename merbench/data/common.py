@@ -1,8 +1,10 @@
-"""Helpers shared by the corpus loaders: cheap media existence checks, the on_missing policy, and
-locating a corpus folder inside the path a user gave."""
+"""Helpers shared by the corpus loaders: cheap media existence checks, the on_missing policy,
+locating a corpus folder inside the path a user gave, and strict CSV reading."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
 
@@ -64,3 +66,44 @@ def find_root(root: Path | None, marker: str, release_dirs: tuple[str, ...], cor
             return root / sub
     expected = " or ".join([marker, *(f"{d}/{marker}" for d in release_dirs)])
     raise UserError(f"{root}: no {corpus} corpus here (expected {expected})")
+
+
+def read_csv_rows(
+    path: Path, required: tuple[str, ...]
+) -> tuple[list[str], list[tuple[int, dict]]]:
+    """``(header, [(line number, row dict)])`` of a UTF-8 CSV; UserError naming the file (and line)
+    for a missing file, bad encoding, missing columns or a row with the wrong number of fields."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: not valid UTF-8 ({exc.reason})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise UserError(f"{path}: empty file (no header line)") from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise UserError(
+            f"{path}:1: missing column(s) {', '.join(missing)}; found: {', '.join(header)}"
+        )
+    rows = []
+    start = reader.line_num + 1  # a quoted field may span lines: a row's number is its first line
+    try:
+        for fields in reader:
+            line, start = start, reader.line_num + 1
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            if len(fields) != len(header):
+                raise UserError(f"{path}:{line}: {len(fields)} fields, header has {len(header)}")
+            rows.append((line, dict(zip(header, fields, strict=True))))
+    except csv.Error as exc:
+        raise UserError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
+    return header, rows

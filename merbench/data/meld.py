@@ -14,14 +14,18 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from merbench.data.base import Corpus, CorpusLoader, Skip, Split, Utterance
 from merbench.data.card import class_set, load_card, make_protocol
-from merbench.data.common import MediaIndex, check_on_missing, find_root, record_missing
+from merbench.data.common import (
+    MediaIndex,
+    check_on_missing,
+    find_root,
+    read_csv_rows,
+    record_missing,
+)
 from merbench.errors import UserError
 from merbench.registry import DATASETS
 
@@ -41,47 +45,6 @@ class MeldConfig:
 
     on_missing: str = "skip"  # missing media: skip (recorded, with the id) or fail
     check_media: bool = True  # check that each mp4/wav exists (cheap); False: trust the layout
-
-
-def read_csv_rows(
-    path: Path, required: tuple[str, ...]
-) -> tuple[list[str], list[tuple[int, dict]]]:
-    """``(header, [(line number, row dict)])`` of a UTF-8 CSV; UserError naming the file (and line)
-    for a missing file, bad encoding, missing columns or a row with the wrong number of fields."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise UserError(f"{path}:{line}: not valid UTF-8 ({exc.reason})") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise UserError(f"{path}: empty file (no header line)") from None
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise UserError(
-            f"{path}:1: missing column(s) {', '.join(missing)}; found: {', '.join(header)}"
-        )
-    rows = []
-    start = reader.line_num + 1  # a quoted field may span lines: a row's number is its first line
-    try:
-        for fields in reader:
-            line, start = start, reader.line_num + 1
-            if not fields or all(not f.strip() for f in fields):
-                continue
-            if len(fields) != len(header):
-                raise UserError(f"{path}:{line}: {len(fields)} fields, header has {len(header)}")
-            rows.append((line, dict(zip(header, fields, strict=True))))
-    except csv.Error as exc:
-        raise UserError(f"{path}:{reader.line_num}: malformed CSV ({exc})") from None
-    return header, rows
 
 
 def _int(value: str, path: Path, line: int, column: str) -> int:
