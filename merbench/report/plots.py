@@ -133,6 +133,36 @@ def plot_tsne(
     return out
 
 
+def plot_tsne_runs(
+    runs: pd.DataFrame,
+    embeddings: Callable[[str], tuple[np.ndarray, Sequence[str]]],
+    dataset: str,
+    out_dir: Path,
+    split: str | None = None,
+    rows: Sequence[str] | None = None,
+) -> list[Path]:
+    """One t-SNE per configuration of its fused test representations on one split (default: the
+    first split; the DRKF paper shows IEMOCAP session 2) and its lowest seed. `embeddings(run_id)`
+    returns ``(array [N, d], labels [N])``."""
+    runs = finished_runs(runs)
+    sub = runs[runs["dataset"] == dataset]
+    if sub.empty:
+        return []
+    split = split or sorted(sub["split"].unique())[0]
+    sub = sub[sub["split"] == str(split)].sort_values("seed")
+    paths = []
+    for row in rows or sorted(sub["row"].unique()):
+        chosen = sub[sub["row"] == row]
+        if chosen.empty:
+            continue
+        run = chosen.iloc[0]
+        x, labels = embeddings(str(run["run_id"]))
+        title = f"{row}: fused test representations, {dataset} split {split}, seed {run['seed']}"
+        out = out_dir / f"tsne_{dataset}_{split}_{_slug(row)}.png"
+        paths.append(plot_tsne(x, labels, out, title=title))
+    return paths
+
+
 def plot_forest(comparisons: pd.DataFrame, out: Path, title: str = "") -> Path:
     """Forest plot: each row's difference to the reference (percentage points) with its CI.
 
@@ -176,9 +206,12 @@ def plot_files(
     test: str = "auto",
     alpha: float = 0.05,
     metric: str | None = None,
+    embeddings: Callable[[str], tuple[np.ndarray, Sequence[str]]] | None = None,
+    tsne_split: str | None = None,
 ) -> list[Path]:
     """All figures of `runs`: per dataset a forest plot of the first headline metric (or `metric`)
-    against the reference, and, with `predictions`, a confusion matrix per configuration.
+    against the reference; with `predictions`, a confusion matrix per configuration; with
+    `embeddings` (run id -> (array [N, d], labels)), a t-SNE per configuration on `tsne_split`.
     Returns the written PNG paths (for the CLI to print or log to MLflow)."""
     from merbench.report.compare import compare_rows
 
@@ -203,4 +236,6 @@ def plot_files(
                                      f"{dataset}: {name}"))  # fmt: skip
         if predictions is not None:
             paths += plot_confusions(runs, predictions, dataset, out_dir, rows)
+        if embeddings is not None:
+            paths += plot_tsne_runs(runs, embeddings, dataset, out_dir, tsne_split, rows)
     return paths

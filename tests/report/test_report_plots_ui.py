@@ -36,10 +36,16 @@ def test_plot_files_writes_forest_and_confusion_pngs(tmp_path: Path) -> None:
         for k in range(5):
             values[name][(str(k + 1), 0)] = {"ua": 0.5 + shift + 0.01 * k + 0.003 * (k % 2)}
             frames[f"synth-{name}-{k + 1}-0"] = frame(["x", "y", "y"], ["x", "y", "x"])
+    rng = np.random.default_rng(1)
+
+    def embeddings(run_id: str) -> tuple[np.ndarray, list[str]]:
+        return rng.normal(size=(12, 4)), ["x", "y"] * 6
+
     paths = plot_files(make_runs(values), out_dir=tmp_path, predictions=frames.__getitem__,
-                       test="ttest")  # fmt: skip
+                       test="ttest", embeddings=embeddings, tsne_split="2")  # fmt: skip
     names = sorted(p.name for p in paths)
-    assert names == ["confusion_synth_A.png", "confusion_synth_B.png", "forest_synth_ua.png"]
+    assert names == ["confusion_synth_A.png", "confusion_synth_B.png", "forest_synth_ua.png",
+                     "tsne_synth_2_A.png", "tsne_synth_2_B.png"]  # fmt: skip
     assert all(p.read_bytes()[:8] == PNG for p in paths)
 
 
