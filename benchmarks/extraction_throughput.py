@@ -4,8 +4,8 @@ For each encoder (the packaged MiniLM; a small randomly initialised wav2vec2 sav
 folder and loaded back by path), a synthetic corpus of N utterances of varied length is extracted
 twice through `FeatureStore.get`, into fresh stores: once with ``max_batch=1`` (one forward per
 utterance) and once with the default length bucketing under the memory budget. Both runs include
-reading audio and writing shards; model loading is done before timing. Prints utterances/second
-and the ratio. ``--memory`` also extracts N and 4N utterances in fresh processes and reports their
+reading audio and writing shards; model loading is done before timing. Prints utterances per
+wall-clock second and per CPU second (steadier when other jobs share the machine) and the ratios. ``--memory`` also extracts N and 4N utterances in fresh processes and reports their
 peak RSS (it should not grow with the corpus).
 
     .venv/bin/python benchmarks/extraction_throughput.py --n 200
@@ -111,16 +111,18 @@ def warm_up(encoder) -> None:
     encoder.forward_calls = 0
 
 
-def timed_extraction(corpus, encoder, root: Path, **store_options) -> tuple[float, int]:
+def timed_extraction(corpus, encoder, root: Path, **store_options) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (all threads of this process) and forward passes of one
+    extraction into a fresh store. CPU time is the steadier measure on a shared machine."""
     from merbench.features.store import FeatureStore
 
     store = FeatureStore(root, **store_options)
     before = encoder.forward_calls
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     feats = store.get(corpus, encoder)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert len(feats) == len(corpus)
-    return seconds, encoder.forward_calls - before
+    return seconds, cpu, encoder.forward_calls - before
 
 
 def peak_rss_child(spec: str, work: str, n: int, memory_mb: float, queue) -> None:
@@ -156,17 +158,19 @@ def main() -> None:
         for spec in args.encoders.split(","):
             encoder = build(spec, work)
             warm_up(encoder)
-            single_s, single_calls = timed_extraction(
+            single_s, single_cpu, single_calls = timed_extraction(
                 corpus, encoder, work / f"s-{spec}", max_batch=1
             )
-            bucket_s, bucket_calls = timed_extraction(
+            bucket_s, bucket_cpu, bucket_calls = timed_extraction(
                 corpus, encoder, work / f"b-{spec}", memory_mb=args.memory_mb
             )
-            one, bucketed = args.n / single_s, args.n / bucket_s
+            n = args.n
             print(
-                f"{spec:15s} one-at-a-time {one:8.1f} utt/s ({single_calls} forwards)   "
-                f"bucketed {bucketed:8.1f} utt/s ({bucket_calls} forwards)   "
-                f"ratio {bucketed / one:5.2f}x"
+                f"{spec:14s} one-at-a-time {n / single_s:6.1f} utt/s wall, "
+                f"{n / single_cpu:6.1f} utt/CPU-s ({single_calls} forwards) | bucketed "
+                f"{n / bucket_s:6.1f} utt/s wall, {n / bucket_cpu:6.1f} utt/CPU-s "
+                f"({bucket_calls} forwards) | ratio {single_s / bucket_s:4.2f}x wall, "
+                f"{single_cpu / bucket_cpu:4.2f}x CPU"
             )
             if args.memory:
                 ctx = mp.get_context("spawn")

@@ -43,6 +43,10 @@ AUDIO_MODEL_TYPES = WAV2VEC2_FAMILY | {"whisper"}
 
 Pooling = Literal["none", "mean", "max", "first"]
 
+#: On CPU, the wav2vec2 convolution stack runs on chunks of waveforms whose first-layer output
+#: stays under this size (cache-friendly); the transformer then runs on the whole padded batch.
+CNN_CHUNK_BYTES = 8 * 2**20
+
 
 @dataclass
 class HFEncoderConfig:
@@ -391,9 +395,10 @@ class HFBackbone(Encoder):
         if len(values) > 1 and (group_norm or not str(self.device).startswith("cuda")):
             # Group norm in the first conv layer normalises over time, padding included, so the
             # convolution stack runs per waveform and the padded result feeds the transformer. On
-            # CPU this is also faster: a padded batch of long waveforms through the convolutions is
-            # memory-bound (measured 2x slower than one at a time for 8 x 4 s), the transformer is not.
-            output = self._forward_precomputed_cnn(model, x, m, lengths, need_all)
+            # CPU the convolutions also run in chunks of at most CNN_CHUNK_BYTES of first-layer
+            # output: a padded batch of long waveforms through them is memory-bound (measured 2x
+            # slower than one at a time for 8 x 4 s with 256 channels); the transformer is not.
+            output = self._forward_precomputed_cnn(model, x, m, lengths, need_all, group_norm)
         else:
             output = model(x, attention_mask=m, output_hidden_states=need_all)
         states = self._select(output)
@@ -401,16 +406,42 @@ class HFBackbone(Encoder):
         return states, valid
 
     def _forward_precomputed_cnn(
-        self, model: Any, x: Any, mask: Any, lengths: list[int], need_all: bool
+        self,
+        model: Any,
+        x: Any,
+        mask: Any,
+        lengths: list[int],
+        need_all: bool,
+        per_waveform: bool,
     ) -> Any:
         import torch
 
         cnn = model.feature_extractor
-        feats = [cnn(x[i : i + 1, :n]) for i, n in enumerate(lengths)]  # each [1, C, T_i]
-        total = max(f.shape[-1] for f in feats)  # the longest waveform's frame count
-        batch = x.new_zeros((len(lengths), feats[0].shape[1], total))
-        for i, f in enumerate(feats):
-            batch[i, :, : f.shape[-1]] = f[0]
+        per_sample = (
+            4
+            * (self.hf_config.get("conv_dim") or [512])[0]
+            / ((self.hf_config.get("conv_stride") or [5])[0])
+        )
+        chunks: list[list[int]] = []
+        for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+            chunk = chunks[-1] if chunks else []
+            longest = lengths[chunk[0]] if chunk else lengths[i]
+            if (
+                chunk
+                and not per_waveform
+                and (len(chunk) + 1) * longest * per_sample <= (CNN_CHUNK_BYTES)
+            ):
+                chunk.append(i)
+            else:
+                chunks.append([i])
+        total = int(model._get_feat_extract_output_lengths(torch.tensor(max(lengths))))
+        batch: Any = None
+        for chunk in chunks:
+            longest = lengths[chunk[0]]
+            feats = cnn(x[chunk, :longest])  # [len(chunk), C, T]; valid frames unaffected by pads
+            if batch is None:
+                batch = x.new_zeros((len(lengths), feats.shape[1], total))
+            batch[chunk, :, : feats.shape[-1]] = feats
 
         class _Precomputed(torch.nn.Module):
             def forward(self, _values: Any) -> Any:
