@@ -213,6 +213,14 @@ class _CrossLayer(nn.Module):
         )
 
 
+def _key_padding(mask: Tensor) -> Tensor:
+    """Key padding mask (True = ignore) from a real-frame mask; a sequence without any real frame
+    keeps its first (zero) position attendable so that attention stays finite."""
+    pad = ~mask
+    pad[:, 0] &= mask.any(1)
+    return pad
+
+
 @FUSIONS.register("cross", config=CrossFusionConfig)
 class CrossFusion(FusionEncoder):
     """FE_c, RECONSTRUCTED (no public code; the paper only names a bidirectional cross-attention
@@ -240,7 +248,7 @@ class CrossFusion(FusionEncoder):
             )
         a = audio + self.pos_a(torch.arange(audio.shape[1], device=audio.device))
         t = text + self.pos_t(torch.arange(text.shape[1], device=text.device))
-        a_pad, t_pad = ~audio_mask, ~text_mask
+        a_pad, t_pad = _key_padding(audio_mask), _key_padding(text_mask)
         for layer in self.layers:
             a, t = layer(a, a_pad, t, t_pad)
         pooled = torch.cat([masked_mean(a, audio_mask), masked_mean(t, text_mask)], -1)

@@ -215,3 +215,13 @@ def test_unknown_component_option_is_a_user_error():
         composed({"adapter": ("linear", {"frame_strid": 2})})
     with pytest.raises(UserError, match="proj_dim"):
         composed({"augmentation": ("pcmi", {"variant": "code", "proj_dim": 8})})
+
+
+def test_cross_fusion_survives_an_utterance_without_text():
+    fusion = build("fusions", "cross", D, layers=1).eval()
+    batch = random_batch(m=3, ta=12, tt=6)
+    text_mask = batch.text_mask.clone()
+    text_mask[1] = False
+    with torch.no_grad():
+        z = fusion(batch.audio[..., :D], batch.audio_mask, batch.text[..., :D] * 0, text_mask)
+    assert torch.isfinite(z).all()
