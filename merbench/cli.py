@@ -542,6 +542,43 @@ def features_rm(
     )
 
 
+@datasets_app.command("check")
+def datasets_check(
+    path: Annotated[
+        Path | None, typer.Argument(help="Corpus folder or manifest (default: $MERBENCH_DATA).")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="iemocap, meld, m3ed, manifest, synth (default: detect).")
+    ] = None,
+    dataset_options: DatasetOption = None,
+    decode: Annotated[bool, typer.Option(help="Decode every audio file (deep check).")] = True,
+    plugins: Plugin = None,
+) -> None:
+    """Validate a corpus without training: counts, skipped utterances, unreadable media.
+
+    Exit status 0 when clean, 1 when problems were found, 2 when the corpus cannot be loaded.
+    """
+    from rich.progress import Progress
+
+    from merbench.data.check import check_corpus, render_check
+
+    _load_plugins(plugins)
+    root = _data_root(path)
+    options = parse_pairs(dataset_options, "--dataset-option")
+    with Progress(console=err_console, transient=True) as progress:
+        bar = progress.add_task("decoding audio", total=None)
+        report = check_corpus(
+            name,
+            root,
+            decode=decode,
+            progress=lambda done, total: progress.update(bar, completed=done, total=total),
+            **options,
+        )
+    console.print(render_check(report), highlight=False, markup=False, soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(2 if report.error else 1)
+
+
 def main() -> None:
     """Entry point: run the Typer app; a UserError is one red line and exit status 2."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
