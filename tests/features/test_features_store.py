@@ -89,3 +89,48 @@ def test_changed_corpus_or_encoder_config_gives_a_new_entry(tmp_path: Path, mini
     assert short.key not in (base.key, other.key) and truncated.forward_calls >= 1
     assert short["u000"].shape == (4, 384)
     assert len(store.entries()) == 3
+
+
+def test_hf_model_by_path_through_the_store_keys_on_its_weights(tmp_path: Path, corpus) -> None:
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+
+    def save(seed: int) -> Path:
+        torch.manual_seed(seed)
+        config = transformers.Wav2Vec2Config(
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            conv_dim=(16, 16),
+            conv_kernel=(10, 4),
+            conv_stride=(5, 4),
+            num_conv_pos_embeddings=16,
+            num_conv_pos_embedding_groups=2,
+            feat_extract_norm="layer",
+            do_stable_layer_norm=True,
+            vocab_size=8,
+        )
+        folder = tmp_path / "model"
+        transformers.Wav2Vec2Model(config).save_pretrained(folder)
+        transformers.Wav2Vec2FeatureExtractor(return_attention_mask=True).save_pretrained(folder)
+        return folder
+
+    store = FeatureStore(tmp_path / "store", max_batch=4)
+    folder = save(seed=0)
+    first_encoder = build_encoder(f"hf:{folder}")
+    first = store.get(corpus, first_encoder, device="cpu")
+    assert first.dim == 32 and first_encoder.forward_calls == 2  # 6 utterances, batches of 4
+    # 2.0 s = 32000 samples: (32000 - 10) // 5 + 1 = 6399, (6399 - 4) // 4 + 1 = 1599 frames
+    assert first["u003"].shape == (1599, 32)
+    wave = corpus.load_audio(corpus["u003"], 16000)
+    alone = first_encoder.encode([wave])[0]
+    np.testing.assert_allclose(first["u003"].astype(np.float32), alone, atol=2e-3, rtol=2e-3)
+
+    same = build_encoder(f"hf:{folder}")
+    assert store.get(corpus, same).key == first.key and same.forward_calls == 0
+    save(seed=1)  # new weights in the same folder: a new identity, a new entry
+    changed = build_encoder(f"hf:{folder}")
+    assert store.get(corpus, changed).key != first.key and changed.forward_calls == 2
+    pooled = build_encoder(f"hf:{folder}", pooling="mean")
+    assert store.get(corpus, pooled)["u003"].shape == (1, 32)
