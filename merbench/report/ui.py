@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,10 +118,22 @@ def start_ui(
     return UiServer(process, f"http://{host}:{port}", command)
 
 
-def serve(store: str | None = None, port: int = 5000, host: str = HOST) -> int:
-    """Run the UI until Ctrl-C, then stop it cleanly (what ``merbench ui`` calls)."""
-    server = start_ui(store, port=port, host=host)
+def serve(
+    store: str | None = None,
+    port: int = 5000,
+    host: str = HOST,
+    on_ready: Callable[[str], None] | None = None,
+) -> int:
+    """Run the UI until Ctrl-C, then stop it cleanly (what ``merbench ui`` calls).
+
+    `port` 0 picks a free port; `on_ready(url)` is called once the server answers (e.g. to print
+    the address). Returns the child's exit status.
+    """
+    server = start_ui(store, port=port or free_port(host), host=host)
     try:
+        if on_ready is not None:
+            server.wait_ready()
+            on_ready(server.url)
         return server.process.wait()
     except KeyboardInterrupt:
         return server.stop()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import pytest
 from report_helpers import make_runs
 
 from merbench.report.plots import confusion_counts, plot_files, plot_tsne
-from merbench.report.ui import free_port, server_command, start_ui
+from merbench.report.ui import server_command
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -63,16 +66,40 @@ def test_server_command_is_local_and_lean(tmp_path: Path) -> None:
     assert cmd[cmd.index("--workers") + 1] == "1"
 
 
+SERVE_SCRIPT = """
+import sys
+import merbench.report.ui as ui
+start = ui.start_ui
+def traced(*args, **kwargs):
+    server = start(*args, **kwargs)
+    print("PID", server.process.pid, flush=True)
+    return server
+ui.start_ui = traced
+sys.exit(ui.serve(sys.argv[1], port=0, on_ready=lambda url: print("URL", url, flush=True)))
+"""
+
+
 @pytest.mark.slow
-def test_ui_starts_answers_http_on_localhost_and_stops(tmp_path: Path) -> None:
-    server = start_ui(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts", free_port())
+def test_ui_serves_on_localhost_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE_SCRIPT, f"sqlite:///{tmp_path / 'mlflow.db'}"],
+        stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
     try:
-        server.wait_ready(timeout=120)
-        with urllib.request.urlopen(server.url + "/", timeout=10) as resp:
+        pid = int(proc.stdout.readline().split()[1])
+        line = ""
+        while not line.startswith("URL "):  # mlflow's own output shares the pipe
+            line = proc.stdout.readline()
+            assert line, "serve exited before the UI answered"
+        url = line.split()[1]
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url + "/", timeout=10) as resp:
             assert resp.status == 200
-        assert server.url.startswith("http://127.0.0.1:")
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(timeout=60) == 0
     finally:
-        status = server.stop()
-    assert status == 0
-    with pytest.raises(ProcessLookupError):  # the whole process group is gone
-        os.killpg(server.process.pid, 0)
+        if proc.poll() is None:
+            proc.kill()
+    with pytest.raises(ProcessLookupError):  # the server's whole process group is gone
+        os.killpg(pid, 0)
+    assert (tmp_path / "results" / "artifacts").is_dir()  # the default artifact folder
