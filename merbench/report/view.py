@@ -376,8 +376,8 @@ def _caption(
     lines = []
     std = " ± std" if view.show_std else ""
     lines.append(
-        f"{view.title}: test-set metrics in %, mean{std} over folds and seeds "
-        "(sample std, ddof = 1)."
+        f"{view.title}: test-set metrics in %, mean{std} over folds and seeds"
+        + (" (sample std, ddof = 1)." if view.show_std else ".")
     )
     for d in datasets:
         if runs.empty or d not in set(runs["dataset"]):
@@ -416,9 +416,12 @@ def _caption(
             f"{DDAGGER}: incomplete configuration, mean of the units it has "
             "(n of the expected (split, seed) units; see the CSV for the missing ones)."
         )
+        first = {}
+        for d, m in view.columns:
+            first.setdefault(d, m)
         for r in view.rows:
             for (d, m), c in r.cells.items():
-                if c.incomplete and m == view.columns[0][1]:
+                if c.incomplete and first.get(d) == m:
                     lines.append(
                         f"  {r.label} on {d}: {c.n}/{c.n_expected} units, missing {c.missing}."
                     )
