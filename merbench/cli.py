@@ -28,7 +28,7 @@ datasets_app = typer.Typer(help="Inspect and validate corpora.", no_args_is_help
 app.add_typer(features_app, name="features")
 app.add_typer(datasets_app, name="datasets")
 
-console = Console()
+console = Console(soft_wrap=True)  # messages are never broken mid-line (grep-able logs)
 err_console = Console(stderr=True)
 
 # -- options shared by several commands -----------------------------------------------------

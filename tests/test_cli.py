@@ -53,7 +53,7 @@ def test_importing_the_cli_imports_neither_torch_nor_mlflow() -> None:
     ("args", "message"),
     [
         (["run", "--fusion", "nope"], "unknown fusions plugin 'nope'; valid: "),
-        (["run", "--set", "fusion.depth=2"], "fusions/self: unknown option depth; valid: "),
+        (["run", "--set", "fusion.depth=2"], "fusions/concat: unknown option depth; valid: dropout"),
         (["run", "--set", "train.lr=fast"], "train.lr: cannot read 'fast' as float"),
         (["run", "--ed", "maybe"], "--ed maybe: expected on or off"),
         (["run", "--seeds", "x"], "--seeds 'x': expected a count (3) or a list (0,1,2)"),
