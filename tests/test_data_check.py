@@ -62,3 +62,20 @@ def test_detect_corpus(tmp_path):
     assert detect_corpus(tmp_path) == "m3ed"
     (tmp_path / "x.csv").write_text("id\n")
     assert detect_corpus(tmp_path / "x.csv") == "manifest"
+
+
+def test_check_a_generated_synth_folder_uses_its_own_config(tmp_path):
+    from merbench.data.synth import SynthConfig, SynthCorpus
+
+    corpus = SynthCorpus(
+        SynthConfig(sessions=3, utterances_per_session=8, cache=str(tmp_path))
+    ).load()
+    report = check_corpus(None, corpus.root)
+    assert report.name == "synth" and report.ok and report.utterances == 24
+    assert report.decoded == 24 and report.group_counts["Ses02"] == {
+        "neutral": 2,
+        "happy": 2,
+        "sad": 2,
+        "angry": 2,
+    }
+    assert [p.name for p in tmp_path.iterdir()] == [corpus.root.name]  # nothing regenerated

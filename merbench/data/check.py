@@ -10,6 +10,7 @@ corpus type from the layout when no name is given.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -102,8 +103,13 @@ def check_corpus(
         if root is None:
             raise UserError("datasets check: give the corpus folder or --name")
         name = detect_corpus(root)
-    if name == "synth" and root is not None and (Path(root) / "utterances.json").exists():
-        root = Path(root).parent  # a generated corpus folder: its parent holds corpora
+    if name == "synth" and root is not None and "cache" not in options:
+        # a generated corpus folder (synth-<hash>/) or the folder holding them
+        root = Path(root).expanduser()
+        options["cache"] = str(root)
+        if (root / "config.json").exists():  # one generated corpus: check it with its own config
+            saved = json.loads((root / "config.json").read_text())["config"]
+            options.update({k: v for k, v in saved.items() if k != "cache"}, cache=str(root.parent))
     loader = DATASETS.build(name, **options)
     report = CheckReport(name=name, root=str(root or ""), options=dict(options))
     try:

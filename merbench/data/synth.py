@@ -48,7 +48,7 @@ class SynthConfig:
     utterances_per_session: int = 60  # split over 2 speakers x 4 classes
     consistent_share: float = 0.6  # text says the acted emotion
     neutral_text_share: float = 0.2  # neutral words (for neutral voices: another emotion's words)
-    cache: str = ""  # corpora folder; default cache_dir()/corpora (or the `root` given to load)
+    cache: str = ""  # folder holding generated corpora; default cache_dir()/corpora
 
 
 # -- prosody: per-emotion centres (arousal strong, valence weak), speaker offsets, jitter ---------
@@ -276,14 +276,16 @@ def generate(config: SynthConfig, folder: Path) -> None:
 
 @DATASETS.register("synth", config=SynthConfig)
 class SynthCorpus(CorpusLoader):
-    """The embedded corpus. ``load(root)``: `root` (or ``config.cache``) is the folder that holds
-    generated corpora, default ``cache_dir()/corpora``; generated there on first use."""
+    """The embedded corpus, generated on first use into ``config.cache`` (default
+    ``cache_dir()/corpora``). ``load(root)`` ignores `root`: a generated corpus has no user folder,
+    and ``--data-root``/``MERBENCH_DATA`` point at the user's licensed corpora, where merbench must
+    not write."""
 
     config: SynthConfig
 
-    def folder(self, root: Path | None = None) -> Path:
+    def folder(self) -> Path:
         """Where this config's corpus lives (whether or not it has been generated yet)."""
-        base = Path(root) if root else Path(self.config.cache) if self.config.cache else None
+        base = Path(self.config.cache).expanduser() if self.config.cache else None
         base = base or cache_dir() / "corpora"
         return base / f"synth-{config_key(self.config)}"
 
@@ -304,7 +306,7 @@ class SynthCorpus(CorpusLoader):
             raise UserError(
                 "datasets/synth: consistent_share and neutral_text_share must be >= 0, sum <= 1"
             )
-        folder = self.folder(root)
+        folder = self.folder()
         if not (folder / "utterances.json").is_file():
             generate(cfg, folder)
         records = json.loads((folder / "utterances.json").read_text())
