@@ -99,6 +99,8 @@ class LateFusion(_AdaptedModel):
 
 # -- FDRL (reconstructed from the abstract) -----------------------------------------------------
 def _token_mlp(d: int, dropout: float) -> nn.Sequential:
+    """FDRL shared/private encoder (reconstructed from the abstract): per token Linear GELU
+    dropout LayerNorm."""
     return nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Dropout(dropout), nn.LayerNorm(d))
 
 
@@ -107,7 +109,8 @@ def _classifier(d: int, out: int) -> nn.Sequential:
 
 
 def token_orthogonality(a: Tensor, b: Tensor, mask: Tensor) -> Tensor:
-    """Soft orthogonality of two token matrices of the same utterances, ``a, b [M,T,d]``:
+    """FDRL disparity term (reconstructed from the abstract): soft orthogonality of two token
+    matrices of the same utterances, ``a, b [M,T,d]``:
     tokens L2-normalised, padding zeroed, ``||A_i^T B_i||_F^2 / L_i^2`` averaged over i.
     Zero when every shared token is orthogonal to every private token."""
     w = mask.unsqueeze(-1).to(a.dtype)
