@@ -131,8 +131,10 @@ class M3edCorpus(CorpusLoader):
                     seen.add(utt_id)
                     emo = _require(turn, "EmoAnnotation", path, at)
                     main = check_label(_require(emo, "final_main_emo", path, at), at)
-                    mul_raw = str(emo.get("final_mul_emo") or main)
-                    mul = tuple(check_label(e, at) for e in mul_raw.split(",") if e.strip())
+                    mul_raw = emo.get("final_mul_emo") or main
+                    if isinstance(mul_raw, str):  # "Happy,Surprise"; some copies store a list
+                        mul_raw = mul_raw.split(",")
+                    mul = tuple(check_label(e, at) for e in mul_raw if str(e).strip())
                     spk = str(_require(turn, "Speaker", path, at)).strip()
                     text = str(_require(turn, "Text", path, at)).strip()
                     if split is None:
