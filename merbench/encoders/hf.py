@@ -216,12 +216,19 @@ class HFBackbone(Encoder):
             modality = "audio" if model_type in AUDIO_MODEL_TYPES else "text"
         self.modality = modality
         self.model_type = model_type
-        self.dim = int(self.hf_config.get("hidden_size") or self.hf_config.get("d_model") or 0)
+        cfg = self.hf_config
+        self.dim = int(cfg.get("hidden_size") or cfg.get("d_model") or cfg.get("dim") or 0)
         self.num_layers = int(
-            self.hf_config.get("num_hidden_layers") or self.hf_config.get("encoder_layers") or 0
+            cfg.get("num_hidden_layers") or cfg.get("encoder_layers") or cfg.get("n_layers") or 0
         )
+        if not self.dim:
+            raise UserError(f"{self.folder}/config.json: no hidden_size/d_model; not an encoder?")
         if self.modality == "audio":
             self.sample_rate = 16000
+            preprocessor = self.folder / "preprocessor_config.json"
+            if preprocessor.is_file():
+                rate = json.loads(preprocessor.read_text("utf-8")).get("sampling_rate")
+                self.sample_rate = int(rate or 16000)
             if model_type == "whisper":
                 self.frame_rate = 50.0
                 self._stride = 320
@@ -249,7 +256,10 @@ class HFBackbone(Encoder):
             import transformers
 
             if self.modality == "text":
-                tok = transformers.AutoTokenizer.from_pretrained(str(self.folder))
+                try:
+                    tok = transformers.AutoTokenizer.from_pretrained(str(self.folder))
+                except (OSError, ValueError, KeyError) as exc:
+                    raise UserError(f"{self.folder}: cannot load its tokenizer ({exc})") from None
                 tok.padding_side = "right"
                 self._processor = tok
             else:
@@ -271,6 +281,9 @@ class HFBackbone(Encoder):
             hf_logging.disable_progress_bar()  # no "Loading weights" bar inside our own progress
             try:
                 model = transformers.AutoModel.from_pretrained(str(self.folder))
+            except (OSError, ValueError, KeyError) as exc:
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                raise UserError(f"{self.folder}: cannot load the model ({first})") from None
             finally:
                 if bar:
                     hf_logging.enable_progress_bar()

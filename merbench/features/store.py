@@ -221,7 +221,9 @@ class FeatureStore:
     memory_mb: budget of an extraction: padded batches (as the encoder estimates them) plus the
         shard buffer stay within it, whatever the corpus size.
     shard_mb: largest shard (a quarter of the budget at most).
-    max_batch: most utterances in one batch.
+    max_batch: most utterances in one batch; default 16 on CPU (larger padded batches were
+        measured slower there: MiniLM 2.0x faster than one at a time with 16, 1.4x with 64), 64 on
+        a GPU.
     dtype: stored precision, float16 (default) or float32 (a different key).
     verify: check each shard's SHA-256 on first open in a process.
     """
@@ -232,7 +234,7 @@ class FeatureStore:
         *,
         memory_mb: float = 2048,
         shard_mb: float = 256,
-        max_batch: int = 64,
+        max_batch: int | None = None,
         dtype: str = "float16",
         verify: bool = True,
     ) -> None:
@@ -333,10 +335,11 @@ class FeatureStore:
         device: str,
         progress: Progress | None,
     ) -> None:
-        for stale in self.root.glob(
-            f".tmp-{key}-*"
-        ):  # left by a crashed extraction (we hold the lock)
+        # Left by a crashed extraction or removal of this key (we hold its lock): not entries.
+        for stale in [*self.root.glob(f".tmp-{key}-*"), *self.root.glob(f".trash-{key}-*")]:
             shutil.rmtree(stale, ignore_errors=True)
+        if self.path(key).exists():  # a folder without meta.json is no entry: clear the name
+            self._discard(self.path(key))
         tmp = self.root / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
@@ -364,7 +367,8 @@ class FeatureStore:
         encoder.to(resolve_device(device))
         utts, missing = usable_utterances(corpus, encoder)
         lengths = [estimate_length(corpus, u, encoder) for u in utts]
-        batches = plan_batches(lengths, encoder.batch_bytes, self.batch_budget, self.max_batch)
+        max_batch = self.max_batch or (64 if str(encoder.device).startswith("cuda") else 16)
+        batches = plan_batches(lengths, encoder.batch_bytes, self.batch_budget, max_batch)
         writer = _ShardWriter(folder, encoder.dim, self.dtype, self.shard_bytes)
         done, total = 0, len(utts)
         over_budget = False
