@@ -520,7 +520,7 @@ def features_ls(ctx: typer.Context, cache_dir: CacheDir = None) -> None:
             str(e.count),
             str(e.dim),
             human_size(e.size_bytes),
-            e.created,
+            e.created.replace("T", " ")[:16],
         )
     console.print(table)
 
