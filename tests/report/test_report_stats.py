@@ -104,10 +104,10 @@ def test_count_based_metrics_equal_the_metric_registry() -> None:
 
 
 def test_choose_test_rules() -> None:
-    assert choose_test(1, 3, True)[0] == "bootstrap"  # MELD, 3 seeds, predictions
+    assert choose_test(1, 3, True)[0] == "permutation"  # MELD, 3 seeds, predictions
     assert choose_test(5, 5, True)[0] == "ttest"  # IEMOCAP 5 folds x 1 seed
     assert choose_test(1, 5, False)[0] == "ttest"
-    assert choose_test(5, 3, True)[0] == "bootstrap"
+    assert choose_test(5, 3, True)[0] == "permutation"
     assert choose_test(5, 3, False)[0] == "ttest"
     assert choose_test(1, 1, False)[0] is None
     assert set(STAT_TESTS.names()) >= {"ttest", "wilcoxon", "bootstrap", "permutation", "mcnemar"}
@@ -154,7 +154,8 @@ def test_utterance_tests_detect_a_planted_difference_on_one_split() -> None:
         assert (row["row"], row["reference"], bool(row["significant"])) == ("BAD", "GOOD", True)
         assert row["p_value"] < 0.01 and row["diff"] < -0.1  # BAD - GOOD: about -0.25
     out, plans = compare_rows(runs, metrics={"synth": ["ua"]}, predictions=frames.__getitem__)
-    assert plans["synth"].test == "bootstrap"  # one split + predictions: the default
+    assert plans["synth"].test == "permutation"  # one split + predictions: the default
+    assert out.iloc[0]["ci_low"] < out.iloc[0]["diff"] < out.iloc[0]["ci_high"] < 0
 
 
 # ------------------------------------------------------------------------ null hypothesis
@@ -196,8 +197,9 @@ def test_false_mark_rate_under_the_null_stays_at_alpha(reference: str) -> None:
 
 
 @pytest.mark.slow
-def test_false_mark_rate_of_the_bootstrap_under_the_null() -> None:
-    # 2 identical configurations on one split, 200 utterances, 2 seeds; 200 simulated tables.
+def test_false_mark_rate_of_the_default_utterance_test_under_the_null() -> None:
+    # 2 identical configurations on one split, 200 utterances, 2 seeds; 200 simulated tables;
+    # the default test there is the paired permutation test (tolerance as above: alpha + 3 SE).
     rng = np.random.default_rng(5)
     alpha, n, fails = 0.05, 200, 0
     for _ in range(n):
@@ -216,7 +218,7 @@ def test_false_mark_rate_of_the_bootstrap_under_the_null() -> None:
             make_runs(values), metrics={"synth": ["ua"]}, predictions=frames.__getitem__,
             reference="A", options={"n_resamples": 1000},
         )  # fmt: skip
-        assert plans["synth"].test == "bootstrap"
+        assert plans["synth"].test == "permutation"
         fails += bool(out["significant"].any())
     assert fails / n <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / n), fails / n
 
