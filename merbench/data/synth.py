@@ -34,7 +34,7 @@ from merbench.paths import cache_dir
 from merbench.registry import DATASETS
 
 #: Bump when the generator's output changes for the same config (it is part of the cache key).
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 SAMPLE_RATE = 16_000
 CLASSES = ("neutral", "happy", "sad", "angry")
 
@@ -55,9 +55,9 @@ class SynthConfig:
 #: (rate words/min, pitch 0-100, pitch range 0-100, volume 0-200) per emotion.
 PROSODY_CENTRES = {
     "neutral": (155.0, 45.0, 32.0, 90.0),
-    "sad": (147.0, 42.0, 26.0, 85.0),
-    "happy": (205.0, 60.0, 72.0, 124.0),
-    "angry": (210.0, 56.0, 64.0, 130.0),
+    "sad": (145.0, 41.0, 24.0, 82.0),
+    "happy": (205.0, 61.0, 74.0, 123.0),
+    "angry": (212.0, 55.0, 62.0, 132.0),
 }
 #: Standard deviation of the per-utterance jitter, same order as the centres.
 PROSODY_JITTER = (16.0, 6.0, 12.0, 12.0)
