@@ -58,7 +58,8 @@ def next_session_dev(sessions: Sequence[str], test_index: int) -> int:
     """Index of the dev session for the fold whose test session is ``sessions[test_index]``.
 
     The rule printed in the cards: with sessions numbered 1..K,
-    dev session = (test session mod K) + 1, i.e. the next session, wrapping around (test 1 -> dev 2, ..., test 5 -> dev 1).
+    dev session = (test session mod K) + 1, i.e. the next session, wrapping around
+    (test 1 -> dev 2, ..., test 5 -> dev 1).
     """
     return (test_index + 1) % len(sessions)
 

@@ -2,12 +2,11 @@
 
 The PyPI package `espeakng-loader` ships ``libespeak-ng`` and its voice data; this module binds the
 few functions of ``speak_lib.h`` the synth corpus needs. The library keeps static state that
-survives ``espeak_Terminate`` (e.g. the pitch-flutter phase), so the same text comes out slightly different
-depending on what was spoken before. A `Speaker` therefore loads its own private copy of the shared
-library: a fresh engine per corpus generation makes the output depend only on the sequence of calls,
-hence deterministic. Voice variants with breath noise draw from libc `rand()` (and eSpeak's own
-generator): `say` seeds both before every utterance.
-"""
+survives ``espeak_Terminate`` (e.g. the pitch-flutter phase), so the same text comes out slightly
+differently depending on what was spoken before. A `Speaker` therefore loads its own private copy
+of the shared library: a fresh engine per corpus generation makes the output depend only on the
+sequence of calls, hence deterministic. Voice variants with breath noise draw from libc `rand()`
+(and eSpeak's own generator): `say` seeds both before every utterance."""
 
 from __future__ import annotations
 

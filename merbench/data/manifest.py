@@ -34,7 +34,9 @@ DEFAULT_NAMES = ("manifest.csv", "manifest.parquet")
 class ManifestConfig:
     """Options of the manifest corpus."""
 
-    path: str = ""  # the manifest file; default: the root given (a file, or a folder with manifest.csv/.parquet)
+    path: str = (
+        ""  # manifest file; default: the root (a file, or a folder with manifest.csv/.parquet)
+    )
     labels: tuple[str, ...] = ()  # class order; default: the sorted labels found in the manifest
     headline_metrics: tuple[str, ...] = ("ua", "wa", "avg")
     on_missing: str = "skip"  # missing audio: skip (recorded, with the id) or fail

@@ -175,8 +175,8 @@ def plan(config: SynthConfig) -> list[dict]:
     Per session, labels cycle over the four classes and speakers alternate, then the order is
     shuffled. Within each (session, class) group the text modes are assigned by exact counts:
     ``round(n * consistent_share)`` consistent, ``round(n * neutral_text_share)`` neutral text
-    (another emotion's text for neutral voices, so every class has the same inconsistent share), the rest
-    another emotion's text.
+    (another emotion's text for neutral voices, so every class has the same inconsistent share),
+    the rest another emotion's text.
     """
     rng = np.random.default_rng(config.seed)
     speaker_voice = voices(config.sessions)
