@@ -116,7 +116,9 @@ class PCMIConfig:
     `kld_weight` weight of L_KLD (paper 1); `beta` weight of L_c (eq. 21, paper 0.2); `blocks`
     residual AE blocks (paper 5) of widths `hidden` (paper 256, 128, 64); `proj_dim` output width
     of g (0 = d; the paper's 1024 at paper scale, where d = 1024; the code variant needs it equal
-    to d); `tau_init` initial p of tau = sigmoid(p) (paper 1.0).
+    to d); `tau_init` initial p of tau = sigmoid(p) (paper 1.0); `detach_mse_target` stops the
+    L_MSE gradient into the adapter outputs, so that the reconstruction constrains only the AE
+    (False, the default, is eq. 10 as written: the gradient reaches both sides).
     """
 
     variant: Literal["paper", "code"] = "paper"
@@ -127,6 +129,7 @@ class PCMIConfig:
     hidden: tuple[int, ...] = (256, 128, 64)
     proj_dim: int = 0
     tau_init: float = 1.0
+    detach_mse_target: bool = False
 
 
 @AUGMENTATIONS.register("pcmi", config=PCMIConfig)
@@ -175,12 +178,15 @@ class PCMI(Augmentation):
         audio_aug, text_aug = self.ae_audio(audio), self.ae_text(text)
         tau = self.tau()
         m = audio.shape[0]
+        target_audio, target_text = audio, text
+        if self.config.detach_mse_target:
+            target_audio, target_text = audio.detach(), text.detach()
         if self.paper:
             s_cls, t_cls = masked_mean(audio, audio_mask), masked_mean(text, text_mask)
             s_aug_cls = masked_mean(audio_aug, audio_mask)
             t_aug_cls = masked_mean(text_aug, text_mask)
-            sq = masked_sum_squared_error(audio, audio_aug, audio_mask)
-            sq = sq + masked_sum_squared_error(text, text_aug, text_mask)
+            sq = masked_sum_squared_error(target_audio, audio_aug, audio_mask)
+            sq = sq + masked_sum_squared_error(target_text, text_aug, text_mask)
             mse = sq.sum() / (2 * m)
             y = label_distribution(labels, self.num_classes)
             assert self.clf_audio is not None
@@ -194,7 +200,7 @@ class PCMI(Augmentation):
         else:
             s_cls, t_cls = audio.mean(1), text[:, 0]
             s_aug_cls, t_aug_cls = audio_aug.mean(1), text_aug[:, 0]
-            mse = F.mse_loss(audio_aug, audio) + F.mse_loss(text_aug, text)
+            mse = F.mse_loss(audio_aug, target_audio) + F.mse_loss(text_aug, target_text)
             z_s, z_t = self.g_audio(s_cls), self.g_text(t_cls)
             kld = 2 * pseudo_kl_code(self.clf_text(t_aug_cls), self.clf_text(z_t))
             l_c = nt_xent(z_s, s_aug_cls, tau) + nt_xent(z_t, t_aug_cls, tau)

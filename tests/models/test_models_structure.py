@@ -225,3 +225,20 @@ def test_cross_fusion_survives_an_utterance_without_text():
     with torch.no_grad():
         z = fusion(batch.audio[..., :D], batch.audio_mask, batch.text[..., :D] * 0, text_mask)
     assert torch.isfinite(z).all()
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_detached_mse_target_removes_the_direct_pull_on_the_adapter_outputs(detach):
+    from merbench.models.augmentations import PCMI, PCMIConfig
+
+    module = PCMI(PCMIConfig(hidden=(8, 4, 2), detach_mse_target=detach), d=D, num_classes=4)
+    with torch.no_grad():  # the AE output no longer depends on its input: only the target path
+        module.ae_audio.transition[0].weight.zero_()
+        module.ae_text.transition[0].weight.zero_()
+    batch = random_batch(m=4)
+    audio = batch.audio[..., :D].clone().requires_grad_(True)
+    text = batch.text[..., :D].clone().requires_grad_(True)
+    _, _, losses = module(audio, batch.audio_mask, text, batch.text_mask, batch.labels)
+    losses["mse"].backward()
+    assert (audio.grad.abs().sum() > 0).item() == (not detach)
+    assert (text.grad.abs().sum() > 0).item() == (not detach)
