@@ -168,6 +168,7 @@ def test_checkpoint_hash_is_the_weights_identity(tmp_path: Path) -> None:
     c = build_encoder(f"hf:{save_wav2vec2(tmp_path / 'c', 'layer', seed=1)}")
     assert a.weights_identity().startswith("sha256:")
     assert a.weights_identity() == b.weights_identity() != c.weights_identity()
+    assert a.key() == b.key() != c.key()  # same weights in two folders: one store entry
     assert a.key()["config"]["layer"] == "last" and a.key()["name"] == "hf"
 
 
