@@ -114,10 +114,14 @@ def plot_tsne(
         raise UserError(f"t-SNE needs embeddings [N, d] and N labels, got {x.shape}, {len(labels)}")
     if x.shape[0] < 5:
         raise UserError(f"t-SNE needs at least 5 points, got {x.shape[0]}")
+    from threadpoolctl import threadpool_limits
+
     perplexity = min(perplexity, (x.shape[0] - 1) / 3)
-    points = TSNE(
-        n_components=2, perplexity=perplexity, random_state=seed, init="pca"
-    ).fit_transform(x)
+    # Barnes-Hut's OpenMP threads spin on a busy machine: one thread is faster below ~2000 points
+    with threadpool_limits(limits=1 if x.shape[0] < 2000 else None):
+        points = TSNE(
+            n_components=2, perplexity=perplexity, random_state=seed, init="pca"
+        ).fit_transform(x)
     fig = _figure(5.0, 4.2)
     ax = fig.add_subplot()
     labels = np.asarray(labels)
