@@ -3,9 +3,10 @@
 from collections import Counter
 
 import numpy as np
+import pytest
 import soundfile as sf
 
-from merbench.data.synth import SynthConfig, SynthCorpus, plan
+from merbench.data.synth import CLASSES, SynthConfig, SynthCorpus, plan
 from merbench.registry import DATASETS, build
 
 
@@ -14,8 +15,13 @@ def small(tmp_path, **kw):
     return SynthCorpus(cfg).load()
 
 
-def test_synth_counts_speakers_and_consistency(tmp_path):
-    corpus = small(tmp_path)
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """The small corpus most tests read (generated once for the module)."""
+    return small(tmp_path_factory.mktemp("synth"))
+
+
+def test_synth_counts_speakers_and_consistency(corpus):
     assert len(corpus) == 48
     # per session 16 = 4 classes x 4; per class: round(4 * .6) = 2 consistent, 1 neutral, 1 other
     per = Counter((u.group, u.label) for u in corpus.utterances)
@@ -34,8 +40,7 @@ def test_synth_counts_speakers_and_consistency(tmp_path):
     assert neutral_texts["neutral"] == 6
 
 
-def test_synth_leave_one_session_out_with_next_session_dev(tmp_path):
-    corpus = small(tmp_path)
+def test_synth_leave_one_session_out_with_next_session_dev(corpus):
     p = corpus.protocol
     assert p.labels == ("neutral", "happy", "sad", "angry")
     assert p.headline_metrics == ("ua", "wa", "avg")
@@ -47,8 +52,8 @@ def test_synth_leave_one_session_out_with_next_session_dev(tmp_path):
         assert len(split.train) == len(split.dev) == len(split.test) == 16
 
 
-def test_synth_audio_is_16k_mono_and_generation_is_deterministic(tmp_path):
-    a = small(tmp_path / "a")
+def test_synth_audio_is_16k_mono_and_generation_is_deterministic(corpus, tmp_path):
+    a = corpus
     b = small(tmp_path / "b")
     assert [(u.id, u.text, u.label) for u in a.utterances] == [
         (u.id, u.text, u.label) for u in b.utterances
@@ -62,21 +67,23 @@ def test_synth_audio_is_16k_mono_and_generation_is_deterministic(tmp_path):
     assert a.fingerprint() != small(tmp_path / "c", seed=1).fingerprint()
 
 
-def test_synth_is_cached_and_not_regenerated(tmp_path):
-    first = small(tmp_path)
+def test_synth_is_cached_and_not_regenerated(corpus):
+    first = corpus
     mtime = first.utterances[0].audio.stat().st_mtime_ns
-    again = small(tmp_path)
+    again = small(first.root.parent)
     assert again.root == first.root and again.utterances[0].audio.stat().st_mtime_ns == mtime
-    assert [p.name for p in tmp_path.iterdir()] == [first.root.name]  # no temp folder left
+    assert [p.name for p in first.root.parent.iterdir()] == [first.root.name]  # no temp left
 
 
-def test_synth_default_size_through_registry(tmp_path):
-    assert "synth" in DATASETS
-    corpus = build("datasets", "synth", cache=str(tmp_path)).load()
-    assert len(corpus) == 300
-    fold = corpus.protocol.split("fold5")
-    assert (len(fold.train), len(fold.dev), len(fold.test)) == (180, 60, 60)
-    assert sum(u.meta["consistent"] for u in corpus.utterances) == 5 * 4 * 9  # round(15 * .6)
+def test_synth_default_size_through_registry():
+    loader = build("datasets", "synth")
+    assert "synth" in DATASETS and isinstance(loader, SynthCorpus)
+    records = plan(loader.config)  # the default corpus's records, without synthesising audio
+    assert len(records) == 300
+    assert Counter(r["session"] for r in records) == {f"Ses0{s}": 60 for s in range(1, 6)}
+    assert Counter(r["label"] for r in records) == {c: 75 for c in CLASSES}
+    assert sum(r["consistent"] for r in records) == 5 * 4 * 9  # round(15 * .6) per session/class
+    assert len({r["voice"] for r in records}) == 10  # a distinct voice variant per speaker
 
 
 def test_synth_plan_shares_follow_config():
