@@ -214,15 +214,14 @@ def _print_table(uri: str, dataset: str, grid: str | None, tasks: list) -> None:
         from merbench.experiment.recipes import load_grid
 
         grid_spec = load_grid(grid)
-    console.print(
-        render_table(
-            runs,
-            datasets=[dataset],
-            grid=grid_spec,
-            fmt="terminal",
-            predictions=lambda run_id: tracking.load_predictions(run_id, uri),
-        )
+    text = render_table(
+        runs,
+        datasets=[dataset],
+        grid=grid_spec,
+        fmt="terminal",
+        predictions=lambda run_id: tracking.load_predictions(run_id, uri),
     )
+    console.print(text, markup=False, highlight=False)
 
 
 @app.command()
@@ -405,18 +404,10 @@ def table(
         raise UserError(f"--format {format}: expected terminal, md, latex or csv")
     uri = tracking.resolve_uri(tracking_uri)
     grid_spec = load_grid(grid) if grid else None
-    runs = tracking.load_runs(uri)
-    if grid:
-        runs = runs[runs["grid"] == Path(grid).stem]
-    datasets = dataset or sorted(runs["dataset"].unique())
-    runs = runs[runs["dataset"].isin(datasets)]
-    if runs.empty:
-        raise UserError(
-            f"no finished runs in {uri} for the requested dataset(s)/grid; run some first"
-        )
+    runs = _finished_runs(uri, dataset, grid)
     text = render_table(
         runs,
-        datasets=datasets,
+        datasets=sorted(runs["dataset"].unique()),
         grid=grid_spec,
         fmt=format,
         reference=reference,
@@ -430,7 +421,67 @@ def table(
         out.write_text(text if isinstance(text, str) else str(text))
         console.print(f"wrote {out}")
     else:
-        console.print(text)
+        console.print(text, markup=False, highlight=False)
+
+
+def _finished_runs(uri: str, datasets: list[str] | None, grid: str | None):
+    """Finished runs of the store, restricted to `datasets` and `grid`; none is a UserError."""
+    from merbench.experiment import tracking
+
+    runs = tracking.load_runs(uri)
+    if grid:
+        runs = runs[runs["grid"] == Path(grid).stem]
+    if datasets:
+        runs = runs[runs["dataset"].isin(datasets)]
+    if runs.empty:
+        raise UserError(
+            f"no finished runs in {uri} for the requested dataset(s)/grid; run some first"
+        )
+    return runs
+
+
+@app.command()
+def plot(
+    dataset: Annotated[list[str] | None, typer.Option(help="Dataset(s) to plot.")] = None,
+    grid: Annotated[str | None, typer.Option(help="Only the rows of this grid.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the PNG files.")] = Path("results/plots"),
+    reference: Annotated[str | None, typer.Option(help="Row compared against.")] = None,
+    tsne: Annotated[bool, typer.Option(help="t-SNE of fused test representations.")] = True,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Confusion matrices, t-SNE of fused representations, forest plot of the comparisons."""
+    from merbench.experiment import tracking
+    from merbench.experiment.recipes import load_grid
+    from merbench.report.plots import plot_files
+
+    uri = tracking.resolve_uri(tracking_uri)
+    paths = plot_files(
+        _finished_runs(uri, dataset, grid),
+        out_dir=out,
+        datasets=dataset,
+        grid=load_grid(grid) if grid else None,
+        predictions=lambda run_id: tracking.load_predictions(run_id, uri),
+        reference=reference,
+        embeddings=(lambda run_id: tracking.load_embeddings(run_id, uri)) if tsne else None,
+    )
+    for path in paths:
+        console.print(str(path))
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 5000,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """The MLflow UI on 127.0.0.1 for the project's store (one worker); Ctrl-C stops it."""
+    from merbench.experiment import tracking
+    from merbench.report.ui import serve
+
+    serve(
+        store=tracking.resolve_uri(tracking_uri),
+        port=port,
+        on_ready=lambda url: console.print(f"MLflow UI: {url} (Ctrl-C stops it)"),
+    )
 
 
 # -- features -------------------------------------------------------------------------------------

@@ -214,6 +214,17 @@ def confusion(predictions: Any, labels: tuple[str, ...]) -> Any:
     return matrix.reindex(index=list(labels), columns=list(labels), fill_value=0)
 
 
+def npy_bytes(array: Any) -> bytes:
+    """`array` as float16 ``.npy`` bytes (no pickle)."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array, dtype=np.float16), allow_pickle=False)
+    return buffer.getvalue()
+
+
 def execute_task(task: RunTask) -> Outcome:
     """Train and track one run. The MLflow run is FINISHED only when everything was logged."""
     from merbench.encoders import build_encoder
@@ -259,6 +270,7 @@ def execute_task(task: RunTask) -> Outcome:
                 },
                 "predictions.parquet": result.predictions,
                 "confusion_matrix.csv": confusion(result.predictions, corpus.protocol.labels),
+                "embeddings.npy": npy_bytes(result.embeddings),
             }
         )
     return Outcome(task, "FINISHED", result.metrics, result.seconds)

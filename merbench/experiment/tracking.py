@@ -45,11 +45,17 @@ def resolve_uri(uri: str | None = None) -> str:
     return f"sqlite:///{folder / 'mlflow.db'}"
 
 
-def artifact_root(uri: str) -> str | None:
-    """Artifacts beside a SQLite store (``<folder>/artifacts``); the server's default otherwise."""
+def artifact_folder(uri: str) -> Path | None:
+    """Artifacts beside a SQLite store (``<folder>/artifacts``); None for a tracking server."""
     if uri.startswith("sqlite:///"):
-        return (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
+        return (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").resolve()
     return None
+
+
+def artifact_root(uri: str) -> str | None:
+    """`artifact_folder` as a URI (the experiment's artifact location), None for a server."""
+    folder = artifact_folder(uri)
+    return folder.as_uri() if folder is not None else None
 
 
 @lru_cache(maxsize=8)
@@ -246,3 +252,14 @@ def load_predictions(run_id: str, uri: str | None = None) -> pd.DataFrame:
     with tempfile.TemporaryDirectory() as tmp:
         path = client(uri).download_artifacts(run_id, "predictions.parquet", tmp)
         return pd.read_parquet(path)
+
+
+def load_embeddings(run_id: str, uri: str | None = None) -> tuple[Any, list[str]]:
+    """Fused test representations of a run ``[N, D]`` and their labels (for t-SNE plots)."""
+    import numpy as np
+
+    uri = resolve_uri(uri)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client(uri).download_artifacts(run_id, "embeddings.npy", tmp)
+        embeddings = np.load(path, allow_pickle=False)
+    return embeddings, list(load_predictions(run_id, uri)["label"])

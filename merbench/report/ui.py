@@ -20,16 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from merbench.errors import UserError
+from merbench.experiment import tracking
 from merbench.paths import results_dir
 
 HOST = "127.0.0.1"
 
 
 def default_store() -> tuple[str, Path]:
-    """(backend store URI, artifact folder): ``$MLFLOW_TRACKING_URI`` or ``results/mlflow.db``."""
-    folder = results_dir().resolve()
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{folder / 'mlflow.db'}"
-    return uri, folder / "artifacts"
+    """(backend store URI, artifact folder) of the project's store, as the runs use it."""
+    uri = tracking.resolve_uri()
+    return uri, tracking.artifact_folder(uri) or results_dir().resolve() / "artifacts"
 
 
 def free_port(host: str = HOST) -> int:
