@@ -78,6 +78,7 @@ def test_iemocap_six_class_option(tmp_path):
         "fru": 10,
     }
     assert corpus.excluded == {"xxx": 10}
+    assert len(load(tmp_path, classes="6")) == 60  # short for 6class
     with pytest.raises(UserError, match="unknown class set '5class'"):
         load(tmp_path, classes="5class")
 

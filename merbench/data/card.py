@@ -47,6 +47,8 @@ def class_set(card: dict[str, Any], choice: str) -> tuple[tuple[str, ...], dict[
     if not sets:
         proto = card["protocol"]
         return tuple(proto["labels"]), dict(proto.get("merge", {}))
+    if choice not in sets and f"{choice}class" in sets:  # "6" is short for "6class"
+        choice = f"{choice}class"
     if choice not in sets:
         valid = ", ".join(sorted(sets))
         raise UserError(f"{card.get('name', '?')}: unknown class set {choice!r}; valid: {valid}")
