@@ -17,6 +17,7 @@ reported, removed and extracted again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -343,9 +344,10 @@ class FeatureStore:
         tmp = self.root / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
-            self._write_entry(
-                tmp, key, fingerprint, corpus, encoder, device=device, progress=progress
-            )
+            with bounded_heap():
+                self._write_entry(
+                    tmp, key, fingerprint, corpus, encoder, device=device, progress=progress
+                )
             os.replace(tmp, self.path(key))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -396,7 +398,8 @@ class FeatureStore:
                 self.stats["batches"] += 1
                 for i, feats in zip(part, outputs, strict=True):
                     writer.add(members[i].id, check_output(feats, encoder, members[i].id))
-            del inputs
+            del inputs, outputs
+            release_free_memory()
             done += len(members)
             if progress is not None:
                 progress(done, total)
@@ -490,6 +493,56 @@ def encoder_label(key: dict[str, Any]) -> str:
     name = key.get("name", "?")
     model = key.get("config", {}).get("model")
     return f"hf:{model}" if name == "hf" and model else name
+
+
+_LIBC: Any = None
+M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
+EXTRACTION_MMAP_THRESHOLD = 4 << 20  # blocks above it are unmapped when freed
+STEADY_MMAP_THRESHOLD = 32 << 20  # where glibc's dynamic threshold ends up (its maximum)
+
+
+def _libc() -> Any:
+    global _LIBC
+    if _LIBC is None:
+        try:
+            import ctypes
+
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+            _LIBC.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        except (OSError, AttributeError):
+            _LIBC = False
+    return _LIBC
+
+
+@contextlib.contextmanager
+def bounded_heap() -> Iterator[None]:
+    """Keep the resident size of an extraction near its planned batches (glibc only).
+
+    glibc raises its mmap threshold each time a large block is freed, so later activation buffers
+    come from the heap, fragment it and stay resident. Measured with a 256 MB budget (80 waveforms,
+    small wav2vec2, batches planned at most 200 MB): peak RSS +329 MB with glibc's default, +126 MB
+    with a fixed 4 MiB threshold, at the price of more page faults (system time 3 s -> 11 s, user
+    26 s -> 23 s, on a loaded machine). Afterwards the threshold is set to 32 MiB, where the
+    dynamic one ends up. ``MALLOC_MMAP_THRESHOLD_`` in the environment takes precedence.
+    """
+    libc = _libc()
+    active = bool(libc) and "MALLOC_MMAP_THRESHOLD_" not in os.environ
+    if active:
+        libc.mallopt(M_MMAP_THRESHOLD, EXTRACTION_MMAP_THRESHOLD)
+    try:
+        yield
+    finally:
+        if active:
+            libc.mallopt(M_MMAP_THRESHOLD, STEADY_MMAP_THRESHOLD)
+            libc.malloc_trim(0)
+
+
+def release_free_memory() -> None:
+    """Return freed heap memory to the system after a batch (glibc ``malloc_trim``)."""
+    libc = _libc()
+    if libc:
+        libc.malloc_trim(0)
 
 
 def resolve_device(device: str) -> str:
