@@ -539,7 +539,15 @@ def features(
                 bars[spec] = progress.add_task(f"encoding {spec}", total=total)
             progress.update(bars[spec], completed=done)
 
-        results = extract(corpus, specs, store, device=resolve_device(device), progress=on_progress)
+        expect = {s: m for s, m in ((audio_encoder, "audio"), (text_encoder, "text")) if s}
+        results = extract(
+            corpus,
+            specs,
+            store,
+            device=resolve_device(device),
+            progress=on_progress,
+            modalities=expect,
+        )
     for spec, feats, passes in results:
         state = "cached" if passes == 0 else f"extracted ({passes} batches)"
         console.print(

@@ -28,17 +28,25 @@ def extract(
     *,
     device: str = "cpu",
     progress: Callable[[str, int, int], None] | None = None,
+    modalities: dict[str, str] | None = None,
 ) -> list[tuple[str, FeatureSet, int]]:
     """Fill `store` with `corpus` encoded by each encoder spec (``egemaps``, ``hf:NAME``...).
 
     Returns (spec, feature set, encoder forward passes) per spec: 0 passes means it was cached.
-    `progress(spec, n_done, n_total)` follows each extraction.
+    `progress(spec, n_done, n_total)` follows each extraction. `modalities` (spec -> "audio" or
+    "text") says what each spec must be: a text model given as audio encoder is a UserError.
     """
     from merbench.encoders import build_encoder
 
     if not specs:
         raise UserError("features: give --audio-encoder and/or --text-encoder")
     encoders = [(spec, build_encoder(spec)) for spec in specs]  # all names checked before any work
+    for spec, encoder in encoders:
+        expected = (modalities or {}).get(spec)
+        if expected and encoder.modality != expected:
+            raise UserError(
+                f"--{expected}-encoder {spec}: it is a {encoder.modality} encoder, not {expected}"
+            )
     out = []
     for spec, encoder in encoders:
         report = None

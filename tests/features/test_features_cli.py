@@ -90,3 +90,20 @@ def test_features_errors_are_user_errors(cli) -> None:
         cli("features", "rm", "abc")
     with pytest.raises(UserError, match="give --dataset"):
         cli("features")
+
+
+def test_features_rejects_an_encoder_of_the_wrong_modality(cli, tmp_path: Path) -> None:
+    from merbench.errors import UserError
+
+    with pytest.raises(UserError, match="--audio-encoder minilm: it is a text encoder"):
+        cli(
+            "features",
+            "--plugin",
+            "tiny_features_cli_plugin",
+            "--dataset",
+            "tiny-features-cli",
+            "--data-root",
+            str(tmp_path / "corpus"),
+            "--audio-encoder",
+            "minilm",
+        )
