@@ -12,7 +12,7 @@ PLUGIN = """
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import make_corpus
+from features_helpers import make_corpus
 
 from merbench.data.base import CorpusLoader
 from merbench.registry import DATASETS
@@ -32,7 +32,7 @@ class TinyLoader(CorpusLoader):
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch):
-    from conftest import make_corpus
+    from features_helpers import make_corpus
 
     make_corpus(tmp_path / "corpus")
     (tmp_path / "tiny_features_cli_plugin.py").write_text(PLUGIN)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import workers
-from conftest import make_corpus
+from features_helpers import make_corpus
 
 from merbench.data.base import Corpus
 from merbench.encoders import build_encoder

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_corpus
+from features_helpers import make_corpus
 
 from merbench.encoders import build_encoder
 from merbench.features.store import FeatureStore, entry_key

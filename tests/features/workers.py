@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import make_corpus
+from features_helpers import make_corpus
 
 from merbench.encoders import build_encoder
 from merbench.features.store import FeatureStore
