@@ -29,7 +29,7 @@ app.add_typer(features_app, name="features")
 app.add_typer(datasets_app, name="datasets")
 
 console = Console(soft_wrap=True)  # messages are never broken mid-line (grep-able logs)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 # -- options shared by several commands -----------------------------------------------------
 Plugin = Annotated[
@@ -117,10 +117,10 @@ def _benchmark(
     """Shared body of `run` and `ablate`: plan, prepare features, sweep, print the table."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from merbench.device import resolve_device
     from merbench.experiment import runner, tracking
     from merbench.experiment.recipes import configurations
     from merbench.registry import EXECUTORS
-    from merbench.train.config import resolve_device
 
     modules = _load_plugins(plugins)
     confs = configurations(recipe=recipe, grid=grid, overrides=overrides, variant=variant)
@@ -514,9 +514,9 @@ def features(
         raise UserError("features: give --dataset and an encoder, or a subcommand (ls, rm)")
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from merbench.device import resolve_device
     from merbench.experiment import runner
     from merbench.features.manage import extract, open_store
-    from merbench.features.store import resolve_device
 
     _load_plugins(plugins)
     specs = [s for s in (audio_encoder, text_encoder) if s]

@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from merbench.data.base import Corpus, Protocol, Split, Utterance
+from merbench.device import resolve_device
 from merbench.errors import UserError
 from merbench.experiment.runner import model_factory
 from merbench.registry import FUSIONS, MODELS
-from merbench.train.config import TrainConfig, resolve_device
+from merbench.train.config import TrainConfig
 from merbench.train.loop import train_one
 
 LABELS = ("neutral", "happy", "sad", "angry")

@@ -6,18 +6,9 @@ The *config key* identifies a configuration on a dataset (resolved config + data
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
-
-def canonical_json(obj: Any) -> str:
-    """JSON with sorted keys and no insignificant whitespace: equal configs give equal strings."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def sha256_key(obj: Any) -> str:
-    return hashlib.sha256(canonical_json(obj).encode("utf-8")).hexdigest()
+from merbench.keys import sha256_key
 
 
 def config_key(config: dict[str, Any], dataset: dict[str, Any]) -> str:

@@ -92,7 +92,7 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     except ValueError:
         raise UserError(f"--seeds {text!r}: expected a count (3) or a list (0,1,2)") from None
     if count < 1:
-        raise UserError(f"--seeds {text!r}: at least one seed")
+        raise UserError(f"--seeds {text!r}: a count is at least 1 (for seed 0 alone: --seeds 0,)")
     return tuple(range(count))
 
 

@@ -34,9 +34,11 @@ from typing import Any
 import numpy as np
 
 from merbench.data.base import Corpus, Utterance
+from merbench.device import resolve_device
 from merbench.encoders.base import Encoder
 from merbench.errors import UserError
 from merbench.features.batching import plan_batches, split_to_budget
+from merbench.keys import canonical_json, sha256_key
 from merbench.paths import cache_dir
 
 log = logging.getLogger("merbench.features")
@@ -46,18 +48,13 @@ FORMAT_VERSION = 1
 FP16_MAX = float(np.finfo(np.float16).max)
 
 
-def canonical_json(obj: Any) -> str:
-    """Sorted-keys, compact JSON: the canonical form that is hashed into keys."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def entry_key(corpus_fingerprint: str, encoder_key: dict[str, Any], dtype: str = "float16") -> str:
     """The store key: SHA-256 of ``{"corpus": fingerprint, "encoder": encoder key}`` (+ dtype if
     not float16)."""
     payload: dict[str, Any] = {"corpus": corpus_fingerprint, "encoder": encoder_key}
     if dtype != "float16":
         payload["dtype"] = dtype
-    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+    return sha256_key(payload)
 
 
 class CorruptEntry(Exception):
@@ -543,18 +540,6 @@ def release_free_memory() -> None:
     libc = _libc()
     if libc:
         libc.malloc_trim(0)
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when a GPU is present, else ``cpu``; other values unchanged."""
-    if device == "auto":
-        try:
-            import torch
-
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        except ImportError:
-            return "cpu"
-    return device
 
 
 def usable_utterances(corpus: Corpus, encoder: Encoder) -> tuple[list[Utterance], list[str]]:

@@ -1,11 +1,9 @@
-"""Training hyperparameters and device selection."""
+"""Training hyperparameters of one run."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
-
-from merbench.errors import UserError
 
 
 @dataclass
@@ -27,16 +25,3 @@ class TrainConfig:
     select_metric: str = ""
     max_frames: int = 1024  # audio frames kept per utterance (longer inputs are cropped centrally)
     max_tokens: int = 128
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``; ``cuda`` without a GPU is an error."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: no CUDA device is visible (use --device auto or cpu)")
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise UserError(f"--device {device}: expected auto, cpu, cuda or cuda:N")
-    return device

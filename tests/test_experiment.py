@@ -1,0 +1,83 @@
+"""Recipes, grids, overrides and run identity."""
+
+from __future__ import annotations
+
+import pytest
+
+from merbench.errors import UserError
+from merbench.experiment.identity import config_key, run_key
+from merbench.experiment.recipes import apply_overrides, configurations, load_recipe, resolve
+from merbench.experiment.runner import parse_seeds
+from merbench.keys import canonical_json, sha256_key
+
+
+def test_canonical_json_ignores_key_order_and_hashes_with_sha256() -> None:
+    assert canonical_json({"b": 1, "a": [1, 2]}) == '{"a":[1,2],"b":1}'
+    assert sha256_key({"b": 1, "a": 2}) == sha256_key({"a": 2, "b": 1})
+    # SHA-256 of the canonical string, checked against hashlib directly
+    import hashlib
+
+    assert sha256_key({"a": 1}) == hashlib.sha256(b'{"a":1}').hexdigest()
+
+
+def test_run_key_separates_split_and_seed_config_key_does_not() -> None:
+    config, dataset = {"model": {"name": "composed"}}, {"name": "synth", "fingerprint": "f"}
+    keys = {run_key(config, dataset, s, seed) for s in ("fold1", "fold2") for seed in (0, 1)}
+    assert len(keys) == 4
+    assert config_key(config, dataset) == config_key(dict(config), dict(dataset))
+    assert config_key(config, {**dataset, "fingerprint": "g"}) != config_key(config, dataset)
+
+
+def test_resolve_records_every_hyperparameter_of_every_role() -> None:
+    config = resolve(load_recipe("drkf"))
+    assert set(config) == {"model", "components", "train", "encoders"}
+    assert set(config["components"]) == {"adapter", "augmentation", "fusion", "ec", "ed"}
+    assert config["components"]["augmentation"]["name"] == "pcmi"
+    assert config["components"]["augmentation"]["alpha"] == 0.2
+    assert config["model"]["ed"] is True and config["train"]["batch_size"] == 4
+    assert config["encoders"] == {"audio": "egemaps", "text": "minilm"}
+
+
+def test_variant_reaches_every_component_that_has_one() -> None:
+    config = resolve(load_recipe("drkf"), variant="code")
+    assert config["model"]["variant"] == "code"
+    with_variant = [c for c in config["components"].values() if "variant" in c]
+    assert with_variant and all(c["variant"] == "code" for c in with_variant)
+
+
+def test_switching_a_role_resets_its_options_and_says_so() -> None:
+    recipe = load_recipe("drkf")
+    notes = apply_overrides(recipe, {"fusion.name": "concat", "train.lr": "3e-4"})
+    assert recipe["fusion"] == {"name": "concat"} and recipe["train"]["lr"] == "3e-4"
+    assert notes == ["fusion: switching self -> concat resets its options "
+                     "(dropout, ffn_mult, heads, layers)"]  # fmt: skip
+    assert resolve(recipe)["train"]["lr"] == pytest.approx(3e-4)
+
+
+def test_table4_grid_gives_six_distinct_configurations_with_marks() -> None:
+    confs = configurations(grid="drkf-table4")
+    assert [c.name for c in confs] == [
+        "BME", "BME + CMIE", "BME + PCMI", "BME + ED", "BME + PCMI + FE_c + ED",
+        "DRKF (BME + PCMI + FE_s + ED)",
+    ]  # fmt: skip
+    axes = [
+        (c.config["components"]["augmentation"]["name"], c.config["components"]["fusion"]["name"],
+         c.config["model"]["ed"])
+        for c in confs
+    ]  # fmt: skip
+    assert axes == [("none", "self", False), ("cmie", "self", False), ("pcmi", "self", False),
+                    ("none", "self", True), ("pcmi", "cross", True), ("pcmi", "self", True)]  # fmt: skip
+    assert len({canonical_json(c.config) for c in confs}) == 6
+    assert all(c.grid == "drkf-table4" and "BME" in c.marks for c in confs)
+
+
+def test_bad_overrides_are_user_errors() -> None:
+    with pytest.raises(UserError, match="expected SECTION.KEY"):
+        configurations(overrides={"lr": 1})
+    with pytest.raises(UserError, match="model composed has no component 'fuson'"):
+        configurations(overrides={"fuson.name": "self"})
+
+
+@pytest.mark.parametrize(("text", "seeds"), [("3", (0, 1, 2)), ("0,", (0,)), ("4,7", (4, 7))])
+def test_parse_seeds(text: str, seeds: tuple[int, ...]) -> None:
+    assert parse_seeds(text) == seeds
