@@ -129,3 +129,18 @@ def test_model_factory_passes_resolved_components() -> None:
     assert config["components"]["fusion"]["name"] == "concat"
     assert isinstance(model.fusion, FUSIONS.get("concat").obj)
     assert model.ed_head is None  # ed off in the concat recipe
+
+
+def test_avg_is_the_mean_of_the_headline_metrics_only() -> None:
+    from merbench.train.batches import BatchMaker
+    from merbench.train.loop import score
+
+    corpus, audio, text = toy_corpus(n_per_class=2)
+    ids = ("u0_00", "u0_01", "u1_00", "u1_01", "u2_00", "u3_00")  # labels 0 0 1 1 2 3
+    probs = np.eye(4)[[0, 1, 1, 1, 2, 2]]  # predictions 0 1 1 1 2 2
+    scores = score(BatchMaker(corpus, audio, text), ids, probs, ("ua", "wa", "avg"))
+    # recalls: neutral 1/2, happy 2/2, sad 1/1, angry 0/1 -> UA 0.625; WA 4/6
+    assert scores["ua"] == pytest.approx(0.625)
+    assert scores["wa"] == pytest.approx(4 / 6)
+    assert scores["avg"] == pytest.approx((0.625 + 4 / 6) / 2)
+    assert {"wf1", "macro_f1"} <= set(scores)

@@ -66,13 +66,20 @@ def predict(
     return np.concatenate(probs), np.concatenate(embeds)
 
 
+#: Metrics logged for every run besides the protocol's headline metrics.
+EXTRA_METRICS = ("ua", "wa", "wf1", "macro_f1")
+
+
 def score(
-    maker: BatchMaker, ids: tuple[str, ...], probs: np.ndarray, metrics: tuple[str, ...]
+    maker: BatchMaker, ids: tuple[str, ...], probs: np.ndarray, headline: tuple[str, ...]
 ) -> dict[str, float]:
-    """The protocol's metrics for predicted probabilities of `ids`."""
+    """The protocol's `headline` metrics (``avg`` = their mean) plus `EXTRA_METRICS`, for `ids`."""
     y_true = maker.label_tensor(ids).numpy()
     y_pred = (probs > 0.5).astype(int) if maker.multilabel else probs.argmax(1)
-    return compute_metrics(y_true, y_pred, len(maker.labels), metrics)
+    scores = compute_metrics(y_true, y_pred, len(maker.labels), headline)
+    extra = tuple(m for m in EXTRA_METRICS if m not in scores)
+    scores.update(compute_metrics(y_true, y_pred, len(maker.labels), extra))
+    return scores
 
 
 def predictions_frame(
@@ -115,7 +122,6 @@ def train_one(
     seed_everything(seed)
     protocol = corpus.protocol
     metrics = tuple(protocol.headline_metrics)
-    all_metrics = tuple(dict.fromkeys((*metrics, "ua", "wa", "wf1", "macro_f1")))
     select = config.select_metric or metrics[0]
     maker = BatchMaker(corpus, audio, text, config.max_frames, config.max_tokens)
     model = make_model(audio.dim, text.dim, len(protocol.labels)).to(device)
@@ -145,7 +151,7 @@ def train_one(
                 sums[name] = sums.get(name, 0.0) + float(value.detach())
             steps += 1
         dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device)
-        dev_scores = score(maker, split.dev, dev_probs, all_metrics)
+        dev_scores = score(maker, split.dev, dev_probs, metrics)
         row = {"epoch": float(epoch)}
         row.update({f"train/{k}": v / max(steps, 1) for k, v in sums.items()})
         row.update({f"dev/{k}": v for k, v in dev_scores.items()})
@@ -162,10 +168,10 @@ def train_one(
     dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device)
     test_probs, test_embeds = predict(model, maker, split.test, config.batch_size, device)
     result_metrics = {
-        f"dev/{k}": v for k, v in score(maker, split.dev, dev_probs, all_metrics).items()
+        f"dev/{k}": v for k, v in score(maker, split.dev, dev_probs, metrics).items()
     }
     result_metrics.update(
-        {f"test/{k}": v for k, v in score(maker, split.test, test_probs, all_metrics).items()}
+        {f"test/{k}": v for k, v in score(maker, split.test, test_probs, metrics).items()}
     )
     predictions = predictions_frame(corpus, split.test, test_probs, maker.multilabel)
     extra: dict[str, float] = {}
