@@ -393,6 +393,13 @@ def table(
     ] = None,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     reported: Annotated[bool, typer.Option(help="Show numbers papers report (marked).")] = True,
+    slice: Annotated[
+        str | None,
+        typer.Option("--slice", help="Add metrics on a slice: inconsistent, consistent."),
+    ] = None,
+    details: Annotated[
+        bool, typer.Option(help="Add the comparisons: difference, CI, p, corrected p, effect size.")
+    ] = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Paper-style table of tracked runs: mean ± std over folds and seeds, significance marks."""
@@ -415,6 +422,8 @@ def table(
         alpha=alpha,
         predictions=lambda run_id: tracking.load_predictions(run_id, uri),
         reported=reported,
+        details=details,
+        **({"slice": slice} if slice else {}),
     )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ def setup_env() -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def resolve_uri(uri: str | None = None) -> str:
@@ -249,6 +250,7 @@ def load_runs(
 def load_predictions(run_id: str, uri: str | None = None) -> pd.DataFrame:
     """Per-utterance test predictions of a run (the ``predictions.parquet`` artifact)."""
     uri = resolve_uri(uri)
+    setup_env()
     with tempfile.TemporaryDirectory() as tmp:
         path = client(uri).download_artifacts(run_id, "predictions.parquet", tmp)
         return pd.read_parquet(path)
