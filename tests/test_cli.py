@@ -53,7 +53,10 @@ def test_importing_the_cli_imports_neither_torch_nor_mlflow() -> None:
     ("args", "message"),
     [
         (["run", "--fusion", "nope"], "unknown fusions plugin 'nope'; valid: "),
-        (["run", "--set", "fusion.depth=2"], "fusions/concat: unknown option depth; valid: dropout"),
+        (
+            ["run", "--set", "fusion.depth=2"],
+            "fusions/concat: unknown option depth; valid: dropout",
+        ),
         (["run", "--set", "train.lr=fast"], "train.lr: cannot read 'fast' as float"),
         (["run", "--ed", "maybe"], "--ed maybe: expected on or off"),
         (["run", "--seeds", "x"], "--seeds 'x': expected a count (3) or a list (0,1,2)"),
@@ -88,8 +91,18 @@ def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example plugin package, really pip-installed into a folder put on PYTHONPATH."""
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--target", str(target), str(ROOT / "examples" / "merbench-plugin-example")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(ROOT / "examples" / "merbench-plugin-example"),
+        ],
         check=True,
         capture_output=True,
     )
@@ -97,9 +110,7 @@ def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def test_entry_point_plugin_is_listed_and_runs(
-    env: dict[str, str], installed_plugin: Path
-) -> None:
+def test_entry_point_plugin_is_listed_and_runs(env: dict[str, str], installed_plugin: Path) -> None:
     env = {**env, "PYTHONPATH": str(installed_plugin)}
     listed = merbench(env, "list", "fusions", "--filter", "gat*")
     assert listed.returncode == 0, listed.stderr

@@ -167,9 +167,7 @@ def train_one(
     model.load_state_dict(best_state)
     dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device)
     test_probs, test_embeds = predict(model, maker, split.test, config.batch_size, device)
-    result_metrics = {
-        f"dev/{k}": v for k, v in score(maker, split.dev, dev_probs, metrics).items()
-    }
+    result_metrics = {f"dev/{k}": v for k, v in score(maker, split.dev, dev_probs, metrics).items()}
     result_metrics.update(
         {f"test/{k}": v for k, v in score(maker, split.test, test_probs, metrics).items()}
     )
