@@ -81,3 +81,24 @@ def test_bad_overrides_are_user_errors() -> None:
 @pytest.mark.parametrize(("text", "seeds"), [("3", (0, 1, 2)), ("0,", (0,)), ("4,7", (4, 7))])
 def test_parse_seeds(text: str, seeds: tuple[int, ...]) -> None:
     assert parse_seeds(text) == seeds
+
+
+def test_interrupted_run_is_marked_failed_and_redone_finished_one_is_skipped(tmp_path) -> None:
+    from merbench.experiment import tracking
+    from merbench.experiment.runner import DatasetRef, RunTask, pending
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+    def task(key: str) -> RunTask:
+        return RunTask("concat", "", "{}", DatasetRef("synth"), "{}", "fold1", 0, key, "c",
+                       "cpu", uri, None)  # fmt: skip
+
+    with tracking.TrackedRun(uri, "concat", {f"{tracking.TAG}run_key": "done"}):
+        pass  # finished normally
+    interrupted = tracking.TrackedRun(uri, "concat", {f"{tracking.TAG}run_key": "cut"})
+    # the process died here: the run was never terminated, so the store says RUNNING
+    assert tracking.run_states(uri) == {"done": "FINISHED", "cut": "RUNNING"}
+    todo, done = pending([task("done"), task("cut"), task("new")], uri)
+    assert [t.run_key for t in done] == ["done"]
+    assert [t.run_key for t in todo] == ["cut", "new"]
+    assert tracking.client(uri).get_run(interrupted.run_id).info.status == "FAILED"
