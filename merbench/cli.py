@@ -66,6 +66,10 @@ Sets = Annotated[
     typer.Option("--set", help="Override ROLE.KEY=VALUE (e.g. fusion.layers=2, train.lr=1e-4)."),
 ]
 
+Variant = Annotated[str | None, typer.Option(help="paper or code.")]
+Splits = Annotated[list[str] | None, typer.Option("--split", help="Only these splits.")]
+ShowTable = Annotated[bool, typer.Option(help="Print the table at the end.")]
+
 
 def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
     """``["a=1", "b.c=x"]`` -> ``{"a": "1", "b.c": "x"}``; a malformed item is a UserError."""
@@ -235,20 +239,20 @@ def run(
     augmentation: Annotated[str | None, typer.Option(help="none, cmie or pcmi.")] = None,
     fusion: Annotated[str | None, typer.Option(help="self, cross, concat, ...")] = None,
     ed: Annotated[str | None, typer.Option(help="Emotion-discrimination head: on or off.")] = None,
-    variant: Annotated[str | None, typer.Option(help="paper or code.")] = None,
+    variant: Variant = None,
     sets: Sets = None,
     dataset: Dataset = "synth",
     data_root: DataRoot = None,
     dataset_option: DatasetOption = None,
     seeds: Seeds = "1",
-    split: Annotated[list[str] | None, typer.Option(help="Only these splits.")] = None,
+    split: Splits = None,
     device: Device = "auto",
     executor: Executor = "local",
     executor_option: ExecutorOption = None,
     tracking_uri: TrackingUri = None,
     cache_dir: CacheDir = None,
     plugin: Plugin = None,
-    table: Annotated[bool, typer.Option(help="Print the table at the end.")] = True,
+    table: ShowTable = True,
 ) -> None:
     """Benchmark one configuration over every split of a dataset and every seed.
 
@@ -309,20 +313,20 @@ def ablate(
     grid: Annotated[
         str, typer.Option(help="Grid in registry/grids (or a TOML path).")
     ] = "drkf-table4",
-    variant: Annotated[str | None, typer.Option(help="paper or code.")] = None,
+    variant: Variant = None,
     sets: Sets = None,
     dataset: Dataset = "synth",
     data_root: DataRoot = None,
     dataset_option: DatasetOption = None,
     seeds: Seeds = "1",
-    split: Annotated[list[str] | None, typer.Option(help="Only these splits.")] = None,
+    split: Splits = None,
     device: Device = "auto",
     executor: Executor = "local",
     executor_option: ExecutorOption = None,
     tracking_uri: TrackingUri = None,
     cache_dir: CacheDir = None,
     plugin: Plugin = None,
-    table: Annotated[bool, typer.Option(help="Print the table at the end.")] = True,
+    table: ShowTable = True,
 ) -> None:
     """Run every row of an ablation grid (default: the DRKF paper's Table 4) over every split."""
     _benchmark(
