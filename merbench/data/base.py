@@ -63,6 +63,16 @@ class Protocol:
     dev_rule: str
     description: str = ""
     multilabel: bool = False
+    #: How tables present the corpus (all from the card, so the report needs no per-dataset code):
+    #: short title for column groups, metrics of the ablation layout (default: headline without
+    #: avg), split scheme (``leave_one_session_out``, ``official``, ...), header names the papers
+    #: give a metric on this corpus (``(("wa", "ACC"),)`` on M3ED), a caption note, table order.
+    title: str = ""
+    ablation_metrics: tuple[str, ...] = ()
+    split_scheme: str = ""
+    paper_names: tuple[tuple[str, str], ...] = ()
+    note: str = ""
+    order: int = 100
 
     def split(self, name: str) -> Split:
         for s in self.splits:
@@ -72,6 +82,26 @@ class Protocol:
 
         valid = ", ".join(s.name for s in self.splits)
         raise UserError(f"unknown split {name!r}; valid: {valid}")
+
+    def record(self, dataset: str) -> dict[str, Any]:
+        """The protocol as plain JSON-able data, logged with every run (the report reads it back):
+        dataset, title, labels, metrics, split scheme and names, dev rule, paper names, note."""
+        return {
+            "dataset": dataset,
+            "title": self.title or dataset,
+            "labels": list(self.labels),
+            "multilabel": self.multilabel,
+            "headline_metrics": list(self.headline_metrics),
+            "ablation_metrics": list(
+                self.ablation_metrics or [m for m in self.headline_metrics if m != "avg"]
+            ),
+            "split_scheme": self.split_scheme,
+            "splits": [s.name for s in self.splits],
+            "dev_rule": self.dev_rule,
+            "paper_names": dict(self.paper_names),
+            "note": self.note,
+            "order": self.order,
+        }
 
 
 @dataclass(frozen=True)
@@ -107,9 +137,6 @@ class Corpus:
 
     def __getitem__(self, utt_id: str) -> Utterance:
         return self._by_id[utt_id]
-
-    def label_index(self, label: str) -> int:
-        return self.protocol.labels.index(label)
 
     def counts(self) -> dict[str, Counter]:
         """Per split name and part (``fold1/test``): label counts."""

@@ -100,9 +100,14 @@ def make_protocol(
     *,
     multilabel: bool = False,
     headline_metrics: Sequence[str] | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> Protocol:
-    """A `Protocol` from the card's ``[protocol]`` table plus the computed labels and splits."""
-    proto = card["protocol"]
+    """A `Protocol` from the card's ``[protocol]`` table plus the computed labels and splits.
+
+    `overrides` replace keys of ``[protocol]`` (e.g. M3ED's ``[multilabel]`` table: its own
+    headline metrics and title); `headline_metrics` (a loader option) wins over both.
+    """
+    proto = {**card["protocol"], **(overrides or {})}
     for split in splits:
         split.check_disjoint()
     return Protocol(
@@ -112,4 +117,10 @@ def make_protocol(
         dev_rule=str(proto.get("dev_rule_text", proto.get("dev_rule", ""))),
         description=str(card.get("description", "")).strip(),
         multilabel=multilabel,
+        title=str(proto.get("short_title", card.get("name", ""))),
+        ablation_metrics=tuple(proto.get("ablation_metrics", ())),
+        split_scheme=str(proto.get("splits", "")),
+        paper_names=tuple(sorted(dict(proto.get("paper_names", {})).items())),
+        note=str(proto.get("note", "")),
+        order=int(proto.get("order", 100)),
     )

@@ -176,8 +176,11 @@ class M3edCorpus(CorpusLoader):
         official = Split(
             "official", tuple(parts["train"]), tuple(parts["dev"]), tuple(parts["test"])
         )
-        headline = card["multilabel"]["headline_metrics"] if cfg.multilabel else None
         protocol = make_protocol(
-            card, labels, [official], multilabel=cfg.multilabel, headline_metrics=headline
+            card,
+            labels,
+            [official],
+            multilabel=cfg.multilabel,
+            overrides=card["multilabel"] if cfg.multilabel else None,
         )
         return Corpus("m3ed", utterances, protocol, skipped, root)

@@ -239,7 +239,9 @@ def execute_task(task: RunTask) -> Outcome:
     audio = store.get(corpus, build_encoder(config["encoders"]["audio"]), device=task.device)
     text = store.get(corpus, build_encoder(config["encoders"]["text"]), device=task.device)
     train_config = TrainConfig(**config["train"])
-    with tracking.TrackedRun(task.tracking_uri, task.name, run_tags(task)) as run:
+    protocol = corpus.protocol.record(task.dataset.name)
+    tags = run_tags(task) | {tracking.PROTOCOL_TAG: json.dumps(protocol, sort_keys=True)}
+    with tracking.TrackedRun(task.tracking_uri, task.name, tags) as run:
         run.log_params(tracking.flatten({"config": config, "split": task.split, "seed": task.seed}))
         result = train_one(
             model_factory(config),
@@ -268,6 +270,7 @@ def execute_task(task: RunTask) -> Outcome:
                     "split": task.split,
                     "seed": task.seed,
                 },
+                "protocol.json": protocol,
                 "predictions.parquet": result.predictions,
                 "confusion_matrix.csv": confusion(result.predictions, corpus.protocol.labels),
                 "embeddings.npy": npy_bytes(result.embeddings),

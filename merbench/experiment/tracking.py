@@ -3,7 +3,8 @@
 Store: ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///results/mlflow.db`` with
 artifacts in ``results/artifacts``. Every run carries the tags of DESIGN.md (prefixed
 ``merbench.``), the protocol's metrics on dev and test, training curves (logged in batches), and
-artifacts: the resolved config, per-utterance predictions (Parquet) and the confusion matrix.
+artifacts: the resolved config, the protocol, per-utterance predictions (Parquet) and the confusion
+matrix. The protocol is also the tag `PROTOCOL_TAG`, so the report reads it with the runs.
 mlflow is imported inside functions: it takes seconds.
 """
 
@@ -26,6 +27,8 @@ from merbench.paths import results_dir
 EXPERIMENT = "merbench"
 TAG = "merbench."
 AXES = ("model", "augmentation", "fusion", "ed", "variant")
+#: The protocol a run was scored with (`Protocol.record` as JSON): the report's only source of it.
+PROTOCOL_TAG = f"{TAG}protocol"
 
 
 def setup_env() -> None:
@@ -223,6 +226,7 @@ def load_runs(
         "split",
         "seed",
         "status",
+        "protocol",
     ]
     if frame.empty:
         return pd.DataFrame(columns=[*columns, *AXES])

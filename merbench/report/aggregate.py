@@ -13,7 +13,6 @@ False, ``missing`` names the absent units) so that tables mark it; it is never s
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,53 +20,9 @@ import numpy as np
 import pandas as pd
 
 from merbench.errors import UserError
-from merbench.paths import repo_file
+from merbench.report.protocols import headline_metrics, split_protocols
 
 REQUIRED_COLUMNS = ("run_id", "name", "dataset", "split", "seed")
-
-#: Headline metrics per dataset when the dataset card does not name them (spec-data.md).
-DEFAULT_HEADLINE: dict[str, list[str]] = {
-    "iemocap": ["ua", "wa", "avg"],
-    "meld": ["wa", "wf1", "avg"],
-    "m3ed": ["precision", "recall", "wa", "micro_f1", "avg"],
-    "synth": ["ua", "wa", "avg"],
-}
-
-#: Metrics of the ablation layout (the paper's Table 4 drops Avg, and Precision/Recall on M3ED).
-ABLATION_METRICS: dict[str, list[str]] = {
-    "iemocap": ["ua", "wa"],
-    "meld": ["wa", "wf1"],
-    "m3ed": ["wa", "micro_f1"],
-    "synth": ["ua", "wa"],
-}
-
-
-def dataset_card(dataset: str) -> dict[str, Any]:
-    """The parsed card ``datasets/<dataset>.toml``, or an empty dict when there is none."""
-    path = repo_file("datasets", f"{dataset}.toml")
-    if not path.is_file():
-        return {}
-    with open(path, "rb") as fh:
-        try:
-            return tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise UserError(f"{path}: malformed dataset card ({exc})") from None
-
-
-def headline_metrics(dataset: str) -> list[str]:
-    """The card's ``headline_metrics`` (in ``[protocol]`` or at top level), else the spec's list."""
-    card = dataset_card(dataset)
-    names = card.get("protocol", {}).get("headline_metrics") or card.get("headline_metrics")
-    if names:
-        return list(names)
-    return list(DEFAULT_HEADLINE.get(dataset, ["ua", "wa", "avg"]))
-
-
-def ablation_metrics(dataset: str) -> list[str]:
-    """Metrics shown per dataset in the ablation (grid) layout: the paper's Table 4 choice."""
-    if dataset in ABLATION_METRICS:
-        return list(ABLATION_METRICS[dataset])
-    return [m for m in headline_metrics(dataset) if m != "avg"]
 
 
 def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -76,7 +31,8 @@ def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
     ``row`` is the display name; when runs of one (name, dataset) carry different ``config_key``
     values (the same recipe name with other hyperparameters), each configuration gets its own row
     ``name (key7)`` instead of being merged. Repeated runs of one unit of one configuration (same
-    row, dataset, split, seed) keep the first and drop the others.
+    row, dataset, split, seed) keep the first and drop the others. A dataset whose runs carry
+    several protocols is split into one dataset key per protocol (`split_protocols`).
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in runs.columns]
     if missing:
@@ -84,6 +40,7 @@ def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
     out = runs.copy()
     if "status" in out.columns:
         out = out[out["status"].astype(str).str.upper().isin(["FINISHED", ""])]
+    out = split_protocols(out)
     out["split"] = out["split"].astype(str)
     out["seed"] = pd.to_numeric(out["seed"], errors="coerce").fillna(0).astype(int)
     out["row"] = out["name"].astype(str)
@@ -112,7 +69,7 @@ def metric_values(runs: pd.DataFrame, dataset: str, metric: str, part: str = "te
     if column in runs.columns and runs[column].notna().any():
         return runs[column].astype(float)
     if metric == "avg":
-        others = [m for m in headline_metrics(dataset) if m != "avg"]
+        others = [m for m in headline_metrics(runs, dataset) if m != "avg"]
         cols = [f"{part}/{m}" for m in others]
         if others and all(c in runs.columns for c in cols):
             return runs[cols].astype(float).mean(axis=1, skipna=False)
@@ -173,13 +130,13 @@ def aggregate(
     Returns a long DataFrame with columns ``row, dataset, metric, mean, std, n, n_expected,
     complete, missing`` (``missing``: comma-separated ``split/seed<k>`` units that other
     configurations of the dataset have and this one lacks). `metrics` maps a dataset to its metric
-    names (default: its headline metrics). ``std`` is NaN when ``n`` < 2.
+    names (default: the headline metrics its runs logged). ``std`` is NaN when ``n`` < 2.
     """
     runs = finished_runs(runs)
     datasets = datasets or sorted(runs["dataset"].unique())
     records = []
     for dataset in datasets:
-        names = (metrics or {}).get(dataset) or headline_metrics(dataset)
+        names = (metrics or {}).get(dataset) or headline_metrics(runs, dataset)
         for metric in names:
             matrix = unit_matrix(runs, dataset, metric, part)
             for row in matrix.columns:

@@ -21,7 +21,8 @@ import pandas as pd
 
 from merbench.errors import UserError
 from merbench.registry import STAT_TESTS
-from merbench.report.aggregate import finished_runs, headline_metrics, unit_matrix
+from merbench.report.aggregate import finished_runs, unit_matrix
+from merbench.report.protocols import headline_metrics
 from merbench.report.slices import slice_mask, split_metric
 from merbench.report.stats import (
     CORRECTIONS,
@@ -215,7 +216,7 @@ def compare_rows(
     records: list[dict[str, Any]] = []
     plans: dict[str, Plan] = {}
     for dataset in datasets:
-        names = (metrics or {}).get(dataset) or headline_metrics(dataset)
+        names = (metrics or {}).get(dataset) or headline_metrics(runs, dataset)
         sub = runs[runs["dataset"] == dataset]
         if sub.empty:
             continue
@@ -247,7 +248,7 @@ def compare_rows(
             continue
         fn, config = _resolve_test(chosen, options)
         level = test_level(chosen)
-        components = tuple(m for m in headline_metrics(dataset) if m != "avg")
+        components = tuple(m for m in headline_metrics(runs, dataset) if m != "avg")
         for metric in names:
             if level == "utterances" and split_metric(metric)[0] not in FAST_METRICS:
                 raise UserError(f"test {chosen!r} cannot score metric {metric!r}")

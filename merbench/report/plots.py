@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from merbench.errors import UserError
-from merbench.report.aggregate import finished_runs, headline_metrics
+from merbench.report.aggregate import finished_runs
+from merbench.report.protocols import headline_metrics
 
 
 def _figure(width: float, height: float) -> Any:
@@ -230,7 +231,7 @@ def plot_files(
     for dataset in datasets:
         if not (runs["dataset"] == dataset).any():
             continue
-        name = metric or next(m for m in headline_metrics(dataset) if m != "avg")
+        name = metric or next(m for m in headline_metrics(runs, dataset) if m != "avg")
         comparisons, _ = compare_rows(
             runs, datasets=[dataset], metrics={dataset: [name]}, rows=rows, reference=reference,
             test=test, alpha=alpha, predictions=predictions,

@@ -21,7 +21,6 @@ import pandas as pd
 from merbench.errors import UserError
 from merbench.report.view import (
     DAGGER,
-    DATASET_TITLES,
     DDAGGER,
     FORMATS,
     REPORTED_MARK,
@@ -123,7 +122,7 @@ def to_latex(view: TableView, label: str = "tab:merbench") -> str:
     """booktabs LaTeX (pandas Styler.to_latex with hrules); needs amssymb for ``\\checkmark``."""
     group_cols = [("", "Model" if not view.components else "Row")]
     group_cols += [("Methods", latex_header(c)) for c in view.components]
-    group_cols += [(DATASET_TITLES.get(d, d), latex_escape(view.headers[(d, m)])) for d, m in
+    group_cols += [(view.title_of(d), latex_escape(view.headers[(d, m)])) for d, m in
                    view.columns]  # fmt: skip
     body = []
     for row in view.rows:
@@ -181,7 +180,7 @@ def _plain_cell(cell: CellView | None, view: TableView, row: RowView, md: bool) 
 def to_markdown(view: TableView) -> str:
     """A pipe table (bold best, <u>underlined</u> second best) followed by the caption notes."""
     header = ["Model" if not view.components else "Row", *view.components]
-    header += [f"{DATASET_TITLES.get(d, d)} {view.headers[(d, m)]}" for d, m in view.columns]
+    header += [f"{view.title_of(d)} {view.headers[(d, m)]}" for d, m in view.columns]
     align = [":--"] + [":-:"] * len(view.components) + ["--:"] * len(view.columns)
     lines = [f"**{view.title}**", "", "| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     for row in view.rows:
@@ -246,7 +245,7 @@ def terminal_table(view: TableView) -> Any:
     for c in view.components:
         table.add_column(c, justify="center")
     for d, m in view.columns:
-        table.add_column(f"{DATASET_TITLES.get(d, d)}\n{view.headers[(d, m)]}", justify="right")
+        table.add_column(f"{view.title_of(d)}\n{view.headers[(d, m)]}", justify="right")
     last_measured = max((i for i, r in enumerate(view.rows) if r.kind == "measured"), default=-1)
     for i, row in enumerate(view.rows):
         cells: list[Any] = [Text(_row_label(row), style="dim" if row.kind == "reported" else "")]
@@ -289,7 +288,7 @@ def details_frame(view: TableView) -> pd.DataFrame:
     for r in view.comparisons.itertuples(index=False):
         ci = "" if math.isnan(r.ci_low) else f"[{100 * r.ci_low:.2f}, {100 * r.ci_high:.2f}]"
         records.append({
-            "Dataset": DATASET_TITLES.get(r.dataset, r.dataset),
+            "Dataset": view.title_of(r.dataset),
             "Metric": view.headers.get((r.dataset, r.metric), r.metric),
             "Row": r.row, "Reference": r.reference, "Test": r.test, "n": int(r.n),
             "Diff (pts)": f"{100 * r.diff:+.2f}", "95% CI": ci, "p": f"{r.p_value:.4g}",

@@ -10,8 +10,10 @@ row names). Values are in percent as printed; `ReportedRow.values` holds them as
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from merbench.errors import UserError
 from merbench.paths import repo_file
@@ -43,6 +45,22 @@ def _load(path: Path) -> dict:
         raise UserError(f"{path}: malformed reported-results file ({exc})") from None
 
 
+def _tables(
+    grid: str | None, folder: Path | None, columns: list[str] | None
+) -> Iterator[tuple[Path, dict, dict]]:
+    """(path, document, table) of every table that `load_reported` would read."""
+    for path in reported_files(folder):
+        doc = _load(path)
+        for table in doc.get("tables", []):
+            if grid is None and table.get("grid"):
+                continue
+            if grid is not None:
+                same_columns = columns is not None and list(table.get("columns", [])) == columns
+                if not table.get("grid") or not (table["grid"] == grid or same_columns):
+                    continue
+            yield path, doc, table
+
+
 def load_reported(
     datasets: list[str],
     grid: str | None = None,
@@ -54,33 +72,47 @@ def load_reported(
     `columns`). Rows of one source with the same name are merged (a model reported in the paper's
     IEMOCAP and MELD tables becomes one row)."""
     merged: dict[tuple[str, str], ReportedRow] = {}
-    for path in reported_files(folder):
-        doc = _load(path)
+    for path, doc, table in _tables(grid, folder, columns):
         source = str(doc.get("source", path.stem))
-        for table in doc.get("tables", []):
-            if grid is None and table.get("grid"):
+        for row in table.get("rows", []):
+            values = _row_values(row, table, datasets, path)
+            if not values:
                 continue
-            if grid is not None:
-                same_columns = columns is not None and list(table.get("columns", [])) == columns
-                if not table.get("grid") or not (table["grid"] == grid or same_columns):
-                    continue
-            for row in table.get("rows", []):
-                values = _row_values(row, table, datasets, path)
-                if not values:
-                    continue
-                key = (source, str(row["name"]))
-                old = merged.get(key)
-                notes = tuple(n for n in [row.get("note")] if n)
-                if old is None:
-                    merged[key] = ReportedRow(
-                        str(row["name"]), source, values, tuple(row.get("marks", ())), notes
-                    )
-                else:
-                    merged[key] = ReportedRow(
-                        old.name, source, {**old.values, **values}, old.marks,
-                        old.notes + tuple(n for n in notes if n not in old.notes),
-                    )  # fmt: skip
+            key = (source, str(row["name"]))
+            old = merged.get(key)
+            notes = tuple(n for n in [row.get("note")] if n)
+            if old is None:
+                merged[key] = ReportedRow(
+                    str(row["name"]), source, values, tuple(row.get("marks", ())), notes
+                )
+            else:
+                merged[key] = ReportedRow(
+                    old.name, source, {**old.values, **values}, old.marks,
+                    old.notes + tuple(n for n in notes if n not in old.notes),
+                )  # fmt: skip
     return list(merged.values())
+
+
+def reported_protocols(
+    datasets: list[str],
+    grid: str | None = None,
+    folder: Path | None = None,
+    columns: list[str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """What the reported tables say of each dataset's protocol, for tables without runs: the
+    file's ``[datasets.<name>]`` (title, paper_names, order) and each table's ``metrics`` (the
+    headline metrics of a per-dataset table, the ablation metrics of a grid table)."""
+    out: dict[str, dict[str, Any]] = {}
+    for _, doc, table in _tables(grid, folder, columns):
+        for dataset in datasets:
+            declared = out.setdefault(dataset, {})
+            declared.update(doc.get("datasets", {}).get(dataset, {}))
+            metrics = table.get("metrics")
+            if table.get("grid") and isinstance(metrics, dict) and dataset in metrics:
+                declared["ablation_metrics"] = list(metrics[dataset])
+            elif table.get("dataset") == dataset and metrics:
+                declared["headline_metrics"] = list(metrics)
+    return {d: v for d, v in out.items() if v}
 
 
 def _row_values(

@@ -22,16 +22,10 @@ from typing import Any
 import pandas as pd
 
 from merbench.errors import UserError
-from merbench.report.aggregate import (
-    ablation_metrics,
-    aggregate,
-    dataset_card,
-    finished_runs,
-    headline_metrics,
-    protocol_summary,
-)
+from merbench.report.aggregate import aggregate, finished_runs, protocol_summary
 from merbench.report.compare import Plan, compare_rows
-from merbench.report.reported import ReportedRow, load_reported
+from merbench.report.protocols import DatasetProtocol, matches, protocol_of
+from merbench.report.reported import ReportedRow, load_reported, reported_protocols
 from merbench.report.slices import (
     SLICE_DEFINITIONS,
     SLICE_HEADERS,
@@ -41,13 +35,10 @@ from merbench.report.slices import (
 )
 
 FORMATS = ("latex", "md", "csv", "terminal")
-DATASET_ORDER = ("iemocap", "meld", "m3ed", "synth")
-DATASET_TITLES = {"iemocap": "IEMOCAP", "meld": "MELD", "m3ed": "M3ED", "synth": "synth"}
 PAPER_NAMES = {
     "ua": "ACC", "wa": "WACC", "wf1": "WF1", "avg": "Avg", "precision": "Precision",
     "recall": "Recall", "micro_f1": "F1", "macro_f1": "MF1",
 }  # fmt: skip
-PAPER_NAMES_BY_DATASET = {"m3ed": {"wa": "ACC"}}
 OUR_NAMES = {
     "ua": "UA", "wa": "WA", "wf1": "WF1", "avg": "Avg", "precision": "Precision",
     "recall": "Recall", "micro_f1": "Micro-F1", "macro_f1": "Macro-F1",
@@ -62,15 +53,6 @@ DEFINITIONS = {
     "recall": "macro-averaged recall",
     "avg": "mean of the dataset's other headline metrics",
 }
-DEV_RULES = {
-    "iemocap": "dev = one held-out training session, rotating",
-    "meld": "dev = the official dev split",
-    "m3ed": "dev = the official validation series",
-    "synth": "dev = the next session after the test session",
-}
-SYNTH_NOTE = (
-    "embedded synthetic corpus: a sanity benchmark of the pipeline, not a scientific result"
-)
 DAGGER, DDAGGER, REPORTED_MARK = "\u2020", "\u2021", "*"
 
 
@@ -112,24 +94,46 @@ class TableView:
     plans: dict[str, Plan] = field(default_factory=dict)
     digits: int = 1
     show_std: bool = True
+    titles: dict[str, str] = field(default_factory=dict)  # dataset key -> column-group title
+
+    def title_of(self, dataset: str) -> str:
+        return self.titles.get(dataset, dataset)
 
 
 # ------------------------------------------------------------------------------------- building
-def _order_datasets(names: list[str]) -> list[str]:
-    known = [d for d in DATASET_ORDER if d in names]
-    return known + sorted(d for d in names if d not in DATASET_ORDER)
+def _select_datasets(runs: pd.DataFrame, requested: list[str] | None) -> list[str]:
+    """Dataset keys of the table: the requested ones in their order (a dataset whose runs carry
+    several protocols expands to one key per protocol), or every dataset of `runs`."""
+    keys = sorted(runs["dataset"].astype(str).unique())
+    if not requested:
+        return keys
+    out: list[str] = []
+    for name in requested:
+        found = [k for k in keys if matches(runs, k, name)] or [name.lower()]
+        out += [k for k in found if k not in out]
+    return out
 
 
-def metric_header(dataset: str, metric: str, names: str = "paper") -> str:
-    """Column header of `metric` on `dataset`: the paper's name (default) or merbench's; a slice
+def _protocols(
+    runs: pd.DataFrame, datasets: list[str], grid: dict[str, Any] | None, grid_name: str
+) -> dict[str, DatasetProtocol]:
+    """Each dataset's protocol: logged by its runs, else declared by the reported tables."""
+    declared = reported_protocols(
+        datasets,
+        grid=grid_name if grid is not None else None,
+        columns=[str(c) for c in grid.get("columns", [])] if grid is not None else None,
+    )
+    return {d: protocol_of(runs, d, declared.get(d)) for d in datasets}
+
+
+def metric_header(protocol: DatasetProtocol, metric: str, names: str = "paper") -> str:
+    """Column header of `metric` on a dataset: the paper's name (default) or merbench's; a slice
     metric ``ua@inconsistent`` gets the slice's tag (``ACC (inc.)``)."""
     metric, piece = split_metric(metric)
     if piece is not None:
-        return f"{metric_header(dataset, metric, names)} ({SLICE_HEADERS.get(piece, piece)})"
+        return f"{metric_header(protocol, metric, names)} ({SLICE_HEADERS.get(piece, piece)})"
     if names == "paper":
-        return PAPER_NAMES_BY_DATASET.get(dataset, {}).get(metric) or PAPER_NAMES.get(
-            metric, metric
-        )
+        return protocol.paper_name(metric) or PAPER_NAMES.get(metric, metric)
     return OUR_NAMES.get(metric, metric)
 
 
@@ -180,18 +184,19 @@ def build_view(
     else:
         order = sorted(runs["row"].unique())
         marks_of = {}
-    if datasets:
-        datasets = [d.lower() for d in datasets]
-    else:
-        datasets = _order_datasets(sorted(runs["dataset"].unique()))
+    requested = list(datasets or [])
+    datasets = _select_datasets(runs, requested)
+    protocols = _protocols(runs, datasets, grid, grid_name)
+    if not requested:
+        datasets.sort(key=lambda d: (protocols[d].order, d))
+        protocols = {d: protocols[d] for d in datasets}
     runs = runs[runs["dataset"].isin(datasets)]
     if runs.empty and not reported:
         raise UserError(f"no finished runs for dataset(s) {', '.join(datasets) or '(none)'}")
     if grid is None:
         order = sorted(runs["row"].unique())
     if metrics is None:
-        pick = ablation_metrics if grid is not None else headline_metrics
-        metrics = {d: pick(d) for d in datasets}
+        metrics = {d: protocols[d].metrics(ablation=grid is not None) for d in datasets}
     if slice_name:
         if predictions is None:
             raise UserError(f"slice {slice_name!r} needs per-utterance predictions")
@@ -200,7 +205,7 @@ def build_view(
         runs = add_slice_metrics(runs, predictions, slice_name, metrics)
         metrics = {d: [*ms, *(f"{m}@{slice_name}" for m in ms)] for d, ms in metrics.items()}
     columns = [(d, m) for d in datasets for m in metrics[d]]
-    headers = {(d, m): metric_header(d, m, names) for d, m in columns}
+    headers = {(d, m): metric_header(protocols[d], m, names) for d, m in columns}
 
     notes: list[str] = []
     if grid is not None and reference in (None, ""):
@@ -248,11 +253,13 @@ def build_view(
     if delta is None:
         delta = grid is None
     deltas = _deltas(rows, columns, reference) if delta else None
-    title = _title(datasets, grid_name, grid)
+    titles = {d: protocols[d].display for d in datasets}
+    title = _title([titles[d] for d in datasets], grid_name, grid)
     view = TableView(
-        title, columns, headers, components, rows, deltas, [], comparisons, plans, digits, show_std
-    )
-    view.caption = _caption(view, runs, datasets, reference, names, grid) + notes
+        title, columns, headers, components, rows, deltas, [], comparisons, plans, digits,
+        show_std, titles,
+    )  # fmt: skip
+    view.caption = _caption(view, runs, protocols, reference, names, grid) + notes
     return view
 
 
@@ -343,32 +350,25 @@ def _deltas(
     return out
 
 
-def _title(datasets: list[str], grid_name: str, grid: dict | None) -> str:
-    names = ", ".join(DATASET_TITLES.get(d, d) for d in datasets)
+def _title(titles: list[str], grid_name: str, grid: dict | None) -> str:
+    names = ", ".join(titles)
     if grid is not None:
         return f"Ablation {grid_name or 'grid'} on {names}"
     return f"Model comparison on {names}"
 
 
-def _split_text(dataset: str, n_splits: int) -> str:
-    card = dataset_card(dataset)
-    scheme = str(card.get("protocol", {}).get("splits", ""))
+def _split_text(protocol: DatasetProtocol, n_splits: int) -> str:
     if n_splits <= 1:
         return "the official train/dev/test split"
-    if "session" in scheme or dataset in ("iemocap", "synth"):
+    if "session" in protocol.split_scheme:
         return f"{n_splits} folds (leave one session out)"
     return f"{n_splits} splits"
-
-
-def _dev_text(dataset: str) -> str:
-    proto = dataset_card(dataset).get("protocol", {})
-    return str(proto.get("dev_rule_text") or DEV_RULES.get(dataset) or proto.get("dev_rule", ""))
 
 
 def _caption(
     view: TableView,
     runs: pd.DataFrame,
-    datasets: list[str],
+    protocols: dict[str, DatasetProtocol],
     reference: str | None,
     names: str,
     grid: dict | None,
@@ -379,9 +379,9 @@ def _caption(
         f"{view.title}: test-set metrics in %, mean{std} over folds and seeds"
         + (" (sample std, ddof = 1)." if view.show_std else ".")
     )
-    for d in datasets:
+    for d, protocol in protocols.items():
         if runs.empty or d not in set(runs["dataset"]):
-            lines.append(f"{DATASET_TITLES.get(d, d)}: no measured runs.")
+            lines.append(f"{protocol.display}: no measured runs.")
             continue
         summary = protocol_summary(runs, d)
         seeds = summary["seeds"]
@@ -389,8 +389,8 @@ def _caption(
             f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''} ({', '.join(map(str, seeds))})"
         )
         lines.append(
-            f"{DATASET_TITLES.get(d, d)}: {_split_text(d, len(summary['splits']))} \u00d7 {seed_text}; "
-            f"{_dev_text(d)}; model selection on dev, never on test."
+            f"{protocol.display}: {_split_text(protocol, len(summary['splits']))} \u00d7 "
+            f"{seed_text}; {protocol.dev_rule}; model selection on dev, never on test."
         )
     lines.append("Metrics: " + "; ".join(_definitions(view, names)) + ".")
     has_reported = any(r.kind == "reported" for r in view.rows)
@@ -436,8 +436,9 @@ def _caption(
     models = set(runs["model"].astype(str)) if "model" in runs.columns else set()
     if any("fdrl" in m.lower() for m in models):
         lines.append("FDRL is reconstructed from the abstract.")
-    if "synth" in datasets:
-        lines.append(f"synth: {SYNTH_NOTE}.")
+    for protocol in protocols.values():
+        if protocol.note:
+            lines.append(f"{protocol.display}: {protocol.note}.")
     empty = [r.label for r in view.rows if r.kind == "measured" and not r.cells]
     if empty:
         lines.append(f"No finished runs yet: {', '.join(empty)}.")
@@ -463,7 +464,7 @@ def _definitions(view: TableView, names: str) -> list[str]:
         if header != own:
             text = f"{header} = {text}"
         if len(by_header[header]) > 1:
-            text = f"{text} ({DATASET_TITLES.get(col[0], col[0])})"
+            text = f"{text} ({view.title_of(col[0])})"
         if text not in out:
             out.append(text)
     return out

@@ -6,10 +6,11 @@ import math
 
 import pandas as pd
 import pytest
-from report_helpers import make_runs
+from report_helpers import make_runs, on_dataset, protocol_json
 
 from merbench.errors import UserError
-from merbench.report.aggregate import aggregate, finished_runs, headline_metrics, unit_matrix
+from merbench.report.aggregate import aggregate, finished_runs, unit_matrix
+from merbench.report.protocols import headline_metrics
 
 # two configurations, 3 folds x 1 seed; B lacks fold 3
 RUNS = make_runs({
@@ -61,10 +62,24 @@ def test_failed_runs_ignored_and_same_name_other_config_gets_own_row() -> None:
     assert len(runs) == 6
 
 
-def test_headline_metrics_from_card_or_spec() -> None:
-    assert headline_metrics("synth") == ["ua", "wa", "avg"]  # datasets/synth.toml
-    assert headline_metrics("meld") == ["wa", "wf1", "avg"]
-    assert headline_metrics("m3ed") == ["precision", "recall", "wa", "micro_f1", "avg"]
+def test_headline_metrics_come_from_the_protocol_the_runs_logged() -> None:
+    assert headline_metrics(RUNS, "synth") == ["ua", "wa", "avg"]  # logged from datasets/synth.toml
+    assert headline_metrics(on_dataset(RUNS, "meld"), "meld") == ["wa", "wf1", "avg"]
+    m3ed = on_dataset(RUNS, "m3ed")
+    assert headline_metrics(m3ed, "m3ed") == ["precision", "recall", "wa", "micro_f1", "avg"]
+    own = RUNS.assign(protocol=protocol_json("synth", headline_metrics=["wf1", "ua", "avg"]))
+    assert headline_metrics(own, "synth") == ["wf1", "ua", "avg"]
+    # runs without a logged protocol (a store written before protocols were logged): the default
+    assert headline_metrics(RUNS.drop(columns=["protocol"]), "synth") == ["ua", "wa", "avg"]
+
+
+def test_runs_of_one_dataset_with_two_protocols_are_never_averaged_together() -> None:
+    multi = protocol_json("m3ed", title="M3ED (multi-label)", headline_metrics=["micro_f1", "avg"])
+    single = on_dataset(RUNS, "m3ed")
+    both = pd.concat([single, single.assign(protocol=multi, run_id=single["run_id"] + "-m")])
+    runs = finished_runs(both)
+    assert sorted(runs["dataset"].unique()) == ["M3ED", "M3ED (multi-label)"]
+    assert len(runs) == 2 * len(RUNS)
 
 
 def test_missing_column_is_a_user_error() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from report_helpers import make_runs
+from report_helpers import make_runs, on_dataset, protocol_json
 
 from merbench.errors import UserError
 from merbench.report.render import build_view, render_table, to_terminal
@@ -89,8 +89,7 @@ def test_csv_is_tidy_and_round_trips() -> None:
 
 
 def test_reported_rows_shown_marked_and_untested() -> None:
-    runs = synth_runs()
-    runs["dataset"] = "iemocap"
+    runs = on_dataset(synth_runs(), "iemocap")
     view = build_view(runs, datasets=["iemocap"], reported=True)
     reported = [r for r in view.rows if r.kind == "reported"]
     assert [r.label for r in reported][:2] == ["GBAN", "MSER-MVAM"]
@@ -106,8 +105,7 @@ def test_reported_rows_shown_marked_and_untested() -> None:
 
 
 def test_reported_table4_rows_follow_the_grid() -> None:
-    runs = synth_runs()
-    runs["dataset"] = "meld"
+    runs = on_dataset(synth_runs(), "meld")
     grid = {**GRID, "name": "drkf-table4"}
     view = build_view(runs, grid=grid, datasets=["meld"], reported=True)
     reported = {r.label: r for r in view.rows if r.kind == "reported"}
@@ -122,18 +120,12 @@ def test_unknown_format_and_reference_are_user_errors() -> None:
         render_table(synth_runs(), reference="nope")
 
 
-@pytest.fixture
-def fixed_cards(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Golden files must not change when a dataset card's wording does: use the spec's protocol."""
-    from merbench.report import aggregate, view
-
-    cards = {
-        "synth": {"protocol": {"headline_metrics": ["ua", "wa", "avg"],
-                               "splits": "leave_one_session_out",
-                               "dev_rule_text": "dev = the next session after the test session"}},
-    }  # fmt: skip
-    monkeypatch.setattr(aggregate, "dataset_card", lambda d: cards.get(d, {}))
-    monkeypatch.setattr(view, "dataset_card", lambda d: cards.get(d, {}))
+def spec_protocol(runs: pd.DataFrame) -> pd.DataFrame:
+    """Golden files must not change when a dataset card's wording does: the spec's protocol."""
+    return runs.assign(protocol=protocol_json(
+        "synth", dev_rule="dev = the next session after the test session",
+        note="embedded synthetic corpus: a sanity benchmark of the pipeline, not a scientific result",
+    ))  # fmt: skip
 
 
 def latex_structure_ok(text: str) -> None:
@@ -157,10 +149,8 @@ def latex_structure_ok(text: str) -> None:
     ("table_synth", {}),
     ("table4_synth_grid", {"grid": GRID}),
 ])  # fmt: skip
-def test_latex_is_structurally_valid_and_matches_golden(
-    name: str, kwargs: dict, fixed_cards: None
-) -> None:
-    text = render_table(synth_runs(), fmt="latex", reported=False, **kwargs)
+def test_latex_is_structurally_valid_and_matches_golden(name: str, kwargs: dict) -> None:
+    text = render_table(spec_protocol(synth_runs()), fmt="latex", reported=False, **kwargs)
     latex_structure_ok(text)
     path = GOLDEN / f"{name}.tex"
     if os.environ.get("MERBENCH_UPDATE_GOLDEN") == "1":
@@ -200,7 +190,7 @@ def test_paper_tables_1_to_3_delta_sota_recomputed(dataset: str, expected: str) 
     assert "no significance test" in md
 
 
-def test_paper_table4_from_reported_numbers_matches_golden(fixed_cards: None) -> None:
+def test_paper_table4_from_reported_numbers_matches_golden() -> None:
     text = render_table(no_runs(), grid=TABLE4_GRID, datasets=["iemocap", "meld", "m3ed"],
                         fmt="latex")  # fmt: skip
     latex_structure_ok(text)
@@ -268,7 +258,7 @@ def test_wilcoxon_with_five_units_says_it_cannot_mark() -> None:
 
 def test_grid_with_several_datasets_side_by_side() -> None:
     synth = synth_runs()
-    iemocap = synth.assign(dataset="iemocap", run_id=synth["run_id"] + "-i")
+    iemocap = on_dataset(synth, "iemocap").assign(run_id=synth["run_id"] + "-i")
     both = pd.concat([synth, iemocap], ignore_index=True)
     view = build_view(both, grid=GRID, reported=False)
     assert view.columns == [("iemocap", "ua"), ("iemocap", "wa"), ("synth", "ua"), ("synth", "wa")]
