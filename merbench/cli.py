@@ -122,6 +122,7 @@ def _benchmark(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from merbench.device import resolve_device
+    from merbench.experiment import plan as planning
     from merbench.experiment import runner, tracking
     from merbench.experiment.recipes import configurations
     from merbench.registry import EXECUTORS
@@ -133,7 +134,7 @@ def _benchmark(
             err_console.print(f"[yellow]note[/]: {conf.name}: {note}")
     ex = EXECUTORS.build(executor, **parse_pairs(executor_options, "--executor-option"))
     device = resolve_device(device)
-    ref = runner.DatasetRef(
+    ref = planning.DatasetRef(
         dataset,
         _data_root(data_root),
         tuple(sorted(parse_pairs(dataset_options, "--dataset-option").items())),
@@ -147,7 +148,7 @@ def _benchmark(
         TimeElapsedColumn(),
     )
     with console.status(f"loading {dataset}"):
-        corpus = runner.load_corpus(ref)
+        corpus = planning.load_corpus(ref)
     if corpus.skipped:
         err_console.print(
             f"[yellow]note[/]: {dataset}: {len(corpus.skipped)} utterances skipped "
@@ -164,18 +165,18 @@ def _benchmark(
 
         encoders = {(m, c.config["encoders"][m]) for c in confs for m in ("audio", "text")}
         runner.prepare_features(corpus, encoders, cache, device, on_progress)
-    tasks = runner.plan(
+    tasks = planning.plan(
         confs,
         ref,
         corpus,
-        runner.parse_seeds(seeds),
+        planning.parse_seeds(seeds),
         splits=tuple(splits or ()),
         device=device,
         tracking_uri=uri,
         cache_dir=cache,
         plugins=modules,
     )
-    todo, done = runner.pending(tasks, uri)
+    todo, done = planning.pending(tasks, uri)
     console.print(
         f"{len(tasks)} runs ({len(confs)} configuration(s) x {len(tasks) // max(len(confs), 1)} "
         f"split-seed units) on {dataset}, device {device}: {len(done)} already finished, "
@@ -528,7 +529,7 @@ def features(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from merbench.device import resolve_device
-    from merbench.experiment import runner
+    from merbench.experiment import plan as planning
     from merbench.features.manage import extract, open_store
 
     _load_plugins(plugins)
@@ -536,13 +537,13 @@ def features(
     if not specs:
         raise UserError("features: give --audio-encoder and/or --text-encoder")
     store = open_store(cache_dir, memory_mb=memory_mb)
-    ref = runner.DatasetRef(
+    ref = planning.DatasetRef(
         dataset,
         _data_root(data_root),
         tuple(sorted(parse_pairs(dataset_options, "--dataset-option").items())),
     )
     with console.status(f"loading {dataset}"):
-        corpus = runner.load_corpus(ref)
+        corpus = planning.load_corpus(ref)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
         bars: dict[str, int] = {}

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from merbench.experiment.runner import parse_seeds
+from merbench.experiment.plan import parse_seeds
 from merbench.registry import EXECUTORS
 
 TASKS = ["3", "x", "0,5"]

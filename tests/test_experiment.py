@@ -6,8 +6,8 @@ import pytest
 
 from merbench.errors import UserError
 from merbench.experiment.identity import config_key, run_key
+from merbench.experiment.plan import parse_seeds
 from merbench.experiment.recipes import apply_overrides, configurations, load_recipe, resolve
-from merbench.experiment.runner import parse_seeds
 from merbench.keys import canonical_json, sha256_key
 
 
@@ -85,7 +85,7 @@ def test_parse_seeds(text: str, seeds: tuple[int, ...]) -> None:
 
 def test_interrupted_run_is_marked_failed_and_redone_finished_one_is_skipped(tmp_path) -> None:
     from merbench.experiment import tracking
-    from merbench.experiment.runner import DatasetRef, RunTask, pending
+    from merbench.experiment.plan import DatasetRef, RunTask, pending
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
 

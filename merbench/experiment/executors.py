@@ -19,7 +19,7 @@ from merbench.registry import EXECUTORS
 
 
 def _failed(task: Any, exc: BaseException) -> Any:
-    from merbench.experiment.runner import Outcome
+    from merbench.experiment.plan import Outcome
 
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if not isinstance(exc, UserError):

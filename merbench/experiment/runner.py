@@ -1,139 +1,22 @@
-"""Sweeps: expand configurations over splits and seeds, skip finished runs, execute, track.
+"""Running: fill the feature store, hand tasks to an executor, train and track one run.
 
-`plan` turns configurations x dataset into `RunTask`s (each with its run key), `prepare` loads the
-corpus and fills the feature store once in the calling process, and `sweep` hands the unfinished
-tasks to an executor. `execute_task` is the unit of work an executor runs, in this process or
-another one: it trains one run and logs it to MLflow.
+`prepare_features` fills the feature store once in the calling process, `sweep` hands the
+unfinished tasks (`merbench.experiment.plan`) to an executor, and `execute_task` is the unit of
+work an executor runs, in this process or another one: it trains one run and logs it to MLflow.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from merbench.data.base import Corpus
 from merbench.experiment import tracking
-from merbench.experiment.identity import config_key, run_key
-from merbench.experiment.recipes import Configuration
-from merbench.registry import DATASETS, MODELS, load_plugin_modules
-
-
-@dataclass(frozen=True)
-class DatasetRef:
-    """Which corpus to use: registry name, folder (None for generated corpora), loader options."""
-
-    name: str
-    root: str | None = None
-    options: tuple[tuple[str, Any], ...] = ()
-
-
-@dataclass(frozen=True)
-class RunTask:
-    """Everything a worker needs to do one run, picklable for Ray and submitit."""
-
-    name: str
-    grid: str
-    config_json: str
-    dataset: DatasetRef
-    dataset_identity_json: str
-    split: str
-    seed: int
-    run_key: str
-    config_key: str
-    device: str
-    tracking_uri: str
-    cache_dir: str | None
-    plugins: tuple[str, ...] = ()
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return json.loads(self.config_json)
-
-
-@dataclass
-class Outcome:
-    """What came of one task: status (FINISHED, SKIPPED, FAILED), metrics, seconds, error."""
-
-    task: RunTask
-    status: str
-    metrics: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    error: str = ""
-
-
-@lru_cache(maxsize=4)
-def load_corpus(ref: DatasetRef) -> Corpus:
-    """The corpus of `ref` (loaded once per process)."""
-    loader = DATASETS.build(ref.name, **dict(ref.options))
-    return loader.load(Path(ref.root).expanduser() if ref.root else None)
-
-
-def dataset_identity(ref: DatasetRef, corpus: Corpus) -> dict[str, Any]:
-    """The dataset part of run identity: name, resolved loader config, corpus fingerprint."""
-    config = DATASETS.resolve(ref.name, dict(ref.options))
-    resolved = dataclasses.asdict(config) if config is not None else {}
-    return {"name": ref.name, **resolved, "fingerprint": corpus.fingerprint()}
-
-
-def parse_seeds(text: str) -> tuple[int, ...]:
-    """``"3"`` -> (0, 1, 2); ``"0,1,2"`` or ``"5,7"`` -> those seeds."""
-    from merbench.errors import UserError
-
-    try:
-        if "," in text:
-            return tuple(int(s) for s in text.split(",") if s.strip())
-        count = int(text)
-    except ValueError:
-        raise UserError(f"--seeds {text!r}: expected a count (3) or a list (0,1,2)") from None
-    if count < 1:
-        raise UserError(f"--seeds {text!r}: a count is at least 1 (for seed 0 alone: --seeds 0,)")
-    return tuple(range(count))
-
-
-def plan(
-    configurations: list[Configuration],
-    ref: DatasetRef,
-    corpus: Corpus,
-    seeds: tuple[int, ...],
-    *,
-    splits: tuple[str, ...] = (),
-    device: str,
-    tracking_uri: str,
-    cache_dir: str | None,
-    plugins: tuple[str, ...] = (),
-) -> list[RunTask]:
-    """Every (configuration, split, seed) run on `corpus`, with its run key."""
-    identity = dataset_identity(ref, corpus)
-    chosen = [corpus.protocol.split(s) for s in splits] if splits else corpus.protocol.splits
-    tasks = []
-    for conf in configurations:
-        ckey = config_key(conf.config, identity)
-        for split in chosen:
-            for seed in seeds:
-                tasks.append(
-                    RunTask(
-                        name=conf.name,
-                        grid=conf.grid,
-                        config_json=json.dumps(conf.config, sort_keys=True),
-                        dataset=ref,
-                        dataset_identity_json=json.dumps(identity, sort_keys=True),
-                        split=split.name,
-                        seed=seed,
-                        run_key=run_key(conf.config, identity, split.name, seed),
-                        config_key=ckey,
-                        device=device,
-                        tracking_uri=tracking_uri,
-                        cache_dir=cache_dir,
-                        plugins=plugins,
-                    )
-                )
-    return tasks
+from merbench.experiment.plan import Outcome, RunTask, load_corpus
+from merbench.registry import MODELS, load_plugin_modules
 
 
 def prepare_features(
@@ -277,17 +160,6 @@ def execute_task(task: RunTask) -> Outcome:
             }
         )
     return Outcome(task, "FINISHED", result.metrics, result.seconds)
-
-
-def pending(tasks: list[RunTask], tracking_uri: str) -> tuple[list[RunTask], list[RunTask]]:
-    """Split `tasks` into (to run, already finished); runs left RUNNING are marked FAILED."""
-    states = tracking.run_states(tracking_uri)
-    done = [t for t in tasks if states.get(t.run_key) == "FINISHED"]
-    todo = [t for t in tasks if states.get(t.run_key) != "FINISHED"]
-    stale = [t.run_key for t in todo if states.get(t.run_key) == "RUNNING"]
-    if stale:
-        tracking.mark_stale_runs_failed(tracking_uri, stale)
-    return todo, done
 
 
 def sweep(tasks: list[RunTask], executor: Any) -> Iterator[Outcome]:
