@@ -7,10 +7,13 @@ naming the culprit and exit status 2.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -45,7 +48,7 @@ TrackingUri = Annotated[
 CacheDir = Annotated[
     Path | None, typer.Option(help="Cache root (default: $MERBENCH_CACHE or ~/.cache/merbench).")
 ]
-Dataset = Annotated[str, typer.Option(help="Dataset plugin: synth, iemocap, meld, m3ed, manifest.")]
+Dataset = Annotated[str, typer.Option(help="Dataset plugin (merbench list datasets).")]
 DataRoot = Annotated[
     Path | None,
     typer.Option(help="Corpus folder in its distributed layout (default: $MERBENCH_DATA)."),
@@ -56,7 +59,7 @@ DatasetOption = Annotated[
 ]
 Seeds = Annotated[str, typer.Option(help="Seed count (3 = 0,1,2) or list (0,1,2).")]
 Device = Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda or cuda:N.")]
-Executor = Annotated[str, typer.Option(help="Where runs execute: local, ray, submitit.")]
+Executor = Annotated[str, typer.Option(help="Where runs execute (merbench list executors).")]
 ExecutorOption = Annotated[
     list[str] | None,
     typer.Option("--executor-option", help="Executor option KEY=VALUE (e.g. partition=gpu)."),
@@ -69,6 +72,10 @@ Sets = Annotated[
 Variant = Annotated[str | None, typer.Option(help="paper or code.")]
 Splits = Annotated[list[str] | None, typer.Option("--split", help="Only these splits.")]
 ShowTable = Annotated[bool, typer.Option(help="Print the table at the end.")]
+DryRun = Annotated[
+    bool,
+    typer.Option(help="Print the plan (what would run, what finished, what failed) and stop."),
+]
 
 
 def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
@@ -90,156 +97,8 @@ def _load_plugins(plugins: list[str] | None) -> tuple[str, ...]:
     return modules
 
 
-def _data_root(root: Path | None) -> str | None:
-    if root is not None:
-        if not root.expanduser().exists():
-            raise UserError(f"--data-root {root}: no such folder")
-        return str(root.expanduser())
-    return os.environ.get("MERBENCH_DATA")
-
-
 # -- run / ablate -------------------------------------------------------------------------------
-def _benchmark(
-    *,
-    recipe: str | None,
-    grid: str | None,
-    overrides: dict[str, str],
-    variant: str | None,
-    dataset: str,
-    data_root: Path | None,
-    dataset_options: list[str] | None,
-    seeds: str,
-    splits: list[str] | None,
-    device: str,
-    executor: str,
-    executor_options: list[str] | None,
-    tracking_uri: str | None,
-    cache_dir: Path | None,
-    plugins: list[str] | None,
-    show_table: bool,
-) -> None:
-    """Shared body of `run` and `ablate`: plan, prepare features, sweep, print the table."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from merbench.device import resolve_device
-    from merbench.experiment import plan as planning
-    from merbench.experiment import runner, tracking
-    from merbench.experiment.recipes import configurations
-    from merbench.registry import EXECUTORS
-
-    modules = _load_plugins(plugins)
-    confs = configurations(recipe=recipe, grid=grid, overrides=overrides, variant=variant)
-    for conf in confs:
-        for note in conf.notes:
-            err_console.print(f"[yellow]note[/]: {conf.name}: {note}")
-    ex = EXECUTORS.build(executor, **parse_pairs(executor_options, "--executor-option"))
-    device = resolve_device(device)
-    ref = planning.DatasetRef(
-        dataset,
-        _data_root(data_root),
-        tuple(sorted(parse_pairs(dataset_options, "--dataset-option").items())),
-    )
-    uri = tracking.resolve_uri(tracking_uri)
-    cache = str(cache_dir.expanduser()) if cache_dir else None
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with console.status(f"loading {dataset}"):
-        corpus = planning.load_corpus(ref)
-    if corpus.skipped:
-        err_console.print(
-            f"[yellow]note[/]: {dataset}: {len(corpus.skipped)} utterances skipped "
-            f"(first: {corpus.skipped[0].id}: {corpus.skipped[0].reason}); "
-            f"see `merbench datasets check`"
-        )
-    with Progress(*columns, console=console, transient=True) as progress:
-        bars: dict[str, int] = {}
-
-        def on_progress(label: str, done: int, total: int) -> None:
-            if label not in bars:
-                bars[label] = progress.add_task(f"encoding {label}", total=total)
-            progress.update(bars[label], completed=done)
-
-        encoders = {(m, c.config["encoders"][m]) for c in confs for m in ("audio", "text")}
-        runner.prepare_features(corpus, encoders, cache, device, on_progress)
-    tasks = planning.plan(
-        confs,
-        ref,
-        corpus,
-        planning.parse_seeds(seeds),
-        splits=tuple(splits or ()),
-        device=device,
-        tracking_uri=uri,
-        cache_dir=cache,
-        plugins=modules,
-    )
-    todo, done = planning.pending(tasks, uri)
-    console.print(
-        f"{len(tasks)} runs ({len(confs)} configuration(s) x {len(tasks) // max(len(confs), 1)} "
-        f"split-seed units) on {dataset}, device {device}: {len(done)} already finished, "
-        f"{len(todo)} to run"
-    )
-    failed = []
-    with Progress(*columns, console=console) as progress:
-        bar = progress.add_task("training", total=len(todo))
-        for outcome in runner.sweep(todo, ex):
-            progress.advance(bar)
-            t = outcome.task
-            if outcome.status == "FAILED":
-                failed.append(outcome)
-                progress.console.print(
-                    f"[red]FAILED[/] {t.name} {t.split} seed {t.seed}: {outcome.error}"
-                )
-            else:
-                first = [k for k in outcome.metrics if k.startswith("test/")][:3]
-                shown = ", ".join(f"{k[5:]} {outcome.metrics[k]:.3f}" for k in first)
-                progress.console.print(
-                    f"{t.name} {t.split} seed {t.seed}: {shown} ({outcome.seconds:.1f}s)"
-                )
-    if show_table:
-        _print_table(uri, dataset, grid, tasks)
-    if failed:
-        raise UserError(f"{len(failed)} of {len(todo)} runs failed (first: {failed[0].error})")
-
-
-def _print_table(uri: str, dataset: str, grid: str | None, tasks: list) -> None:
-    from merbench.experiment import tracking
-    from merbench.report.render import render_table
-
-    runs = tracking.load_runs(uri, dataset=dataset)
-    keys = {t.config_key for t in tasks}
-    runs = runs[runs["config_key"].isin(keys)]
-    if runs.empty:
-        return
-    grid_spec = None
-    if grid:
-        from merbench.experiment.recipes import load_grid
-
-        grid_spec = load_grid(grid)
-    text = render_table(
-        runs,
-        datasets=[dataset],
-        grid=grid_spec,
-        fmt="terminal",
-        predictions=lambda run_id: tracking.load_predictions(run_id, uri),
-    )
-    console.print(text, markup=False, highlight=False)
-
-
-@app.command()
-def run(
-    recipe: Annotated[
-        str | None,
-        typer.Option(
-            "--baseline", "--recipe", help="Recipe in registry/baselines (or a TOML path)."
-        ),
-    ] = None,
-    augmentation: Annotated[str | None, typer.Option(help="none, cmie or pcmi.")] = None,
-    fusion: Annotated[str | None, typer.Option(help="self, cross, concat, ...")] = None,
-    ed: Annotated[str | None, typer.Option(help="Emotion-discrimination head: on or off.")] = None,
+def sweep_options(
     variant: Variant = None,
     sets: Sets = None,
     dataset: Dataset = "synth",
@@ -254,6 +113,149 @@ def run(
     cache_dir: CacheDir = None,
     plugin: Plugin = None,
     table: ShowTable = True,
+    dry_run: DryRun = False,
+) -> dict[str, Any]:
+    """The options `run` and `ablate` share, declared once (`sweep_command` adds them to both)."""
+    return dict(locals())
+
+
+def sweep_command(fn: Callable[..., None]) -> Callable[..., None]:
+    """`fn` with the parameters of `sweep_options` appended; `fn` receives them as `shared`."""
+    shared = inspect.signature(sweep_options, eval_str=True).parameters
+    own = [
+        p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "shared"
+    ]
+
+    @functools.wraps(fn)
+    def command(**kwargs: Any) -> None:
+        fn(shared={k: kwargs.pop(k) for k in shared}, **kwargs)
+
+    command.__signature__ = inspect.Signature([*own, *shared.values()])  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in (*own, *shared.values())}
+    return command
+
+
+def _sweep(
+    shared: dict[str, Any], *, recipe: str | None, grid: str | None, overrides: dict
+) -> None:
+    """Shared body of `run` and `ablate`: parse into `SweepOptions`, plan, execute, print."""
+    from merbench.experiment.plan import parse_seeds
+    from merbench.experiment.sweep import SweepOptions, dataset_ref, describe, plan_sweep
+
+    options = SweepOptions(
+        recipe=recipe,
+        grid=grid,
+        overrides=tuple(overrides.items()),
+        variant=shared["variant"],
+        datasets=(
+            dataset_ref(
+                shared["dataset"],
+                shared["data_root"],
+                parse_pairs(shared["dataset_option"], "--dataset-option"),
+            ),
+        ),
+        seeds=parse_seeds(shared["seeds"]),
+        splits=tuple(shared["split"] or ()),
+        device=shared["device"],
+        executor=shared["executor"],
+        executor_options=tuple(parse_pairs(shared["executor_option"], "--executor-option").items()),
+        tracking_uri=shared["tracking_uri"],
+        cache_dir=str(shared["cache_dir"].expanduser()) if shared["cache_dir"] else None,
+        plugins=tuple(shared["plugin"] or ()),
+    )
+    with console.status(f"loading {shared['dataset']}"):
+        sweep = plan_sweep(options)
+    for note in sweep.notes:
+        err_console.print(f"[yellow]note[/]: {note}", highlight=False)
+    if shared["dry_run"]:
+        for line in describe(sweep):
+            console.print(line, markup=False, highlight=False)
+        return
+    console.print(sweep.summary(), highlight=False)
+    failed = _execute(sweep)
+    if shared["table"]:
+        _print_table(sweep.tracking_uri, [r.name for r in sweep.corpora], grid, sweep.tasks)
+    if failed:
+        raise UserError(
+            f"{len(failed)} of {len(sweep.to_run)} runs failed (first: {failed[0].error})"
+        )
+
+
+def _execute(sweep: Any) -> list[Any]:
+    """Run `sweep` with progress bars and a line per run; return the failed outcomes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from merbench.experiment.sweep import execute_sweep
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    failed = []
+    with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+        bars: dict[str, int] = {}
+
+        def on_progress(label: str, done: int, total: int) -> None:
+            if label not in bars:
+                bars[label] = progress.add_task(f"encoding {label}", total=total)
+            progress.update(bars[label], completed=done)
+
+        training = None
+        for outcome in execute_sweep(sweep, on_progress):
+            for bar in bars.values():
+                progress.remove_task(bar)
+            bars.clear()
+            if training is None:
+                training = progress.add_task("training", total=len(sweep.to_run))
+            progress.advance(training)
+            t = outcome.task
+            if outcome.status == "FAILED":
+                failed.append(outcome)
+                progress.console.print(
+                    f"[red]FAILED[/] {t.name} {t.split} seed {t.seed}: {outcome.error}"
+                )
+            else:
+                first = [k for k in outcome.metrics if k.startswith("test/")][:3]
+                shown = ", ".join(f"{k[5:]} {outcome.metrics[k]:.3f}" for k in first)
+                progress.console.print(
+                    f"{t.name} {t.split} seed {t.seed}: {shown} ({outcome.seconds:.1f}s)"
+                )
+    return failed
+
+
+def _print_table(uri: str, datasets: list[str], grid: str | None, tasks: list) -> None:
+    from merbench.experiment import tracking
+    from merbench.experiment.recipes import load_grid
+    from merbench.report.render import render_table
+
+    runs = tracking.load_runs(uri)
+    runs = runs[runs["config_key"].isin({t.config_key for t in tasks})]
+    if runs.empty:
+        return
+    text = render_table(
+        runs,
+        datasets=datasets,
+        grid=load_grid(grid) if grid else None,
+        fmt="terminal",
+        predictions=lambda run_id: tracking.load_predictions(run_id, uri),
+    )
+    console.print(text, markup=False, highlight=False)
+
+
+@app.command()
+@sweep_command
+def run(
+    shared: dict[str, Any],
+    recipe: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline", "--recipe", help="Recipe in registry/baselines (or a TOML path)."
+        ),
+    ] = None,
+    augmentation: Annotated[
+        str | None, typer.Option(help="Augmentation plugin (merbench list augmentations).")
+    ] = None,
+    fusion: Annotated[
+        str | None, typer.Option(help="Fusion plugin (merbench list fusions).")
+    ] = None,
+    ed: Annotated[str | None, typer.Option(help="Emotion-discrimination head: on or off.")] = None,
 ) -> None:
     """Benchmark one configuration over every split of a dataset and every seed.
 
@@ -261,36 +263,13 @@ def run(
     embedded corpus `synth`, then the table. Axis flags (--augmentation, --fusion, --ed) without
     --baseline start from the `drkf` recipe.
     """
-    overrides = _axis_overrides(augmentation, fusion, ed, sets)
+    overrides = _axis_overrides(augmentation, fusion, ed, shared["sets"])
     if recipe is None and overrides.keys() & AXIS_KEYS:
         recipe = "drkf"  # axis flags without a recipe: DRKF's components, as the paper's ablations
-    _benchmark(
-        recipe=recipe,
-        grid=None,
-        overrides=overrides,
-        variant=_check_variant(variant),
-        dataset=dataset,
-        data_root=data_root,
-        dataset_options=dataset_option,
-        seeds=seeds,
-        splits=split,
-        device=device,
-        executor=executor,
-        executor_options=executor_option,
-        tracking_uri=tracking_uri,
-        cache_dir=cache_dir,
-        plugins=plugin,
-        show_table=table,
-    )
+    _sweep(shared, recipe=recipe, grid=None, overrides=overrides)
 
 
 AXIS_KEYS = {"augmentation.name", "fusion.name", "model_options.ed"}
-
-
-def _check_variant(variant: str | None) -> str | None:
-    if variant not in (None, "paper", "code"):
-        raise UserError(f"--variant {variant}: expected paper or code")
-    return variant
 
 
 def _axis_overrides(
@@ -310,44 +289,15 @@ def _axis_overrides(
 
 
 @app.command()
+@sweep_command
 def ablate(
+    shared: dict[str, Any],
     grid: Annotated[
         str, typer.Option(help="Grid in registry/grids (or a TOML path).")
     ] = "drkf-table4",
-    variant: Variant = None,
-    sets: Sets = None,
-    dataset: Dataset = "synth",
-    data_root: DataRoot = None,
-    dataset_option: DatasetOption = None,
-    seeds: Seeds = "1",
-    split: Splits = None,
-    device: Device = "auto",
-    executor: Executor = "local",
-    executor_option: ExecutorOption = None,
-    tracking_uri: TrackingUri = None,
-    cache_dir: CacheDir = None,
-    plugin: Plugin = None,
-    table: ShowTable = True,
 ) -> None:
     """Run every row of an ablation grid (default: the DRKF paper's Table 4) over every split."""
-    _benchmark(
-        recipe=None,
-        grid=grid,
-        overrides=parse_pairs(sets, "--set"),
-        variant=_check_variant(variant),
-        dataset=dataset,
-        data_root=data_root,
-        dataset_options=dataset_option,
-        seeds=seeds,
-        splits=split,
-        device=device,
-        executor=executor,
-        executor_options=executor_option,
-        tracking_uri=tracking_uri,
-        cache_dir=cache_dir,
-        plugins=plugin,
-        show_table=table,
-    )
+    _sweep(shared, recipe=None, grid=grid, overrides=parse_pairs(shared["sets"], "--set"))
 
 
 # -- list ---------------------------------------------------------------------------------------
@@ -394,7 +344,8 @@ def table(
         str | None, typer.Option(help="Row compared against (default: best).")
     ] = None,
     test: Annotated[
-        str | None, typer.Option(help="Significance test (default: by protocol).")
+        str | None,
+        typer.Option(help="Significance test (default: by protocol; merbench list stat_tests)."),
     ] = None,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     reported: Annotated[bool, typer.Option(help="Show numbers papers report (marked).")] = True,
@@ -412,8 +363,6 @@ def table(
     from merbench.experiment.recipes import load_grid
     from merbench.report.render import render_table
 
-    if format not in ("terminal", "md", "latex", "csv"):
-        raise UserError(f"--format {format}: expected terminal, md, latex or csv")
     uri = tracking.resolve_uri(tracking_uri)
     grid_spec = load_grid(grid) if grid else None
     runs = _finished_runs(uri, dataset, grid)
@@ -501,14 +450,16 @@ def ui(
 # -- features -------------------------------------------------------------------------------------
 EncoderSpec = Annotated[
     str | None,
-    typer.Option(help="Encoder: egemaps, compare, logmel, minilm, or hf:<hub-name-or-folder>."),
+    typer.Option(help="Encoder plugin (merbench list encoders) or hf:<hub-name-or-folder>."),
 ]
 
 
 @features_app.callback(invoke_without_command=True)
 def features(
     ctx: typer.Context,
-    dataset: Annotated[str | None, typer.Option(help="Dataset plugin to encode.")] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="Dataset plugin to encode (merbench list datasets).")
+    ] = None,
     data_root: DataRoot = None,
     dataset_options: DatasetOption = None,
     audio_encoder: EncoderSpec = None,
@@ -529,7 +480,8 @@ def features(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from merbench.device import resolve_device
-    from merbench.experiment import plan as planning
+    from merbench.experiment.plan import load_corpus
+    from merbench.experiment.sweep import dataset_ref
     from merbench.features.manage import extract, open_store
 
     _load_plugins(plugins)
@@ -537,13 +489,9 @@ def features(
     if not specs:
         raise UserError("features: give --audio-encoder and/or --text-encoder")
     store = open_store(cache_dir, memory_mb=memory_mb)
-    ref = planning.DatasetRef(
-        dataset,
-        _data_root(data_root),
-        tuple(sorted(parse_pairs(dataset_options, "--dataset-option").items())),
-    )
+    ref = dataset_ref(dataset, data_root, parse_pairs(dataset_options, "--dataset-option"))
     with console.status(f"loading {dataset}"):
-        corpus = planning.load_corpus(ref)
+        corpus = load_corpus(ref)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
         bars: dict[str, int] = {}
@@ -621,7 +569,7 @@ def datasets_check(
         Path | None, typer.Argument(help="Corpus folder or manifest (default: $MERBENCH_DATA).")
     ] = None,
     name: Annotated[
-        str | None, typer.Option(help="iemocap, meld, m3ed, manifest, synth (default: detect).")
+        str | None, typer.Option(help="Dataset plugin (default: detect; merbench list datasets).")
     ] = None,
     dataset_options: DatasetOption = None,
     decode: Annotated[bool, typer.Option(help="Decode every audio file (deep check).")] = True,
@@ -634,9 +582,10 @@ def datasets_check(
     from rich.progress import Progress
 
     from merbench.data.check import check_corpus, render_check
+    from merbench.experiment.sweep import data_root
 
     _load_plugins(plugins)
-    root = _data_root(path)
+    root = data_root(path)
     options = parse_pairs(dataset_options, "--dataset-option")
     with Progress(console=err_console, transient=True) as progress:
         bar = progress.add_task("decoding audio", total=None)

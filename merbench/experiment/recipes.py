@@ -23,7 +23,7 @@ from merbench.registry import MODELS, make_config, registry
 from merbench.train.config import TrainConfig
 
 DEFAULT_ENCODERS = {"audio": "egemaps", "text": "minilm"}
-ROLE_FLAGS = {"augmentation": "augmentation.name", "fusion": "fusion.name"}
+VARIANTS = (None, "paper", "code")
 
 
 @dataclass
@@ -132,6 +132,8 @@ def resolve(
     `variant` (``paper`` | ``code``) is set on the model and on every component whose config has a
     ``variant`` field. Unknown plugins or options raise `UserError` listing the valid ones.
     """
+    if variant not in VARIANTS:
+        raise UserError(f"--variant {variant}: expected {' or '.join(v for v in VARIANTS if v)}")
     recipe = copy.deepcopy(recipe)
     model_name = recipe.get("model")
     if not model_name:

@@ -1,0 +1,184 @@
+"""A sweep, the experiment layer's one way in: plan it, then execute it.
+
+`plan_sweep(options)` expands configurations x datasets x splits x seeds into `RunTask`s and reads
+the store to say which already finished and which failed before; it trains nothing, extracts no
+feature and changes nothing in the store (``--dry-run`` prints it). `execute_sweep(plan)` fills
+the feature store, marks runs left RUNNING by an interrupted sweep as FAILED, and runs every task
+not finished, yielding each `Outcome` as it comes. The CLI parses into `SweepOptions`, calls these
+two and prints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from merbench.data.base import Corpus
+from merbench.errors import UserError
+from merbench.experiment import tracking
+from merbench.experiment.plan import DatasetRef, Outcome, RunTask, load_corpus, pending, plan
+from merbench.experiment.recipes import Configuration, configurations
+
+#: Progress callback of feature extraction: (label, done, total).
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class SweepOptions:
+    """Everything `merbench run` and `merbench ablate` ask for (one object for both commands).
+
+    `recipe` or `grid` names the configurations (neither: the default recipe); `overrides` are
+    dotted ``ROLE.KEY`` values applied after them; `seeds` are the seeds themselves.
+    """
+
+    recipe: str | None = None
+    grid: str | None = None
+    overrides: tuple[tuple[str, Any], ...] = ()
+    variant: str | None = None
+    datasets: tuple[DatasetRef, ...] = (DatasetRef("synth"),)
+    seeds: tuple[int, ...] = (0,)
+    splits: tuple[str, ...] = ()
+    device: str = "auto"
+    executor: str = "local"
+    executor_options: tuple[tuple[str, str], ...] = ()
+    tracking_uri: str | None = None
+    cache_dir: str | None = None
+    plugins: tuple[str, ...] = ()
+
+
+@dataclass
+class SweepPlan:
+    """The runs of a sweep and their state in the store before it runs.
+
+    `state` maps a run key to ``finished``, ``failed`` (failed or interrupted before: it is run
+    again) or ``todo`` (never run).
+    """
+
+    options: SweepOptions
+    configurations: list[Configuration]
+    corpora: dict[DatasetRef, Corpus]
+    tasks: list[RunTask]
+    state: dict[str, str]
+    device: str
+    tracking_uri: str
+    notes: list[str] = field(default_factory=list)
+
+    def of(self, status: str) -> list[RunTask]:
+        """The tasks whose state is `status` (``finished``, ``failed`` or ``todo``)."""
+        return [t for t in self.tasks if self.state[t.run_key] == status]
+
+    @property
+    def to_run(self) -> list[RunTask]:
+        """The tasks `execute_sweep` runs: every task not finished."""
+        return [t for t in self.tasks if self.state[t.run_key] != "finished"]
+
+    def summary(self) -> str:
+        """One line: how many runs, of what, where, and how many are finished / to run."""
+        n_conf = max(len(self.configurations), 1)
+        names = ", ".join(ref.name for ref in self.corpora)
+        failed = len(self.of("failed"))
+        return (
+            f"{len(self.tasks)} runs ({len(self.configurations)} configuration(s) x "
+            f"{len(self.tasks) // n_conf} split-seed units) on {names}, device {self.device}: "
+            f"{len(self.of('finished'))} already finished, {len(self.to_run)} to run"
+            + (f" ({failed} failed before)" if failed else "")
+        )
+
+
+def plan_sweep(options: SweepOptions) -> SweepPlan:
+    """Resolve the configurations, load each corpus, expand the runs and read their state.
+
+    Raises `UserError` for an unknown recipe, grid, plugin, option, split or executor.
+    """
+    from merbench.device import resolve_device
+    from merbench.registry import EXECUTORS, load_plugin_modules
+
+    load_plugin_modules(options.plugins)
+    confs = configurations(
+        recipe=options.recipe,
+        grid=options.grid,
+        overrides=dict(options.overrides),
+        variant=options.variant,
+    )
+    EXECUTORS.resolve(options.executor, dict(options.executor_options))  # checked before any work
+    device = resolve_device(options.device)
+    uri = tracking.resolve_uri(options.tracking_uri)
+    notes = [f"{c.name}: {note}" for c in confs for note in c.notes]
+    corpora: dict[DatasetRef, Corpus] = {}
+    tasks: list[RunTask] = []
+    for ref in options.datasets:
+        corpus = corpora[ref] = load_corpus(ref)
+        if corpus.skipped:
+            first = corpus.skipped[0]
+            notes.append(
+                f"{ref.name}: {len(corpus.skipped)} utterances skipped (first: {first.id}: "
+                f"{first.reason}); see `merbench datasets check`"
+            )
+        tasks += plan(
+            confs,
+            ref,
+            corpus,
+            options.seeds,
+            splits=options.splits,
+            device=device,
+            tracking_uri=uri,
+            cache_dir=options.cache_dir,
+            plugins=options.plugins,
+        )
+    stored = tracking.run_states(uri) if tasks else {}
+    state = {t.run_key: _state(stored.get(t.run_key)) for t in tasks}
+    return SweepPlan(options, confs, corpora, tasks, state, device, uri, notes)
+
+
+def _state(status: str | None) -> str:
+    if status is None:
+        return "todo"
+    return "finished" if status == "FINISHED" else "failed"
+
+
+def execute_sweep(sweep: SweepPlan, progress: Progress | None = None) -> Iterator[Outcome]:
+    """Fill the feature store, then run every task of `sweep` not finished, yielding outcomes.
+
+    Runs an interrupted sweep left RUNNING are marked FAILED first (they are run again).
+    """
+    from merbench.experiment.runner import execute_task, prepare_features
+    from merbench.registry import EXECUTORS
+
+    options = sweep.options
+    executor = EXECUTORS.build(options.executor, **dict(options.executor_options))
+    encoders = {
+        (m, c.config["encoders"][m]) for c in sweep.configurations for m in ("audio", "text")
+    }
+    for corpus in sweep.corpora.values():
+        prepare_features(corpus, encoders, options.cache_dir, sweep.device, progress)
+    todo, _ = pending(sweep.tasks, sweep.tracking_uri)
+    yield from executor.run(todo, execute_task)
+
+
+def describe(sweep: SweepPlan) -> list[str]:
+    """The plan as lines (for ``--dry-run``): one per task with its state, then the summary."""
+    width = max((len(t.name) for t in sweep.tasks), default=0)
+    lines = [
+        f"{sweep.state[t.run_key]:<8}  {t.name:<{width}}  {t.dataset.name} {t.split} seed {t.seed}"
+        f"  {t.run_key[:12]}"
+        for t in sweep.tasks
+    ]
+    return [*lines, sweep.summary()]
+
+
+def dataset_ref(name: str, root: Path | str | None, options: dict[str, Any]) -> DatasetRef:
+    """A `DatasetRef` from command-line values: `root`, else ``$MERBENCH_DATA``; a `root` that does
+    not exist is a UserError."""
+    return DatasetRef(name, data_root(root), tuple(sorted(options.items())))
+
+
+def data_root(root: Path | str | None) -> str | None:
+    """The corpus folder: `root` (must exist), else ``$MERBENCH_DATA``, else None."""
+    if root is None:
+        return os.environ.get("MERBENCH_DATA")
+    if not Path(root).expanduser().exists():
+        raise UserError(f"--data-root {root}: no such folder")
+    return str(Path(root).expanduser())
