@@ -12,7 +12,8 @@ from pathlib import Path
 
 from merbench.data.base import Corpus
 from merbench.errors import UserError
-from merbench.features.store import EntryInfo, FeatureSet, FeatureStore
+from merbench.features.entry import EntryInfo, FeatureSet
+from merbench.features.store import FeatureStore
 from merbench.paths import cache_dir
 
 

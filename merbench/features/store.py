@@ -17,199 +17,38 @@ reported, removed and extracted again.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import logging
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-from merbench.data.base import Corpus, Utterance
+from merbench.data.base import Corpus
 from merbench.device import resolve_device
 from merbench.encoders.base import Encoder
 from merbench.errors import UserError
 from merbench.features.batching import plan_batches, split_to_budget
-from merbench.keys import canonical_json, sha256_key
+from merbench.features.entry import (
+    FORMAT_VERSION,
+    CorruptEntry,
+    EntryInfo,
+    FeatureSet,
+    encoder_label,
+    entry_key,
+)
+from merbench.features.inputs import check_output, estimate_length, load_input, usable_utterances
+from merbench.features.memory import bounded_heap, release_free_memory
+from merbench.features.writer import _ShardWriter
+from merbench.keys import canonical_json
 from merbench.paths import cache_dir
 
 log = logging.getLogger("merbench.features")
 
 Progress = Callable[[int, int], None]
-FORMAT_VERSION = 1
-FP16_MAX = float(np.finfo(np.float16).max)
-
-
-def entry_key(corpus_fingerprint: str, encoder_key: dict[str, Any], dtype: str = "float16") -> str:
-    """The store key: SHA-256 of ``{"corpus": fingerprint, "encoder": encoder key}`` (+ dtype if
-    not float16)."""
-    payload: dict[str, Any] = {"corpus": corpus_fingerprint, "encoder": encoder_key}
-    if dtype != "float16":
-        payload["dtype"] = dtype
-    return sha256_key(payload)
-
-
-class CorruptEntry(Exception):
-    """An entry whose files do not match its recorded checksums or sizes (internal signal)."""
-
-
-_VERIFIED: dict[tuple[str, int, int], str] = {}
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-class FeatureSet:
-    """The features of one corpus by one encoder: ``fs[utt_id] -> np.ndarray [T, dim]`` (float16,
-    memory-mapped, read-only). `ids` lists the utterances in corpus order; `len(fs)` counts them."""
-
-    def __init__(self, path: Path, verify: bool = True) -> None:
-        self.path = path
-        try:
-            self.meta: dict[str, Any] = json.loads((path / "meta.json").read_text("utf-8"))
-            index = json.loads((path / "index.json").read_text("utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CorruptEntry(f"unreadable meta/index ({exc})") from None
-        self._index: dict[str, tuple[int, int, int]] = {k: tuple(v) for k, v in index.items()}
-        self.key: str = self.meta["key"]
-        self.dim: int = int(self.meta["dim"])
-        self.ids: tuple[str, ...] = tuple(self._index)
-        self._shards = [self._open_shard(s, verify) for s in self.meta["shards"]]
-
-    def _open_shard(self, shard: dict[str, Any], verify: bool) -> np.ndarray:
-        file = self.path / shard["file"]
-        try:
-            st = file.stat()
-        except OSError:
-            raise CorruptEntry(f"{shard['file']} is missing") from None
-        if st.st_size != shard["bytes"]:
-            raise CorruptEntry(f"{shard['file']} has {st.st_size} bytes, expected {shard['bytes']}")
-        if verify:
-            memo = (str(file), st.st_size, st.st_mtime_ns)
-            if _VERIFIED.get(memo) != shard["sha256"]:
-                if _sha256_file(file) != shard["sha256"]:
-                    raise CorruptEntry(f"{shard['file']} fails its SHA-256 checksum")
-                _VERIFIED[memo] = shard["sha256"]
-        try:
-            array = np.load(file, mmap_mode="r", allow_pickle=False)
-        except ValueError as exc:
-            raise CorruptEntry(f"{shard['file']}: {exc}") from None
-        if array.ndim != 2 or array.shape != (shard["rows"], self.dim):
-            raise CorruptEntry(f"{shard['file']} has shape {array.shape}")
-        return array
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def __contains__(self, utt_id: object) -> bool:
-        return utt_id in self._index
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.ids)
-
-    def __getitem__(self, utt_id: str) -> np.ndarray:
-        shard, offset, length = self._index[utt_id]
-        return self._shards[shard][offset : offset + length]
-
-    def length(self, utt_id: str) -> int:
-        """Number of frames/tokens T of `utt_id` (without reading the features)."""
-        return self._index[utt_id][2]
-
-    @property
-    def encoder(self) -> dict[str, Any]:
-        return self.meta["encoder"]
-
-    def __repr__(self) -> str:
-        return (
-            f"FeatureSet({self.meta['corpus']}, {self.meta['encoder']['name']}, "
-            f"n={len(self)}, dim={self.dim}, key={self.key[:12]})"
-        )
-
-
-@dataclass(frozen=True)
-class EntryInfo:
-    """One store entry as `merbench features ls` shows it."""
-
-    key: str
-    corpus: str
-    encoder: str
-    count: int
-    dim: int
-    size_bytes: int
-    created: str
-    path: Path
-
-
-class _ShardWriter:
-    """Appends ``[T, d]`` arrays to shards of at most `shard_bytes`, writing each when it fills."""
-
-    def __init__(self, folder: Path, dim: int, dtype: str, shard_bytes: int) -> None:
-        self.folder, self.dim, self.dtype = folder, dim, np.dtype(dtype)
-        self.shard_bytes = max(shard_bytes, 1)
-        self.index: dict[str, list[int]] = {}
-        self.shards: list[dict[str, Any]] = []
-        self._buffer: list[np.ndarray] = []
-        self._rows = 0
-        self.peak_buffer_bytes = 0
-        self.clipped = 0
-
-    def add(self, utt_id: str, features: np.ndarray) -> None:
-        if self.dtype == np.float16:
-            over = np.abs(features) > FP16_MAX
-            if over.any():
-                self.clipped += int(over.sum())
-                features = np.clip(features, -FP16_MAX, FP16_MAX)
-        array = np.ascontiguousarray(features, dtype=self.dtype)
-        self.index[utt_id] = [len(self.shards), self._rows, int(array.shape[0])]
-        self._buffer.append(array)
-        self._rows += array.shape[0]
-        buffered = self._rows * self.dim * self.dtype.itemsize
-        self.peak_buffer_bytes = max(self.peak_buffer_bytes, buffered)
-        if buffered >= self.shard_bytes:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write the buffered rows as one ``.npy`` shard (header, then chunks, hashed on the way)."""
-        if not self._buffer:
-            return
-        name = f"shard-{len(self.shards):05d}.npy"
-        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False}
-        header["shape"] = (self._rows, self.dim)
-        h = hashlib.sha256()
-        with open(self.folder / name, "wb") as f:
-            hashing = _HashingWriter(f, h)
-            np.lib.format.write_array_header_1_0(hashing, header)
-            for chunk in self._buffer:
-                hashing.write(chunk.tobytes())
-            f.flush()
-            os.fsync(f.fileno())
-            size = f.tell()
-        self.shards.append(
-            {"file": name, "rows": self._rows, "bytes": size, "sha256": h.hexdigest()}
-        )
-        self._buffer, self._rows = [], 0
-
-
-class _HashingWriter:
-    def __init__(self, f: Any, h: Any) -> None:
-        self.f, self.h = f, h
-
-    def write(self, data: bytes) -> int:
-        self.h.update(data)
-        return self.f.write(data)
 
 
 class FeatureStore:
@@ -482,126 +321,3 @@ class FeatureStore:
             self._discard(entry.path)
             (self.root / f"{entry.key}.lock").unlink(missing_ok=True)
         return [e.key for e in chosen]
-
-
-# -- helpers --------------------------------------------------------------------------------------
-def encoder_label(key: dict[str, Any]) -> str:
-    """Short display name of an encoder key: ``hf:<model>`` or the registry name."""
-    name = key.get("name", "?")
-    model = key.get("config", {}).get("model")
-    return f"hf:{model}" if name == "hf" and model else name
-
-
-_LIBC: Any = None
-M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
-EXTRACTION_MMAP_THRESHOLD = 4 << 20  # blocks above it are unmapped when freed
-STEADY_MMAP_THRESHOLD = 32 << 20  # where glibc's dynamic threshold ends up (its maximum)
-
-
-def _libc() -> Any:
-    global _LIBC
-    if _LIBC is None:
-        try:
-            import ctypes
-
-            _LIBC = ctypes.CDLL("libc.so.6")
-            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
-            _LIBC.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-        except (OSError, AttributeError):
-            _LIBC = False
-    return _LIBC
-
-
-@contextlib.contextmanager
-def bounded_heap() -> Iterator[None]:
-    """Keep the resident size of an extraction near its planned batches (glibc only).
-
-    glibc raises its mmap threshold each time a large block is freed, so later activation buffers
-    come from the heap, fragment it and stay resident. Measured with a 256 MB budget (80 waveforms,
-    small wav2vec2, batches planned at most 200 MB): peak RSS +329 MB with glibc's default, +126 MB
-    with a fixed 4 MiB threshold, at the price of more page faults (system time 3 s -> 11 s, user
-    26 s -> 23 s, on a loaded machine). Afterwards the threshold is set to 32 MiB, where the
-    dynamic one ends up. ``MALLOC_MMAP_THRESHOLD_`` in the environment takes precedence.
-    """
-    libc = _libc()
-    active = bool(libc) and "MALLOC_MMAP_THRESHOLD_" not in os.environ
-    if active:
-        libc.mallopt(M_MMAP_THRESHOLD, EXTRACTION_MMAP_THRESHOLD)
-    try:
-        yield
-    finally:
-        if active:
-            libc.mallopt(M_MMAP_THRESHOLD, STEADY_MMAP_THRESHOLD)
-            libc.malloc_trim(0)
-
-
-def release_free_memory() -> None:
-    """Return freed heap memory to the system after a batch (glibc ``malloc_trim``)."""
-    libc = _libc()
-    if libc:
-        libc.malloc_trim(0)
-
-
-def usable_utterances(corpus: Corpus, encoder: Encoder) -> tuple[list[Utterance], list[str]]:
-    """Utterances the encoder can read (audio ones need a file) and the ids of the others."""
-    if encoder.modality == "text":
-        return list(corpus.utterances), []
-    usable = [u for u in corpus.utterances if u.audio is not None]
-    missing = [u.id for u in corpus.utterances if u.audio is None]
-    if missing:
-        log.warning(
-            "%s: %d utterances have no audio and get no %s features (e.g. %s)",
-            corpus.name,
-            len(missing),
-            encoder.name,
-            missing[0],
-        )
-    return usable, missing
-
-
-def estimate_length(corpus: Corpus, utt: Utterance, encoder: Encoder) -> int:
-    """Length used to sort and bucket: tokens of the text, or samples from the audio header."""
-    if encoder.modality == "text":
-        return encoder.input_length(utt.text)
-    rate = encoder.sample_rate or 16000
-    path = Path(utt.audio) if utt.audio is not None else None
-    if path is None:
-        return 0
-    try:
-        import soundfile as sf
-
-        info = sf.info(str(path))
-        return int(info.frames * rate / info.samplerate)
-    except Exception:
-        pass
-    try:
-        import av
-
-        with av.open(str(path)) as container:
-            if container.duration:
-                return int(container.duration / 1_000_000 * rate)
-    except Exception:
-        pass
-    try:
-        return path.stat().st_size // 4  # unknown format: order by size (re-checked on load)
-    except OSError:
-        return 0
-
-
-def load_input(corpus: Corpus, utt: Utterance, encoder: Encoder) -> Any:
-    """What the encoder reads for `utt`: its text, or its waveform at the encoder's sample rate."""
-    if encoder.modality == "text":
-        return utt.text
-    return corpus.load_audio(utt, encoder.sample_rate or 16000)
-
-
-def check_output(features: np.ndarray, encoder: Encoder, utt_id: str) -> np.ndarray:
-    """Validate one encoder output: ``[T >= 1, dim]`` and finite."""
-    if features.ndim != 2 or features.shape[1] != encoder.dim or features.shape[0] < 1:
-        raise RuntimeError(
-            f"encoder {encoder.name} returned shape {features.shape} for {utt_id}, "
-            f"expected [T>=1, {encoder.dim}]"
-        )
-    if not np.isfinite(features).all():
-        features = np.nan_to_num(features, nan=0.0, posinf=FP16_MAX, neginf=-FP16_MAX)
-    return features

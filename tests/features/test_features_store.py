@@ -12,7 +12,8 @@ import pytest
 from features_helpers import make_corpus
 
 from merbench.encoders import build_encoder
-from merbench.features.store import FeatureStore, entry_key
+from merbench.features.entry import entry_key
+from merbench.features.store import FeatureStore
 
 
 @pytest.fixture(scope="module")
