@@ -14,40 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from merbench.models.base import Batch, MERModel, ModelSpec, masked_mean
-from merbench.models.composed import component
+from merbench.models.adapted import _AdaptedModel
+from merbench.models.base import Batch, ModelSpec, masked_mean
 from merbench.models.losses import classification_loss, cmd, grad_reverse, soft_orthogonality
-from merbench.registry import MODELS, build
-
-BASELINE_ROLES: dict[str, tuple[str, str]] = {
-    "adapter": ("adapters", "linear"),
-    "ec": ("heads", "mlp"),
-}
-
-
-class _AdaptedModel(MERModel):
-    """Shared plumbing: the two adapters of the ``adapter`` role and `encode`."""
-
-    roles: dict[str, tuple[str, str]] = BASELINE_ROLES
-
-    def __init__(self, spec: ModelSpec, d: int) -> None:
-        super().__init__()
-        self.spec = spec
-        name, ov = component(spec, self.roles, "adapter")
-        self.audio_adapter = build("adapters", name, spec.audio_dim, d, "audio", **ov)
-        self.text_adapter = build("adapters", name, spec.text_dim, d, "text", **ov)
-
-    def encode(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Adapter outputs and masks ``(audio [M,Ta',d], audio_mask, text [M,Tt,d], text_mask)``."""
-        audio = self.audio_adapter(batch.audio, batch.audio_mask)
-        audio_mask = self.audio_adapter.output_mask(batch.audio_mask)
-        text = self.text_adapter(batch.text, batch.text_mask)
-        text_mask = self.text_adapter.output_mask(batch.text_mask)
-        return audio, audio_mask, text, text_mask
-
-    def head(self, in_dim: int, out_dim: int) -> nn.Module:
-        name, ov = component(self.spec, self.roles, "ec")
-        return build("heads", name, in_dim, out_dim, **ov)
+from merbench.registry import MODELS
 
 
 # -- late fusion --------------------------------------------------------------------------------

@@ -13,18 +13,11 @@ from typing import Literal
 
 from torch import Tensor
 
+from merbench.models.adapted import component
 from merbench.models.base import Batch, MERModel, ModelSpec
 from merbench.models.losses import classification_loss
 from merbench.models.pairs import all_pairs, ed_loss, ed_selection, matched, pair_labels
 from merbench.registry import MODELS, build
-
-
-def component(spec: ModelSpec, roles: dict[str, tuple[str, str]], role: str) -> tuple[str, dict]:
-    """``(plugin name, overrides)`` of `role` from the spec, or the role's default with none."""
-    if role in spec.components:
-        name, overrides = spec.components[role]
-        return name, dict(overrides or {})
-    return roles[role][1], {}
 
 
 @dataclass

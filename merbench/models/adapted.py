@@ -1,0 +1,50 @@
+"""Shared plumbing of the models: the plugin of a role, and the adapter pair with `encode`.
+
+`component` reads a role's plugin and overrides from a `ModelSpec`; `_AdaptedModel` builds one
+adapter per modality from the ``adapter`` role and `encode`s a batch through them.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from merbench.models.base import Batch, MERModel, ModelSpec
+from merbench.registry import build
+
+BASELINE_ROLES: dict[str, tuple[str, str]] = {
+    "adapter": ("adapters", "linear"),
+    "ec": ("heads", "mlp"),
+}
+
+
+def component(spec: ModelSpec, roles: dict[str, tuple[str, str]], role: str) -> tuple[str, dict]:
+    """``(plugin name, overrides)`` of `role` from the spec, or the role's default with none."""
+    if role in spec.components:
+        name, overrides = spec.components[role]
+        return name, dict(overrides or {})
+    return roles[role][1], {}
+
+
+class _AdaptedModel(MERModel):
+    """Shared plumbing: the two adapters of the ``adapter`` role and `encode`."""
+
+    roles: dict[str, tuple[str, str]] = BASELINE_ROLES
+
+    def __init__(self, spec: ModelSpec, d: int) -> None:
+        super().__init__()
+        self.spec = spec
+        name, ov = component(spec, self.roles, "adapter")
+        self.audio_adapter = build("adapters", name, spec.audio_dim, d, "audio", **ov)
+        self.text_adapter = build("adapters", name, spec.text_dim, d, "text", **ov)
+
+    def encode(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Adapter outputs and masks ``(audio [M,Ta',d], audio_mask, text [M,Tt,d], text_mask)``."""
+        audio = self.audio_adapter(batch.audio, batch.audio_mask)
+        audio_mask = self.audio_adapter.output_mask(batch.audio_mask)
+        text = self.text_adapter(batch.text, batch.text_mask)
+        text_mask = self.text_adapter.output_mask(batch.text_mask)
+        return audio, audio_mask, text, text_mask
+
+    def head(self, in_dim: int, out_dim: int) -> nn.Module:
+        name, ov = component(self.spec, self.roles, "ec")
+        return build("heads", name, in_dim, out_dim, **ov)
