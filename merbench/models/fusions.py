@@ -9,7 +9,8 @@ text_mask [M,Tt]) -> [M, out_dim]``. Masks are True on real frames.
   cross-attention layers, each followed by self-attention and FFN per stream, masked-mean pooled,
   concatenated, projected to d. Also the MulT-style baseline.
 - ``concat``: early fusion: masked mean of each modality, concatenated, MLP.
-- ``audio`` / ``text``: one modality only (masked mean, MLP), for unimodal baselines.
+- ``audio`` / ``text``: the same fusion on one modality (its ``modalities`` field), for unimodal
+  baselines.
 """
 
 from __future__ import annotations
@@ -29,54 +30,53 @@ def _mlp(in_dim: int, out_dim: int, dropout: float) -> nn.Sequential:
     return nn.Sequential(nn.Linear(in_dim, out_dim), nn.ReLU(), nn.Dropout(dropout))
 
 
+Modality = Literal["audio", "text"]
+
+
 @dataclass
 class PoolFusionConfig:
-    """Config of the pooling fusions (``concat``, ``audio``, ``text``): MLP dropout."""
+    """Config of the pooling fusion ``concat``: which modalities it pools (in this order) and the
+    MLP dropout. ``audio`` and ``text`` are the same fusion with one modality."""
 
+    modalities: tuple[Modality, ...] = ("audio", "text")
     dropout: float = 0.1
 
 
-@FUSIONS.register("concat", config=PoolFusionConfig)
-class ConcatFusion(FusionEncoder):
-    """Early fusion: ``MLP([masked_mean(audio); masked_mean(text)])``, Linear(2d, d) ReLU dropout.
+@dataclass
+class AudioPoolConfig(PoolFusionConfig):
+    """``audio``: the pooling fusion on audio alone (text is ignored)."""
 
-    ``forward(...) -> [M, d]``; `out_dim` = d.
+    modalities: tuple[Modality, ...] = ("audio",)
+
+
+@dataclass
+class TextPoolConfig(PoolFusionConfig):
+    """``text``: the pooling fusion on text alone (audio is ignored)."""
+
+    modalities: tuple[Modality, ...] = ("text",)
+
+
+@FUSIONS.register("concat", config=PoolFusionConfig)
+@FUSIONS.register("audio", config=AudioPoolConfig)
+@FUSIONS.register("text", config=TextPoolConfig)
+class PoolFusion(FusionEncoder):
+    """Early fusion: ``MLP([masked_mean(m) for m in modalities])``, Linear(k d, d) ReLU dropout.
+
+    ``forward(...) -> [M, d]``; `out_dim` = d. Modalities not listed are ignored.
     """
 
     def __init__(self, config: PoolFusionConfig, d: int) -> None:
         super().__init__()
+        if not config.modalities or len(set(config.modalities)) != len(config.modalities):
+            raise UserError(f"fusion modalities {config.modalities!r}: audio and/or text, once")
+        self.modalities = tuple(config.modalities)
         self.out_dim = d
-        self.mlp = _mlp(2 * d, d, config.dropout)
+        self.mlp = _mlp(len(self.modalities) * d, d, config.dropout)
 
     def forward(self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
-        pooled = torch.cat([masked_mean(audio, audio_mask), masked_mean(text, text_mask)], -1)
-        return self.mlp(pooled)
-
-
-@FUSIONS.register("audio", config=PoolFusionConfig)
-class AudioOnlyFusion(FusionEncoder):
-    """Audio only: ``MLP(masked_mean(audio))``, Linear(d, d) ReLU dropout; text is ignored."""
-
-    def __init__(self, config: PoolFusionConfig, d: int) -> None:
-        super().__init__()
-        self.out_dim = d
-        self.mlp = _mlp(d, d, config.dropout)
-
-    def forward(self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
-        return self.mlp(masked_mean(audio, audio_mask))
-
-
-@FUSIONS.register("text", config=PoolFusionConfig)
-class TextOnlyFusion(FusionEncoder):
-    """Text only: ``MLP(masked_mean(text))``, Linear(d, d) ReLU dropout; audio is ignored."""
-
-    def __init__(self, config: PoolFusionConfig, d: int) -> None:
-        super().__init__()
-        self.out_dim = d
-        self.mlp = _mlp(d, d, config.dropout)
-
-    def forward(self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
-        return self.mlp(masked_mean(text, text_mask))
+        streams = {"audio": (audio, audio_mask), "text": (text, text_mask)}
+        pooled = [masked_mean(*streams[m]) for m in self.modalities]
+        return self.mlp(torch.cat(pooled, -1) if len(pooled) > 1 else pooled[0])
 
 
 def _encoder(d: int, layers: int, heads: int, ffn_mult: int, dropout: float) -> nn.Module:

@@ -68,6 +68,29 @@ def test_fusion_ignores_padded_values_and_padding_length(name, options):
     assert before.shape == (4, fusion.out_dim)
 
 
+def test_pool_fusions_are_one_fusion_whose_modalities_choose_the_streams():
+    batch = random_batch(m=3, ta=8, tt=5)
+    audio, audio_mask, text, text_mask = fusion_inputs(batch)
+    other_text = torch.randn_like(text)
+    for name, modalities in [("audio", ("audio",)), ("text", ("text",))]:
+        torch.manual_seed(0)
+        named = build("fusions", name, D).eval()
+        torch.manual_seed(0)
+        pooled = build("fusions", "concat", D, modalities=",".join(modalities)).eval()
+        assert type(named) is type(pooled) and named.modalities == modalities
+        with torch.no_grad():
+            assert torch.equal(named(*fusion_inputs(batch)), pooled(*fusion_inputs(batch)))
+    audio_only = build("fusions", "audio", D).eval()
+    with torch.no_grad():  # the ignored stream does not matter
+        assert torch.equal(
+            audio_only(audio, audio_mask, text, text_mask),
+            audio_only(audio, audio_mask, other_text, text_mask),
+        )
+    # the MLP reads one pooled d-vector per modality, in the order given
+    assert build("fusions", "concat", D).mlp[0].in_features == 2 * D
+    assert build("fusions", "text", D).mlp[0].in_features == D
+
+
 def test_self_fusion_code_variant_sees_padding():
     torch.manual_seed(0)
     fusion = build("fusions", "self", D, layers=1, variant="code").eval()
