@@ -1,6 +1,6 @@
 """Shared plumbing of the models: the plugin of a role, and the adapter pair with `encode`.
 
-`component` reads a role's plugin and overrides from a `ModelSpec`; `_AdaptedModel` builds one
+`component` reads a role's plugin and overrides from a `ModelSpec`; `AdaptedModel` builds one
 adapter per modality from the ``adapter`` role and `encode`s a batch through them.
 """
 
@@ -25,8 +25,10 @@ def component(spec: ModelSpec, roles: dict[str, tuple[str, str]], role: str) -> 
     return roles[role][1], {}
 
 
-class _AdaptedModel(MERModel):
-    """Shared plumbing: the two adapters of the ``adapter`` role and `encode`."""
+class AdaptedModel(MERModel):
+    """Base of the models with one adapter per modality (same plugin, role ``adapter``): builds the
+    pair as ``audio_adapter`` / ``text_adapter`` of width `d`, `encode`s a batch through them, and
+    builds the ``ec`` head with `head`."""
 
     roles: dict[str, tuple[str, str]] = BASELINE_ROLES
 

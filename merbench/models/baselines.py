@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from merbench.models.adapted import _AdaptedModel
+from merbench.models.adapted import AdaptedModel
 from merbench.models.base import Batch, ModelSpec, masked_mean
 from merbench.models.losses import classification_loss, cmd, grad_reverse, soft_orthogonality
 from merbench.registry import MODELS
@@ -29,7 +29,7 @@ class LateConfig:
 
 
 @MODELS.register("late", config=LateConfig)
-class LateFusion(_AdaptedModel):
+class LateFusion(AdaptedModel):
     """Late fusion: one classifier per modality (``ec`` head on the masked-mean adapter output),
     trained jointly (``losses``: ``audio`` and ``text`` cross-entropies); ``logits`` is the average
     of the two log-probability vectors (for multi-label targets, the average of the two logits).
@@ -117,7 +117,7 @@ class FDRLConfig:
 
 
 @MODELS.register("fdrl", config=FDRLConfig)
-class FDRL(_AdaptedModel):
+class FDRL(AdaptedModel):
     """FDRL, RECONSTRUCTED FROM THE ABSTRACT (Sun et al., ICASSP 2024; no public code).
 
     On adapter outputs, per frame/token ("fine-grained"): a shared encoder (one set of weights for
@@ -230,7 +230,7 @@ class MISAConfig:
 
 
 @MODELS.register("misa", config=MISAConfig)
-class MISA(_AdaptedModel):
+class MISA(AdaptedModel):
     """MISA: modality-invariant (shared encoder, same weights) and modality-specific (private
     encoder per modality) projections of each utterance vector (sigmoid-activated Linear layers).
 

@@ -13,8 +13,8 @@ from typing import Literal
 
 from torch import Tensor
 
-from merbench.models.adapted import component
-from merbench.models.base import Batch, MERModel, ModelSpec
+from merbench.models.adapted import AdaptedModel, component
+from merbench.models.base import Batch, ModelSpec
 from merbench.models.losses import classification_loss
 from merbench.models.pairs import all_pairs, ed_loss, ed_selection, matched, pair_labels
 from merbench.registry import MODELS, build
@@ -41,7 +41,7 @@ class ComposedConfig:
 
 
 @MODELS.register("composed", config=ComposedConfig, aliases=("drkf",))
-class ComposedModel(MERModel):
+class ComposedModel(AdaptedModel):
     """Adapters (one per modality, same plugin) -> augmentation (training only) -> fusion -> EC,
     plus the ED head on all M^2 (audio_i, text_j) pairs when `ed` is on.
 
@@ -60,12 +60,9 @@ class ComposedModel(MERModel):
     }
 
     def __init__(self, config: ComposedConfig, spec: ModelSpec) -> None:
-        super().__init__()
-        self.config, self.spec = config, spec
+        super().__init__(spec, config.d)
+        self.config = config
         d, c = config.d, spec.num_classes
-        name, ov = component(spec, self.roles, "adapter")
-        self.audio_adapter = build("adapters", name, spec.audio_dim, d, "audio", **ov)
-        self.text_adapter = build("adapters", name, spec.text_dim, d, "text", **ov)
         name, ov = component(spec, self.roles, "augmentation")
         self.augmentation = build("augmentations", name, d, c, **ov)
         name, ov = component(spec, self.roles, "fusion")
@@ -77,14 +74,6 @@ class ComposedModel(MERModel):
             name, ov = component(spec, self.roles, "ed")
             out = 1 if config.variant == "paper" else 2
             self.ed_head = build("heads", name, self.fusion.out_dim, out, **ov)
-
-    def encode(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Adapter outputs and their masks: ``(audio [M,Ta',d], audio_mask, text [M,Tt,d], mask)``."""
-        audio = self.audio_adapter(batch.audio, batch.audio_mask)
-        audio_mask = self.audio_adapter.output_mask(batch.audio_mask)
-        text = self.text_adapter(batch.text, batch.text_mask)
-        text_mask = self.text_adapter.output_mask(batch.text_mask)
-        return audio, audio_mask, text, text_mask
 
     def losses(self, batch: Batch) -> dict[str, Tensor]:
         audio, audio_mask, text, text_mask = self.encode(batch)
