@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from merbench import __version__
+from merbench import __version__, env
 from merbench.paths import results_dir
 
 EXPERIMENT = "merbench"
@@ -32,11 +32,8 @@ PROTOCOL_TAG = f"{TAG}protocol"
 
 
 def setup_env() -> None:
-    """Environment defaults for an offline, quiet MLflow."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    """Environment defaults for an offline, quiet MLflow (`merbench.env.QUIET`)."""
+    env.apply(env.QUIET)
 
 
 def resolve_uri(uri: str | None = None) -> str:
@@ -236,7 +233,7 @@ def load_runs(
         out[col] = frame[tag].fillna("") if tag in frame else ""
     out["seed"] = pd.to_numeric(out["seed"], errors="coerce").fillna(0).astype(int)
     for col in frame.columns:
-        if col.startswith("metrics.") and (col[8:].startswith(("test/", "dev/", "test_"))):
+        if col.startswith("metrics.") and col[8:].startswith(("test/", "dev/")):
             out[col[8:]] = frame[col].astype(float)
     if dataset:
         out = out[out["dataset"] == dataset]

@@ -15,13 +15,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from merbench.errors import UserError
+from merbench.data.slices import SLICES, slice_mask, slice_scores
 
-#: slice name -> (predictions column, value kept)
-SLICES: dict[str, tuple[str, bool]] = {
-    "inconsistent": ("consistent", False),
-    "consistent": ("consistent", True),
-}
+__all__ = ["SLICES", "slice_mask", "add_slice_metrics", "split_metric"]
+
 SLICE_HEADERS = {"inconsistent": "inc.", "consistent": "con."}
 SLICE_DEFINITIONS = {
     "inconsistent": "inc. = on the utterances whose text emotion differs from the voice's",
@@ -35,16 +32,6 @@ def split_metric(name: str) -> tuple[str, str | None]:
     return base, (piece or None)
 
 
-def slice_mask(frame: pd.DataFrame, name: str) -> pd.Series:
-    """Boolean mask of the rows of a predictions frame that belong to slice `name`."""
-    if name not in SLICES:
-        raise UserError(f"unknown slice {name!r}; valid: {', '.join(SLICES)}")
-    column, keep = SLICES[name]
-    if column not in frame.columns:
-        raise UserError(f"slice {name!r} needs a {column!r} column in the predictions")
-    return frame[column].astype(bool) == keep
-
-
 def add_slice_metrics(
     runs: pd.DataFrame,
     predictions: Callable[[str], pd.DataFrame],
@@ -53,27 +40,15 @@ def add_slice_metrics(
     part: str = "test",
 ) -> pd.DataFrame:
     """`runs` with columns ``<part>/<metric>@<name>`` for every dataset's `metrics`, computed from
-    each run's predictions restricted to the slice (``merbench.data.metrics.compute_metrics``;
+    each run's predictions restricted to the slice (`merbench.data.slices.slice_scores`;
     ``avg`` = mean of the others). Runs whose predictions lack the slice column get NaN."""
-    from merbench.data.metrics import compute_metrics
-
     out = runs.copy()
     for dataset, names in metrics.items():
         for m in names:
             if f"{part}/{m}@{name}" not in out.columns:
                 out[f"{part}/{m}@{name}"] = np.nan
         for index, run_id in out.loc[out["dataset"] == dataset, "run_id"].items():
-            frame = predictions(str(run_id))
-            if SLICES[name][0] not in frame.columns:
-                continue
-            sub = frame[slice_mask(frame, name)]
-            if sub.empty:
-                continue
-            classes = sorted(set(frame["label"]) | set(frame["prediction"]))
-            code = {c: i for i, c in enumerate(classes)}
-            y = sub["label"].map(code).to_numpy()
-            p = sub["prediction"].map(code).to_numpy()
-            scores = compute_metrics(y, p, len(classes), names)
+            scores = slice_scores(predictions(str(run_id)), name, names)
             for m, value in scores.items():
                 out.loc[index, f"{part}/{m}@{name}"] = value
     return out

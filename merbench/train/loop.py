@@ -11,7 +11,7 @@ import copy
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ import torch
 
 from merbench.data.base import Corpus, Split
 from merbench.data.metrics import compute_metrics
+from merbench.data.slices import slice_scores
 from merbench.models.base import MERModel
 from merbench.train.batches import BatchMaker, Features
 from merbench.train.config import TrainConfig
@@ -39,7 +40,6 @@ class RunResult:
     best_epoch: int
     seconds: float
     embeddings: np.ndarray | None = None
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def seed_everything(seed: int) -> None:
@@ -172,15 +172,8 @@ def train_one(
         {f"test/{k}": v for k, v in score(maker, split.test, test_probs, metrics).items()}
     )
     predictions = predictions_frame(corpus, split.test, test_probs, maker.multilabel)
-    extra: dict[str, float] = {}
-    if "consistent" in predictions:
-        incons = predictions[~predictions["consistent"]]
-        if len(incons):
-            y_true = np.array([protocol.labels.index(v) for v in incons["label"]])
-            y_pred = np.array([protocol.labels.index(v) for v in incons["prediction"]])
-            for k, v in compute_metrics(y_true, y_pred, len(protocol.labels), ("ua", "wa")).items():
-                extra[f"test_inconsistent/{k}"] = v
-    result_metrics.update(extra)
+    inconsistent = slice_scores(predictions, "inconsistent", ("ua", "wa"))
+    result_metrics.update({f"test_inconsistent/{k}": v for k, v in inconsistent.items()})
     return RunResult(
         metrics=result_metrics,
         predictions=predictions,
@@ -188,5 +181,4 @@ def train_one(
         best_epoch=best_epoch,
         seconds=time.perf_counter() - started,
         embeddings=test_embeds,
-        extra=extra,
     )
