@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -603,10 +602,9 @@ def datasets_check(
 
 def main() -> None:
     """Entry point: run the Typer app; a UserError is one red line and exit status 2."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from merbench import env
+
+    env.apply(env.OFFLINE, env.QUIET)
     try:
         app()
     except UserError as exc:

@@ -16,6 +16,11 @@ def cache_dir(override: str | Path | None = None) -> Path:
     return Path.home() / ".cache" / "merbench"
 
 
+def feature_store_dir(cache: str | Path | None = None) -> Path:
+    """The feature store's folder: ``<cache root>/features`` (see `cache_dir`)."""
+    return cache_dir(cache) / "features"
+
+
 def results_dir() -> Path:
     """Where runs go by default: ``$MERBENCH_RESULTS`` or ``./results``."""
     return Path(os.environ.get("MERBENCH_RESULTS", "results"))

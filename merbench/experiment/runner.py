@@ -8,9 +8,7 @@ work an executor runs, in this process or another one: it trains one run and log
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from merbench.data.base import Corpus
@@ -28,9 +26,9 @@ def prepare_features(
 ) -> None:
     """Fill the feature store for `corpus` with every (modality, encoder spec) the runs need."""
     from merbench.encoders import build_encoder
-    from merbench.features.store import FeatureStore
+    from merbench.features.manage import open_store
 
-    store = FeatureStore(Path(cache_dir) / "features" if cache_dir else None)
+    store = open_store(cache_dir)
     for modality, spec in sorted(encoders):
         encoder = build_encoder(spec)
         label = f"{modality}: {spec}"
@@ -111,14 +109,14 @@ def npy_bytes(array: Any) -> bytes:
 def execute_task(task: RunTask) -> Outcome:
     """Train and track one run. The MLflow run is FINISHED only when everything was logged."""
     from merbench.encoders import build_encoder
-    from merbench.features.store import FeatureStore
+    from merbench.features.manage import open_store
     from merbench.train.config import TrainConfig
     from merbench.train.loop import train_one
 
     load_plugin_modules(task.plugins)
     corpus = load_corpus(task.dataset)
     config = task.config
-    store = FeatureStore(Path(task.cache_dir) / "features" if task.cache_dir else None)
+    store = open_store(task.cache_dir)
     audio = store.get(corpus, build_encoder(config["encoders"]["audio"]), device=task.device)
     text = store.get(corpus, build_encoder(config["encoders"]["text"]), device=task.device)
     train_config = TrainConfig(**config["train"])
@@ -164,5 +162,4 @@ def execute_task(task: RunTask) -> Outcome:
 
 def sweep(tasks: list[RunTask], executor: Any) -> Iterator[Outcome]:
     """Run `tasks` with `executor`, yielding outcomes as they come."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     yield from executor.run(tasks, execute_task)

@@ -14,12 +14,12 @@ from merbench.data.base import Corpus
 from merbench.errors import UserError
 from merbench.features.entry import EntryInfo, FeatureSet
 from merbench.features.store import FeatureStore
-from merbench.paths import cache_dir
+from merbench.paths import feature_store_dir
 
 
 def open_store(cache: str | Path | None = None, **options: float | int | str) -> FeatureStore:
     """The feature store under cache root `cache` (default: ``$MERBENCH_CACHE`` or ~/.cache)."""
-    return FeatureStore(cache_dir(cache) / "features", **options)  # type: ignore[arg-type]
+    return FeatureStore(feature_store_dir(cache), **options)  # type: ignore[arg-type]
 
 
 def extract(

@@ -42,9 +42,9 @@ from merbench.features.entry import (
 )
 from merbench.features.inputs import check_output, estimate_length, load_input, usable_utterances
 from merbench.features.memory import bounded_heap, release_free_memory
-from merbench.features.writer import _ShardWriter
+from merbench.features.writer import ShardWriter
 from merbench.keys import canonical_json
-from merbench.paths import cache_dir
+from merbench.paths import feature_store_dir
 
 log = logging.getLogger("merbench.features")
 
@@ -54,7 +54,7 @@ Progress = Callable[[int, int], None]
 class FeatureStore:
     """Content-addressed cache of encoder outputs, one entry per (corpus fingerprint, encoder key).
 
-    root: the store folder (default ``cache_dir()/"features"``, i.e. ``$MERBENCH_CACHE/features``).
+    root: the store folder (default `feature_store_dir()`, i.e. ``$MERBENCH_CACHE/features``).
     memory_mb: budget of an extraction: padded batches (as the encoder estimates them) plus the
         shard buffer stay within it, whatever the corpus size.
     shard_mb: largest shard (a quarter of the budget at most).
@@ -79,7 +79,7 @@ class FeatureStore:
             raise UserError(f"feature store dtype {dtype!r}: use float16 or float32")
         if memory_mb <= 0:
             raise UserError(f"feature store memory budget must be positive, got {memory_mb} MB")
-        self.root = Path(root) if root is not None else cache_dir() / "features"
+        self.root = Path(root) if root is not None else feature_store_dir()
         self.memory_bytes = int(memory_mb * 2**20)
         self.shard_bytes = int(min(shard_mb * 2**20, self.memory_bytes / 4))
         self.batch_budget = self.memory_bytes - self.shard_bytes
@@ -207,7 +207,7 @@ class FeatureStore:
         lengths = [estimate_length(corpus, u, encoder) for u in utts]
         max_batch = self.max_batch or (64 if str(encoder.device).startswith("cuda") else 16)
         batches = plan_batches(lengths, encoder.batch_bytes, self.batch_budget, max_batch)
-        writer = _ShardWriter(folder, encoder.dim, self.dtype, self.shard_bytes)
+        writer = ShardWriter(folder, encoder.dim, self.dtype, self.shard_bytes)
         done, total = 0, len(utts)
         over_budget = False
         if progress is not None:

@@ -13,7 +13,7 @@ import numpy as np
 from merbench.features.entry import FP16_MAX
 
 
-class _ShardWriter:
+class ShardWriter:
     """Appends ``[T, d]`` arrays to shards of at most `shard_bytes`, writing each when it fills."""
 
     def __init__(self, folder: Path, dim: int, dtype: str, shard_bytes: int) -> None:
