@@ -17,28 +17,6 @@ SMALL = ["--dataset-option", "utterances_per_session=16"]
 QUICK = ["--set", "train.max_epochs=3", "--set", "train.patience=2"]
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment with a private cache and results folder for this module's commands."""
-    tmp = tmp_path_factory.mktemp("cli")
-    out = dict(os.environ)
-    out.update(
-        MERBENCH_CACHE=str(tmp / "cache"),
-        MERBENCH_RESULTS=str(tmp / "results"),
-        HF_HUB_OFFLINE="1",
-        MLFLOW_DISABLE_TELEMETRY="true",
-    )
-    out.pop("MLFLOW_TRACKING_URI", None)
-    return out
-
-
-def merbench(env: dict[str, str], *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("merbench")
-    return subprocess.run(
-        [str(exe), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=900
-    )
-
-
 def test_importing_the_cli_imports_neither_torch_nor_mlflow() -> None:
     code = (
         "import sys, merbench.cli; "
@@ -68,9 +46,9 @@ def test_importing_the_cli_imports_neither_torch_nor_mlflow() -> None:
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(
-    env: dict[str, str], args: list[str], message: str
+    cli_env: dict[str, str], merbench, args: list[str], message: str
 ) -> None:
-    result = merbench(env, *args)
+    result = merbench(cli_env, *args)
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
@@ -78,8 +56,8 @@ def test_user_errors_are_one_line_and_exit_2(
     assert "Traceback" not in result.stderr
 
 
-def test_list_shows_every_axis_with_sources(env: dict[str, str]) -> None:
-    result = merbench(env, "list", "fusions")
+def test_list_shows_every_axis_with_sources(cli_env: dict[str, str], merbench) -> None:
+    result = merbench(cli_env, "list", "fusions")
     assert result.returncode == 0, result.stderr
     for name in ("self", "cross", "concat"):
         assert name in result.stdout
@@ -110,8 +88,11 @@ def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def test_entry_point_plugin_is_listed_and_runs(env: dict[str, str], installed_plugin: Path) -> None:
-    env = {**env, "PYTHONPATH": str(installed_plugin)}
+def test_entry_point_plugin_is_listed_and_runs(
+    cli_env: dict[str, str], merbench, installed_plugin: Path
+) -> None:
+    path = os.pathsep.join([str(installed_plugin), cli_env["PYTHONPATH"]])
+    env = {**cli_env, "PYTHONPATH": path}
     listed = merbench(env, "list", "fusions", "--filter", "gat*")
     assert listed.returncode == 0, listed.stderr
     assert "gated" in listed.stdout and "merbench_plugin_example.fusion" in listed.stdout
@@ -121,13 +102,13 @@ def test_entry_point_plugin_is_listed_and_runs(env: dict[str, str], installed_pl
 
 
 @pytest.mark.slow
-def test_run_every_fold_then_rerun_skips_finished(env: dict[str, str]) -> None:
-    first = merbench(env, "run", *SMALL, *QUICK)
+def test_run_every_fold_then_rerun_skips_finished(cli_env: dict[str, str], merbench) -> None:
+    first = merbench(cli_env, "run", *SMALL, *QUICK)
     assert first.returncode == 0, first.stderr
     assert "5 runs" in first.stdout and "0 already finished, 5 to run" in first.stdout
     for fold in range(1, 6):
         assert f"concat fold{fold} seed 0" in first.stdout
     assert "concat" in first.stdout.split("training")[-1]  # the table at the end
-    second = merbench(env, "run", *SMALL, *QUICK)
+    second = merbench(cli_env, "run", *SMALL, *QUICK)
     assert second.returncode == 0, second.stderr
     assert "5 already finished, 0 to run" in second.stdout

@@ -4,40 +4,28 @@ back by path through the real loading code; offline errors; layer and pooling op
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+import transformers
 
 from merbench.encoders import build_encoder
 from merbench.errors import UserError
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
 
+@pytest.fixture
+def save_wav2vec2(tiny_wav2vec2) -> Callable[..., Path]:
+    """``save_wav2vec2(folder, norm, seed=0)``: a 2-layer, 32-wide wav2vec2 whose convolution stack
+    is kernels (10, 3, 3), strides (5, 2, 2), with its feature extractor."""
 
-def save_wav2vec2(folder: Path, norm: str, seed: int = 0) -> Path:
-    """A 2-layer, 32-wide wav2vec2 whose convolution stack is kernels (10, 3, 3), strides (5, 2, 2)."""
-    torch.manual_seed(seed)
-    config = transformers.Wav2Vec2Config(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        conv_dim=(16, 16, 16),
-        conv_kernel=(10, 3, 3),
-        conv_stride=(5, 2, 2),
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        feat_extract_norm=norm,
-        do_stable_layer_norm=norm == "layer",
-        vocab_size=8,
-    )
-    transformers.Wav2Vec2Model(config).save_pretrained(folder)
-    transformers.Wav2Vec2FeatureExtractor(
-        do_normalize=True, return_attention_mask=norm == "layer"
-    ).save_pretrained(folder)
-    return folder
+    def save(folder: Path, norm: str, seed: int = 0) -> Path:
+        extractor = {"do_normalize": True, "return_attention_mask": norm == "layer"}
+        return tiny_wav2vec2(folder, norm=norm, seed=seed, feature_extractor=extractor)
+
+    return save
 
 
 def save_tiny_bert(folder: Path) -> Path:
@@ -78,7 +66,9 @@ def waves() -> list[np.ndarray]:
 
 
 @pytest.mark.parametrize("norm", ["group", "layer"])
-def test_wav2vec2_padded_batch_equals_one_at_a_time(tmp_path: Path, waves, norm: str) -> None:
+def test_wav2vec2_padded_batch_equals_one_at_a_time(
+    tmp_path: Path, waves, norm: str, save_wav2vec2
+) -> None:
     folder = save_wav2vec2(tmp_path / f"w2v-{norm}", norm)
     encoder = build_encoder(f"hf:{folder}")
     assert encoder.modality == "audio" and encoder.dim == 32 and encoder.sample_rate == 16000
@@ -162,7 +152,7 @@ def test_whisper_encoder_keeps_frames_of_the_real_audio(tmp_path: Path, waves) -
     np.testing.assert_allclose(batched[1], encoder.encode([waves[1]])[0], atol=1e-4)
 
 
-def test_checkpoint_hash_is_the_weights_identity(tmp_path: Path) -> None:
+def test_checkpoint_hash_is_the_weights_identity(tmp_path: Path, save_wav2vec2) -> None:
     a = build_encoder(f"hf:{save_wav2vec2(tmp_path / 'a', 'layer', seed=0)}")
     b = build_encoder(f"hf:{save_wav2vec2(tmp_path / 'b', 'layer', seed=0)}")
     c = build_encoder(f"hf:{save_wav2vec2(tmp_path / 'c', 'layer', seed=1)}")
@@ -190,7 +180,9 @@ def test_model_missing_locally_is_one_user_error_naming_it(tmp_path, monkeypatch
         build_encoder("minilm", pooling_size=3)
 
 
-def test_hub_name_found_in_the_local_cache_is_name_at_commit(tmp_path, monkeypatch) -> None:
+def test_hub_name_found_in_the_local_cache_is_name_at_commit(
+    tmp_path, monkeypatch, save_wav2vec2
+) -> None:
     cache = tmp_path / "hub"
     commit = "0123456789abcdef0123456789abcdef01234567"
     snapshot = cache / "models--someone--tiny-w2v" / "snapshots" / commit

@@ -92,30 +92,14 @@ def test_changed_corpus_or_encoder_config_gives_a_new_entry(tmp_path: Path, mini
     assert len(store.entries()) == 3
 
 
-def test_hf_model_by_path_through_the_store_keys_on_its_weights(tmp_path: Path, corpus) -> None:
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-
-    def save(seed: int) -> Path:
-        torch.manual_seed(seed)
-        config = transformers.Wav2Vec2Config(
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=64,
-            conv_dim=(16, 16),
-            conv_kernel=(10, 4),
-            conv_stride=(5, 4),
-            num_conv_pos_embeddings=16,
-            num_conv_pos_embedding_groups=2,
-            feat_extract_norm="layer",
-            do_stable_layer_norm=True,
-            vocab_size=8,
-        )
-        folder = tmp_path / "model"
-        transformers.Wav2Vec2Model(config).save_pretrained(folder)
-        transformers.Wav2Vec2FeatureExtractor(return_attention_mask=True).save_pretrained(folder)
-        return folder
+def test_hf_model_by_path_through_the_store_keys_on_its_weights(
+    tmp_path: Path, corpus, tiny_wav2vec2
+) -> None:
+    def save(seed: int) -> Path:  # 2 layers, 32 wide, convolutions kernels (10, 4), strides (5, 4)
+        return tiny_wav2vec2(
+            tmp_path / "model", conv_dim=(16, 16), conv_kernel=(10, 4), conv_stride=(5, 4),
+            seed=seed, feature_extractor={"return_attention_mask": True},
+        )  # fmt: skip
 
     store = FeatureStore(tmp_path / "store", max_batch=4)
     folder = save(seed=0)

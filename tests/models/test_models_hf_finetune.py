@@ -12,28 +12,6 @@ from merbench.errors import UserError
 from merbench.registry import build
 
 
-def save_wav2vec2(folder: Path) -> str:
-    """A 1-layer, 16-wide wav2vec2; its convolutions (kernels 10, 3; strides 5, 2) map N samples
-    to floor((floor((N - 10) / 5) + 1 - 3) / 2) + 1 frames."""
-    torch.manual_seed(0)
-    config = transformers.Wav2Vec2Config(
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        conv_dim=(8, 8),
-        conv_kernel=(10, 3),
-        conv_stride=(5, 2),
-        num_conv_pos_embeddings=8,
-        num_conv_pos_embedding_groups=2,
-        feat_extract_norm="layer",
-        do_stable_layer_norm=True,
-        vocab_size=8,
-    )
-    transformers.Wav2Vec2Model(config).save_pretrained(folder)
-    return str(folder)
-
-
 def save_bert(folder: Path) -> str:
     torch.manual_seed(0)
     config = transformers.BertConfig(
@@ -48,8 +26,15 @@ def save_bert(folder: Path) -> str:
     return str(folder)
 
 
-def test_audio_backbone_trains_end_to_end_with_its_frame_mask(tmp_path):
-    path = save_wav2vec2(tmp_path / "w2v")
+def test_audio_backbone_trains_end_to_end_with_its_frame_mask(tmp_path, tiny_wav2vec2):
+    # 1 layer, 16 wide; convolutions (kernels 10, 3; strides 5, 2) map N samples to
+    # floor((floor((N - 10) / 5) + 1 - 3) / 2) + 1 frames
+    path = str(
+        tiny_wav2vec2(
+            tmp_path / "w2v", hidden=16, layers=1, conv_dim=(8, 8), conv_kernel=(10, 3),
+            conv_stride=(5, 2),
+        )
+    )  # fmt: skip
     adapter = build("adapters", "hf-finetune", 0, 8, "audio", audio_path=path)
     waveform = torch.randn(2, 400)
     mask = torch.zeros(2, 400, dtype=torch.bool)

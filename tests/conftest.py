@@ -1,0 +1,96 @@
+"""Factories shared by the whole suite: the real `merbench` command in a subprocess with a private
+cache and store, tiny Hugging Face models saved and loaded through the real loading code, and the
+test plugins folder (`tests/plugins/`: out-of-tree plugins as a user writes them)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS = Path(__file__).resolve().parent / "plugins"
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment of `merbench` subprocesses: a private cache and results folder per test module,
+    offline, the test plugins importable (after whatever PYTHONPATH already holds)."""
+    tmp = tmp_path_factory.mktemp("cli")
+    env = dict(os.environ)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    path = [p for p in (env.get("PYTHONPATH", ""), str(PLUGINS)) if p]
+    env.update(
+        MERBENCH_CACHE=str(tmp / "cache"),
+        MERBENCH_RESULTS=str(tmp / "results"),
+        HF_HUB_OFFLINE="1",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        PYTHONPATH=os.pathsep.join(path),
+    )
+    return env
+
+
+def run_merbench(
+    env: dict[str, str], *args: str, cwd: Path = ROOT, timeout: float = 900
+) -> subprocess.CompletedProcess:
+    """The installed `merbench` entry point with `args`, output captured as text."""
+    exe = Path(sys.executable).with_name("merbench")
+    return subprocess.run(
+        [str(exe), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="session")
+def merbench() -> Callable[..., subprocess.CompletedProcess]:
+    """`run_merbench`: ``merbench(env, "run", ...)``."""
+    return run_merbench
+
+
+def save_tiny_wav2vec2(
+    folder: Path,
+    *,
+    hidden: int = 32,
+    layers: int = 2,
+    conv_dim: tuple[int, ...] = (16, 16, 16),
+    conv_kernel: tuple[int, ...] = (10, 3, 3),
+    conv_stride: tuple[int, ...] = (5, 2, 2),
+    norm: str = "layer",
+    seed: int = 0,
+    feature_extractor: dict[str, Any] | None = None,
+) -> Path:
+    """A tiny randomly initialised wav2vec2 saved with ``save_pretrained`` (weights from `seed`);
+    `feature_extractor` (its options) saves a feature extractor beside it. Frames of N samples:
+    per convolution layer, ``floor((N - kernel) / stride) + 1``."""
+    import torch
+    import transformers
+
+    torch.manual_seed(seed)
+    config = transformers.Wav2Vec2Config(
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden,
+        conv_dim=conv_dim,
+        conv_kernel=conv_kernel,
+        conv_stride=conv_stride,
+        num_conv_pos_embeddings=hidden // 2,
+        num_conv_pos_embedding_groups=2,
+        feat_extract_norm=norm,
+        do_stable_layer_norm=norm == "layer",
+        vocab_size=8,
+    )
+    transformers.Wav2Vec2Model(config).save_pretrained(folder)
+    if feature_extractor is not None:
+        transformers.Wav2Vec2FeatureExtractor(**feature_extractor).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_wav2vec2() -> Callable[..., Path]:
+    """`save_tiny_wav2vec2`: ``tiny_wav2vec2(folder, hidden=16, ...)``."""
+    return save_tiny_wav2vec2
