@@ -102,3 +102,43 @@ def test_interrupted_run_is_marked_failed_and_redone_finished_one_is_skipped(tmp
     assert [t.run_key for t in done] == ["done"]
     assert [t.run_key for t in todo] == ["cut", "new"]
     assert tracking.client(uri).get_run(interrupted.run_id).info.status == "FAILED"
+
+
+def test_plan_says_what_finished_what_failed_before_and_what_is_new(tmp_path) -> None:
+    from merbench.experiment import tracking
+    from merbench.experiment.plan import DatasetRef
+    from merbench.experiment.sweep import SweepOptions, describe, plan_sweep
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    options = SweepOptions(
+        datasets=(DatasetRef("synth", None, (("utterances_per_session", 16),)),),
+        seeds=(0, 1),
+        splits=("fold1", "fold2"),
+        device="cpu",
+        tracking_uri=uri,
+    )
+    first = plan_sweep(options)
+    assert [(t.split, t.seed) for t in first.tasks] == [
+        ("fold1", 0), ("fold1", 1), ("fold2", 0), ("fold2", 1)
+    ]  # fmt: skip
+    assert set(first.state.values()) == {"todo"} and first.to_run == first.tasks
+    keys = [t.run_key for t in first.tasks]
+    with tracking.TrackedRun(uri, "concat", {f"{tracking.TAG}run_key": keys[0]}):
+        pass  # finished
+    try:
+        with tracking.TrackedRun(uri, "concat", {f"{tracking.TAG}run_key": keys[1]}):
+            raise RuntimeError("diverged")
+    except RuntimeError:
+        pass
+    tracking.TrackedRun(uri, "concat", {f"{tracking.TAG}run_key": keys[2]})  # left RUNNING
+    again = plan_sweep(options)
+    assert [again.state[k] for k in keys] == ["finished", "failed", "failed", "todo"]
+    assert [t.run_key for t in again.to_run] == keys[1:]
+    lines = describe(again)
+    assert lines[0].split()[:6] == ["finished", "concat", "synth", "fold1", "seed", "0"]
+    assert lines[-1] == (
+        "4 runs (1 configuration(s) x 4 split-seed units) on synth, device cpu: "
+        "1 already finished, 3 to run (2 failed before)"
+    )
+    # planning changed nothing: the interrupted run is still RUNNING until a sweep executes
+    assert tracking.run_states(uri)[keys[2]] == "RUNNING"

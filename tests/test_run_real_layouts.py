@@ -7,36 +7,14 @@ training, MLflow, table) and that skipped media are recorded in the run.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from merbench.data.testing import IemocapUtt, MeldRow, write_iemocap, write_m3ed, write_meld
 
 QUICK = ["--set", "train.max_epochs=2", "--set", "train.patience=1", "--no-table"]
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    tmp = tmp_path_factory.mktemp("layouts")
-    return {
-        **os.environ,
-        "MERBENCH_CACHE": str(tmp / "cache"),
-        "MERBENCH_RESULTS": str(tmp / "results"),
-        "HF_HUB_OFFLINE": "1",
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-    }
-
-
-def merbench(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    exe = Path(sys.executable).with_name("merbench")
-    return subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=600)
-
-
-def test_run_on_iemocap_layout(tmp_path: Path, env: dict[str, str]) -> None:
+def test_run_on_iemocap_layout(tmp_path: Path, cli_env: dict[str, str], merbench) -> None:
     labels = ["neu", "hap", "exc", "sad", "ang", "fru"]
     utts = [
         IemocapUtt(f"Ses0{s}F_impro01_{'FM'[i % 2]}{i:03d}", labels[i % 6], f"Line {i}.")
@@ -44,7 +22,7 @@ def test_run_on_iemocap_layout(tmp_path: Path, env: dict[str, str]) -> None:
         for i in range(12)
     ]
     release = write_iemocap(tmp_path, utts)
-    out = merbench(env, "run", "--dataset", "iemocap", "--data-root", str(release),
+    out = merbench(cli_env, "run", "--dataset", "iemocap", "--data-root", str(release),
                    "--split", "fold1", *QUICK)  # fmt: skip
     assert out.returncode == 0, out.stderr
     # 12 utterances a session, 2 of them frustrated (left out by the 4-class protocol): 50 kept
@@ -52,7 +30,7 @@ def test_run_on_iemocap_layout(tmp_path: Path, env: dict[str, str]) -> None:
 
 
 def test_run_on_meld_layout_decodes_mp4_and_records_a_missing_file(
-    tmp_path: Path, env: dict[str, str]
+    tmp_path: Path, cli_env: dict[str, str], merbench
 ) -> None:
     emotions = ("neutral", "joy", "surprise", "anger", "sadness", "disgust", "fear")
     sizes = {"train": 14, "dev": 7, "test": 7}
@@ -62,13 +40,14 @@ def test_run_on_meld_layout_decodes_mp4_and_records_a_missing_file(
     }  # fmt: skip
     release = write_meld(tmp_path, rows)
     (release / "train_splits" / "dia0_utt1.mp4").unlink()
-    out = merbench(env, "run", "--dataset", "meld", "--data-root", str(release), *QUICK)
+    out = merbench(cli_env, "run", "--dataset", "meld", "--data-root", str(release), *QUICK)
     assert out.returncode == 0, out.stderr
     assert "meld: 1 utterances skipped (first: train_dia0_utt1: missing media" in out.stderr
     assert "concat official seed 0:" in out.stdout
 
 
-def test_run_on_m3ed_layout(tmp_path: Path, env: dict[str, str]) -> None:
+def m3ed_release(tmp_path: Path) -> Path:
+    """3 series x 3 dialogues x 4 utterances; main and multi-label emotions cycle differently."""
     emotions = ("Happy", "Neutral", "Sad", "Disgust", "Anger", "Fear", "Surprise")
     movies = {
         movie: {
@@ -80,9 +59,35 @@ def test_run_on_m3ed_layout(tmp_path: Path, env: dict[str, str]) -> None:
         }
         for movie in ("Anjia", "Huanle", "Qiao")
     }
-    release = write_m3ed(
-        tmp_path, movies, {"train": ["Anjia"], "val": ["Huanle"], "test": ["Qiao"]}
-    )
-    out = merbench(env, "run", "--dataset", "m3ed", "--data-root", str(release), *QUICK)
+    return write_m3ed(tmp_path, movies, {"train": ["Anjia"], "val": ["Huanle"], "test": ["Qiao"]})
+
+
+def test_run_on_m3ed_layout(tmp_path: Path, cli_env: dict[str, str], merbench) -> None:
+    release = m3ed_release(tmp_path)
+    out = merbench(cli_env, "run", "--dataset", "m3ed", "--data-root", str(release), *QUICK)
     assert out.returncode == 0, out.stderr
     assert "concat official seed 0:" in out.stdout
+
+
+def test_m3ed_multilabel_table_shows_the_multilabel_metrics(
+    tmp_path: Path, cli_env: dict, merbench
+) -> None:
+    release = m3ed_release(tmp_path)
+    multi = [
+        "--dataset",
+        "m3ed",
+        "--data-root",
+        str(release),
+        "--dataset-option",
+        "multilabel=true",
+    ]
+    out = merbench(cli_env, "run", *multi, *QUICK)
+    assert out.returncode == 0, out.stderr
+    assert "concat official seed 0: micro_f1 " in out.stdout
+    table = merbench(cli_env, "table", "--dataset", "m3ed", "--format", "md")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("| Model |"))
+    multilabel = ["F1", "Micro-P", "Micro-R", "Avg"]
+    assert " | ".join(f"M3ED (multi-label) {m}" for m in multilabel) + " |" in header
+    assert "M3ED (multi-label) Precision" not in header  # never the single-label card columns

@@ -37,11 +37,13 @@ from merbench.report.slices import (
 FORMATS = ("latex", "md", "csv", "terminal")
 PAPER_NAMES = {
     "ua": "ACC", "wa": "WACC", "wf1": "WF1", "avg": "Avg", "precision": "Precision",
-    "recall": "Recall", "micro_f1": "F1", "macro_f1": "MF1",
+    "recall": "Recall", "micro_f1": "F1", "macro_f1": "MF1", "micro_precision": "Micro-P",
+    "micro_recall": "Micro-R",
 }  # fmt: skip
 OUR_NAMES = {
     "ua": "UA", "wa": "WA", "wf1": "WF1", "avg": "Avg", "precision": "Precision",
     "recall": "Recall", "micro_f1": "Micro-F1", "macro_f1": "Macro-F1",
+    "micro_precision": "Micro-P", "micro_recall": "Micro-R",
 }  # fmt: skip
 DEFINITIONS = {
     "ua": "UA = mean per-class recall",
@@ -51,6 +53,8 @@ DEFINITIONS = {
     "micro_f1": "micro-averaged F1 (= WA for single-label data)",
     "precision": "macro-averaged precision",
     "recall": "macro-averaged recall",
+    "micro_precision": "micro-averaged precision",
+    "micro_recall": "micro-averaged recall",
     "avg": "mean of the dataset's other headline metrics",
 }
 DAGGER, DDAGGER, REPORTED_MARK = "\u2020", "\u2021", "*"
