@@ -19,16 +19,8 @@ from typing import Any
 import pandas as pd
 
 from merbench.errors import UserError
-from merbench.report.view import (
-    DAGGER,
-    DDAGGER,
-    FORMATS,
-    REPORTED_MARK,
-    CellView,
-    RowView,
-    TableView,
-    build_view,
-)
+from merbench.report.view import FORMATS, CellView, RowView, TableView, build_view
+from merbench.report.wording import DAGGER, DDAGGER, REPORTED_MARK
 
 __all__ = [
     "FORMATS",

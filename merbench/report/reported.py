@@ -9,7 +9,6 @@ row names). Values are in percent as printed; `ReportedRow.values` holds them as
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from merbench.errors import UserError
 from merbench.paths import repo_file
+from merbench.tomlfile import read_toml
 
 META_KEYS = {"name", "cite", "encoder", "note", "marks"}
 
@@ -37,20 +37,12 @@ def reported_files(folder: Path | None = None) -> list[Path]:
     return sorted(folder.glob("*.toml")) if folder.is_dir() else []
 
 
-def _load(path: Path) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: malformed reported-results file ({exc})") from None
-
-
 def _tables(
     grid: str | None, folder: Path | None, columns: list[str] | None
 ) -> Iterator[tuple[Path, dict, dict]]:
     """(path, document, table) of every table that `load_reported` would read."""
     for path in reported_files(folder):
-        doc = _load(path)
+        doc = read_toml(path, "reported-results file")
         for table in doc.get("tables", []):
             if grid is None and table.get("grid"):
                 continue
