@@ -7,7 +7,6 @@ corpus. Loaders read their card with `load_card` and turn it into a `Protocol`.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from merbench.data.base import Protocol, Split, Utterance
 from merbench.errors import UserError
 from merbench.paths import repo_file
+from merbench.tomlfile import read_toml
 
 
 def card_path(name: str) -> Path:
@@ -25,13 +25,7 @@ def card_path(name: str) -> Path:
 def load_card(name: str, path: Path | None = None) -> dict[str, Any]:
     """The parsed card of `name` (or the TOML at `path`); UserError when missing or malformed."""
     path = path or card_path(name)
-    try:
-        with open(path, "rb") as fh:
-            card = tomllib.load(fh)
-    except FileNotFoundError:
-        raise UserError(f"{path}: dataset card not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: malformed dataset card ({exc})") from None
+    card = read_toml(path, "dataset card")
     if "protocol" not in card:
         raise UserError(f"{path}: dataset card has no [protocol] table")
     return card

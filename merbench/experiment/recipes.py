@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from merbench.errors import UserError
 from merbench.paths import repo_file
 from merbench.registry import MODELS, make_config, registry
+from merbench.tomlfile import read_toml
 from merbench.train.config import TrainConfig
 
 DEFAULT_ENCODERS = {"audio": "egemaps", "text": "minilm"}
@@ -37,26 +37,16 @@ class Configuration:
     notes: list[str] = field(default_factory=list)
 
 
-def _read_toml(path: Path, what: str) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise UserError(f"{what} not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: invalid TOML ({exc})") from None
-
-
 def _catalogue(folder: str, name: str, what: str) -> dict[str, Any]:
     """A TOML from ``registry/<folder>/`` by name, or any TOML file by path."""
     path = Path(name)
     if path.suffix == ".toml" and path.exists():
-        return _read_toml(path, what)
+        return read_toml(path, what)
     candidate = repo_file("registry", folder, f"{name}.toml")
     if not candidate.exists():
         names = sorted(p.stem for p in repo_file("registry", folder).glob("*.toml"))
         raise UserError(f"unknown {what} {name!r}; valid: {', '.join(names) or '(none)'}")
-    return _read_toml(candidate, what)
+    return read_toml(candidate, what)
 
 
 def load_recipe(name: str) -> dict[str, Any]:
