@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from merbench.encoders.hf import HFBackbone, Pooling, checkpoint_hash
+from merbench.encoders.hf import HFBackbone, Pooling
+from merbench.encoders.hub import checkpoint_hash
 from merbench.errors import UserError
 from merbench.registry import ENCODERS
 

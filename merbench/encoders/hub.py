@@ -1,0 +1,94 @@
+"""Finding and identifying a Hugging Face model: a local folder or a name in the local hub cache
+(offline by default), and the hash of its weights (the encoder's identity in the feature store)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from merbench.errors import UserError
+
+_HASH_MEMO: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, memoised per (path, size, mtime) within the process."""
+    st = path.stat()
+    memo_key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if memo_key not in _HASH_MEMO:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                h.update(chunk)
+        _HASH_MEMO[memo_key] = h.hexdigest()
+    return _HASH_MEMO[memo_key]
+
+
+def checkpoint_hash(folder: Path) -> str:
+    """Identity of a local checkpoint: SHA-256 over its config and weight files (names + hashes)."""
+    names = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.is_file()
+        and (
+            p.suffix in (".safetensors", ".bin", ".pt", ".h5", ".msgpack")
+            or p.name == "config.json"
+        )
+    )
+    if "config.json" not in names:
+        raise UserError(f"{folder}: not a Hugging Face model folder (no config.json)")
+    h = hashlib.sha256()
+    for name in names:
+        h.update(f"{name}:{file_sha256(folder / name)}\n".encode())
+    return "sha256:" + h.hexdigest()
+
+
+def offline() -> bool:
+    """Offline unless the user opted in with ``HF_HUB_OFFLINE=0``."""
+    return os.environ.get("HF_HUB_OFFLINE", "1").lower() not in ("0", "false", "no")
+
+
+def hub_cache_dir() -> str | None:
+    """The Hugging Face hub cache as the environment says now (``HF_HUB_CACHE``, ``HF_HOME``)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return str(Path(os.environ["HF_HOME"]) / "hub")
+    return None  # huggingface_hub's default
+
+
+def resolve_model(model: str, revision: str = "main") -> tuple[Path, str]:
+    """Local folder of `model` and the identity of its weights (checkpoint hash or name@commit).
+
+    `model` is a local folder or a hub name found in the Hugging Face cache. Anything else raises one
+    `UserError` naming the model and how to provide it, without touching the network (unless
+    ``HF_HUB_OFFLINE=0``).
+    """
+    if not model:
+        raise UserError("hf encoder: no model given; use hf:<hub-name> or hf:<local folder>")
+    local = Path(model).expanduser()
+    if local.is_dir():
+        return local.resolve(), checkpoint_hash(local)
+    if model.startswith(("/", ".", "~")) or model.count("/") > 1:
+        raise UserError(f"hf:{model}: no such model folder")
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = Path(
+            snapshot_download(
+                repo_id=model,
+                revision=revision,
+                cache_dir=hub_cache_dir(),
+                local_files_only=offline(),
+            )
+        )
+    except Exception:  # not in the cache (or a bad name): one clear line, no retries
+        raise UserError(
+            f"hf:{model}: model not available locally (offline); on a connected machine run "
+            f"`huggingface-cli download {model}` and copy the Hugging Face cache here, "
+            f"or pass a local folder as hf:/path/to/model"
+        ) from None
+    if not (folder / "config.json").is_file():
+        raise UserError(f"hf:{model}: cached snapshot {folder} has no config.json")
+    return folder, f"{model}@{folder.name}"
