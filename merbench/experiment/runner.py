@@ -200,7 +200,9 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "text_encoder": config["encoders"]["text"],
     }
     for role, comp in components.items():
-        tags[role] = comp["name"]
+        # the ec/ed roles are heads: their plugin goes under `<role>_head`, so that the axis tag
+        # `ed` keeps the axis value (on/off) that the report groups by
+        tags[f"{role}_head" if role in ("ec", "ed") else role] = comp["name"]
     tags.setdefault("augmentation", "none")
     tags.setdefault("fusion", "")
     return {tracking.TAG + k: v for k, v in tags.items()} | {"mlflow.runName": task.name}

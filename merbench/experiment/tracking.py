@@ -212,7 +212,15 @@ def load_runs(
 ) -> pd.DataFrame:
     """Finished runs as the runs table (one row per run; see the report layer's input contract)."""
     uri = resolve_uri(uri)
-    frame = search(uri, "attributes.status = 'FINISHED'")
+    return runs_table(search(uri, "attributes.status = 'FINISHED'"), dataset, grid)
+
+
+def runs_table(
+    frame: pd.DataFrame, dataset: str | None = None, grid: str | None = None
+) -> pd.DataFrame:
+    """The runs table from MLflow's search frame (columns ``run_id``, ``status``, ``start_time``,
+    ``tags.merbench.<name>`` as written by the runner's tags, ``metrics.<name>``): one row per run
+    key (the newest), columns of the run's identity and axes, and its ``test/``/``dev/`` metrics."""
     columns = [
         "run_id",
         "run_key",

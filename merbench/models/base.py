@@ -68,7 +68,12 @@ class Augmentation(nn.Module):
     Built as ``Augmentation(config, d, num_classes)``. ``forward(audio, audio_mask, text, text_mask,
     labels)`` returns ``(audio_for_fusion, text_for_fusion, losses)``: the sequences the fusion encoder
     receives (augmented or passed through, as the variant says) and a dict of named, already weighted
-    loss terms (empty for ``none``). Called only in training; at inference the model skips it.
+    loss terms (empty for ``none``). Called only in training.
+
+    ``fusion_inputs(audio, audio_mask, text, text_mask) -> (audio, text)``: what the fusion encoder
+    receives at inference, the same transformation `forward` applies in training (no losses, no
+    randomness): the fusion encoder must see at test time what it was trained on. Identity by
+    default (objectives that act only through their losses).
 
     Optional (additive): an augmentation that needs views of the *inputs* passed through the same
     adapters (cmie) returns them from ``input_views(batch) -> list[Batch]``; the model then adapts
@@ -78,6 +83,11 @@ class Augmentation(nn.Module):
 
     def input_views(self, batch: Batch) -> list[Batch]:
         return []
+
+    def fusion_inputs(
+        self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        return audio, text
 
 
 class FusionEncoder(nn.Module):
