@@ -65,6 +65,7 @@ class Outcome:
     metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     error: str = ""
+    warning: str = ""
 
 
 @lru_cache(maxsize=4)
@@ -254,9 +255,12 @@ def execute_task(task: RunTask) -> Outcome:
             task.device,
         )
         run.log_curves(result.curves)
+        if result.balance.dominant:
+            run.set_tag(tracking.TAG + "balance_warning", result.balance.dominant)
         run.log_metrics(
             {
                 **result.metrics,
+                **result.balance.metrics(),
                 "best_epoch": result.best_epoch,
                 "seconds": result.seconds,
                 "skipped_utterances": len(corpus.skipped),
@@ -275,7 +279,9 @@ def execute_task(task: RunTask) -> Outcome:
                 "embeddings.npy": npy_bytes(result.embeddings),
             }
         )
-    return Outcome(task, "FINISHED", result.metrics, result.seconds)
+    return Outcome(
+        task, "FINISHED", result.metrics, result.seconds, warning=result.balance.warning()
+    )
 
 
 def pending(tasks: list[RunTask], tracking_uri: str) -> tuple[list[RunTask], list[RunTask]]:

@@ -162,6 +162,9 @@ class TrackedRun:
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         self.client.set_terminated(self.run_id, status="FAILED" if exc_type else "FINISHED")
 
+    def set_tag(self, key: str, value: str) -> None:
+        self.client.set_tag(self.run_id, key, value)
+
     def log_params(self, params: dict[str, str]) -> None:
         from mlflow.entities import Param
 
@@ -231,6 +234,7 @@ def runs_table(
         "split",
         "seed",
         "status",
+        "balance_warning",
     ]
     if frame.empty:
         return pd.DataFrame(columns=[*columns, *AXES])
@@ -240,7 +244,9 @@ def runs_table(
         out[col] = frame[tag].fillna("") if tag in frame else ""
     out["seed"] = pd.to_numeric(out["seed"], errors="coerce").fillna(0).astype(int)
     for col in frame.columns:
-        if col.startswith("metrics.") and (col[8:].startswith(("test/", "dev/", "test_"))):
+        if col.startswith("metrics.") and col[8:].startswith(
+            ("test/", "dev/", "test_", "balance/")
+        ):
             out[col[8:]] = frame[col].astype(float)
     if dataset:
         out = out[out["dataset"] == dataset]

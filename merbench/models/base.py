@@ -117,7 +117,17 @@ class MERModel(nn.Module):
       ``"total"``, their sum; used in training only.
     - ``logits(batch) -> Tensor [M, C]``: the inference path (no augmentation, no pairs).
     - ``embed(batch) -> Tensor [M, D]``: the fused representation (for t-SNE plots).
+    - ``shared_parameters()``: the parameters every loss term is meant to shape (default: all
+      trainable ones; DRKF: the adapters and the fusion encoder). The trainer logs each term's
+      share of the gradient norm on them (`merbench.train.balance`).
+    - `main_losses`: the names of the main (task) terms; every other term is auxiliary, and an
+      auxiliary term carrying > 90% of that gradient norm is reported.
     """
+
+    main_losses: tuple[str, ...] = ("ec", "task")
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
 
     def losses(self, batch: Batch) -> dict[str, Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -87,6 +87,11 @@ class ComposedModel(MERModel):
             out = 1 if config.variant == "paper" else 2
             self.ed_head = build("heads", name, self.fusion.out_dim, out, **ov)
 
+    def shared_parameters(self) -> list:
+        """The adapters and the fusion encoder: what every loss term acts on."""
+        modules = (self.audio_adapter, self.text_adapter, self.fusion)
+        return [p for m in modules for p in m.parameters() if p.requires_grad]
+
     def encode(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Adapter outputs and their masks: ``(audio [M,Ta',d], audio_mask, text [M,Tt,d], mask)``."""
         audio = self.audio_adapter(batch.audio, batch.audio_mask)
