@@ -126,11 +126,13 @@ class PCMIConfig:
     unpadded frame elements of each modality, summed over the two modalities; what the paper's
     name "MSE" and the released code's ``nn.MSELoss()`` compute, and the only scale at which
     alpha = 0.2 balances the other terms. ``sum``: eq. 10 literally (per-sample squared error
-    summed over real frames and dims, divided by 2M), for reproduction studies only: at d 64 it
-    is ~250 at step 0 against ~1.4 for the EC loss, its gradient on the adapters 3 orders of
-    magnitude above the EC's, so after clipping classification gets ~1e-4 of each update
-    (measured on synth: BME + PCMI loses ~15 UA points with it); at paper scale it is ~1e5 times
-    the mean form. The code variant always uses ``nn.MSELoss()`` over all elements incl. padding.
+    summed over real frames and dims, divided by 2M), for reproduction studies only. Measured at
+    step 0 (benchmarks/loss_scales.py): with the `drkf` recipe (d 64) on synth's first batch the
+    weighted sum form is 537 against 1.3 for the EC loss and carries 98% of the gradient norm on
+    the adapters and fusion (the mean form: 0.42 and 5%); after clipping at 1.0 the EC's gradient
+    there is 0.005 instead of 1.05. At paper scale (d 1024, 349 frames) it is 9.8e4 times the
+    mean form. On synth it costs BME + PCMI and DRKF many UA points (README, Table 4). The code
+    variant always uses ``nn.MSELoss()`` over all elements incl. padding.
     """
 
     variant: Literal["paper", "code"] = "paper"
