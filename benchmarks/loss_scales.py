@@ -90,12 +90,7 @@ def paper_scale(reduction: str) -> dict[str, float]:
     config["components"]["augmentation"]["mse_reduction"] = reduction
     torch.manual_seed(0)
     model = model_factory(config)(1024, 1024, 4)
-    g = torch.Generator().manual_seed(0)
-    batch = Batch(
-        torch.randn(4, 349, 1024, generator=g), torch.ones(4, 349, dtype=torch.bool),
-        torch.randn(4, 32, 1024, generator=g), torch.ones(4, 32, dtype=torch.bool),
-        torch.tensor([0, 1, 2, 3]),
-    )  # fmt: skip
+    batch = Batch.random(4, 349, 32, 1024, 1024)
     with torch.no_grad():
         return {k: float(v) for k, v in model.losses(batch).items() if k != "total"}
 

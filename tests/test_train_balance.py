@@ -111,14 +111,15 @@ def test_paper_scale_first_step_terms_are_within_two_orders_of_magnitude():
     torch.manual_seed(0)
     config = resolve(load_recipe("drkf-paper-scale"))
     model = model_factory(config)(1024, 1024, 4)
-    g = torch.Generator().manual_seed(0)
-    batch = Batch(
-        torch.randn(4, 349, 1024, generator=g), torch.ones(4, 349, dtype=torch.bool),
-        torch.randn(4, 32, 1024, generator=g), torch.ones(4, 32, dtype=torch.bool),
-        torch.tensor([0, 1, 2, 3]),
-    )  # fmt: skip
+    batch = Batch.random(4, 349, 32, 1024, 1024)
     with torch.no_grad():
         losses = model.losses(batch)
     terms = {k: abs(float(v)) for k, v in losses.items() if k != "total"}
     assert set(terms) == {"mse", "kld", "contrastive", "ec", "ed"}
     assert max(terms.values()) / min(terms.values()) < 100, terms
+    # eq. 10 literally (the summed reduction) is ~1e5 times larger: the check above would fail
+    model.augmentation.config.mse_reduction = "sum"
+    with torch.no_grad():
+        audio, audio_mask, text, text_mask = model.encode(batch)
+        summed = model.augmentation(audio, audio_mask, text, text_mask, batch.labels)[2]["mse"]
+    assert float(summed) / terms["mse"] > 1e4

@@ -43,6 +43,17 @@ class Batch:
     def __len__(self) -> int:
         return self.labels.shape[0]
 
+    @classmethod
+    def random(cls, m: int, ta: int, tt: int, da: int, dt: int, seed: int = 0) -> Batch:
+        """Standard-normal features of the given shapes, every frame real, labels 0..M-1 mod 4
+        (for measurements at a given scale, e.g. the paper's: 4, 349, 32, 1024, 1024)."""
+        g = torch.Generator().manual_seed(seed)
+        return cls(
+            torch.randn(m, ta, da, generator=g), torch.ones(m, ta, dtype=torch.bool),
+            torch.randn(m, tt, dt, generator=g), torch.ones(m, tt, dtype=torch.bool),
+            torch.arange(m) % 4,
+        )  # fmt: skip
+
 
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
     """Mean of `x` ``[M, T, d]`` over the frames where `mask` ``[M, T]`` is True -> ``[M, d]``."""
