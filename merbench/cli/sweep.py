@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from merbench.cli.app import (
     CacheDir,
@@ -153,6 +154,13 @@ def _execute(sweep: Any) -> list[Any]:
                 progress.console.print(
                     f"{t.name} {t.split} seed {t.seed}: {shown} ({outcome.seconds:.1f}s)"
                 )
+                if outcome.warning:
+                    progress.console.print(
+                        f"[yellow]warning[/]: {t.name} {t.split} seed {t.seed}: "
+                        f"{escape(outcome.warning)}",
+                        markup=True,
+                        highlight=False,
+                    )
     return failed
 
 

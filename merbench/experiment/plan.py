@@ -63,6 +63,7 @@ class Outcome:
     metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     error: str = ""
+    warning: str = ""
 
 
 @lru_cache(maxsize=4)

@@ -25,6 +25,7 @@ import pandas as pd
 from merbench.errors import UserError
 from merbench.report.aggregate import aggregate, finished_runs
 from merbench.report.compare import Plan, compare_rows
+from merbench.report.power import resolution_sentence
 from merbench.report.protocols import DatasetProtocol, matches, protocol_of
 from merbench.report.reported import ReportedRow, load_reported, reported_protocols
 from merbench.report.slices import SLICES, add_slice_metrics
@@ -225,6 +226,8 @@ def build_view(
         title, columns, headers, components, rows, deltas, [], comparisons, plans, digits,
         show_std, titles,
     )  # fmt: skip
+    resolution = resolution_sentence(comparisons, headers, alpha)
+    notes += [resolution] if resolution else []
     view.caption = caption(view, runs, protocols, reference, names, grid) + notes
     return view
 
