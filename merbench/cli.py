@@ -123,6 +123,7 @@ def _benchmark(
 
     from merbench.device import resolve_device
     from merbench.experiment import runner, tracking
+    from merbench.experiment.modalities import needed_encoders
     from merbench.experiment.recipes import configurations
     from merbench.registry import EXECUTORS
 
@@ -146,25 +147,15 @@ def _benchmark(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with console.status(f"loading {dataset}"):
-        corpus = runner.load_corpus(ref)
+    with console.status(f"loading {dataset}" + _asr_note(ref)):
+        corpus = runner.load_corpus(ref, cache)
     if corpus.skipped:
         err_console.print(
             f"[yellow]note[/]: {dataset}: {len(corpus.skipped)} utterances skipped "
             f"(first: {corpus.skipped[0].id}: {corpus.skipped[0].reason}); "
             f"see `merbench datasets check`"
         )
-    with Progress(*columns, console=console, transient=True) as progress:
-        bars: dict[str, int] = {}
-
-        def on_progress(label: str, done: int, total: int) -> None:
-            if label not in bars:
-                bars[label] = progress.add_task(f"encoding {label}", total=total)
-            progress.update(bars[label], completed=done)
-
-        encoders = {(m, c.config["encoders"][m]) for c in confs for m in ("audio", "text")}
-        runner.prepare_features(corpus, encoders, cache, device, on_progress)
-    tasks = runner.plan(
+    tasks = runner.plan(  # refuses a configuration the corpus cannot feed, before any extraction
         confs,
         ref,
         corpus,
@@ -175,6 +166,15 @@ def _benchmark(
         cache_dir=cache,
         plugins=modules,
     )
+    with Progress(*columns, console=console, transient=True) as progress:
+        bars: dict[str, int] = {}
+
+        def on_progress(label: str, done: int, total: int) -> None:
+            if label not in bars:
+                bars[label] = progress.add_task(f"encoding {label}", total=total)
+            progress.update(bars[label], completed=done)
+
+        runner.prepare_features(corpus, needed_encoders(confs, corpus), cache, device, on_progress)
     todo, done = runner.pending(tasks, uri)
     console.print(
         f"{len(tasks)} runs ({len(confs)} configuration(s) x {len(tasks) // max(len(confs), 1)} "
@@ -202,6 +202,12 @@ def _benchmark(
         _print_table(uri, dataset, grid, tasks)
     if failed:
         raise UserError(f"{len(failed)} of {len(todo)} runs failed (first: {failed[0].error})")
+
+
+def _asr_note(ref) -> str:
+    """Status suffix while a corpus loads with ASR text (transcription may take minutes once)."""
+    text = dict(ref.options).get("text", "gold")
+    return f" and transcribing it ({text}; cached after the first time)" if text != "gold" else ""
 
 
 def _print_table(uri: str, dataset: str, grid: str | None, tasks: list) -> None:
@@ -541,8 +547,8 @@ def features(
         _data_root(data_root),
         tuple(sorted(parse_pairs(dataset_options, "--dataset-option").items())),
     )
-    with console.status(f"loading {dataset}"):
-        corpus = runner.load_corpus(ref)
+    with console.status(f"loading {dataset}" + _asr_note(ref)):
+        corpus = runner.load_corpus(ref, str(cache_dir.expanduser()) if cache_dir else None)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
         bars: dict[str, int] = {}

@@ -94,7 +94,9 @@ class ActedCorpus(CorpusLoader):
         out = []
         for k, test in enumerate(members):
             dev = members[(k + 1) % len(members)]
-            train = [i for j, m in enumerate(members) if j not in (k, (k + 1) % len(members)) for i in m]
+            train = [
+                i for j, m in enumerate(members) if j not in (k, (k + 1) % len(members)) for i in m
+            ]
             out.append(Split(f"fold{k + 1}", tuple(train), tuple(dev), tuple(test)))
         return tuple(out)
 
@@ -105,7 +107,9 @@ class ActedCorpus(CorpusLoader):
         if self.config.folds == "speaker":
             return [[s] for fold in folds for s in fold]
         if self.config.folds != "card":
-            raise UserError(f"datasets/{self.name}.folds: {self.config.folds!r}; valid: card, speaker")
+            raise UserError(
+                f"datasets/{self.name}.folds: {self.config.folds!r}; valid: card, speaker"
+            )
         return folds
 
     def load(self, root: Path | None = None) -> Corpus:
@@ -143,7 +147,9 @@ class ActedCorpus(CorpusLoader):
                 )
             if sentences and parsed.sentence not in sentences:
                 valid = ", ".join(sorted(sentences))
-                raise UserError(f"{path}: unknown sentence code {parsed.sentence!r}; valid: {valid}")
+                raise UserError(
+                    f"{path}: unknown sentence code {parsed.sentence!r}; valid: {valid}"
+                )
             utterances.append(
                 Utterance(
                     id=parsed.id,
@@ -152,7 +158,11 @@ class ActedCorpus(CorpusLoader):
                     text=self.text(parsed, sentences),
                     audio=path,
                     label=label,
-                    meta={"emotion_code": parsed.emotion, "sentence": parsed.sentence, **parsed.meta},
+                    meta={
+                        "emotion_code": parsed.emotion,
+                        "sentence": parsed.sentence,
+                        **parsed.meta,
+                    },
                 )
             )
         require_utterances(utterances, skipped, str(root), len(files))

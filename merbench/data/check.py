@@ -74,7 +74,10 @@ def detect_corpus(root: Path | str) -> str:
         ("synth", ("utterances.json",)),
         ("ravdess", ("Actor_01", "Audio_Speech_Actors_01-24/Actor_01")),
         ("cremad", ("AudioWAV", "CREMA-D/AudioWAV")),
-        ("tess", ("OAF_angry", "TESS/OAF_angry", "TESS Toronto emotional speech set data/OAF_angry")),
+        (
+            "tess",
+            ("OAF_angry", "TESS/OAF_angry", "TESS Toronto emotional speech set data/OAF_angry"),
+        ),
         ("emodb", ("wav/03a01Fa.wav", "emodb/wav/03a01Fa.wav")),
     )
     for name, paths in markers:

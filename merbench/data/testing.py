@@ -336,7 +336,9 @@ def write_tess(
     for speaker, folders in TESS_FOLDERS.items():
         for emotion, folder in folders.items():
             for word in words:
-                write_wav(release / f"{speaker}_{folder}" / f"{speaker}_{word}_{emotion}.wav", audio)
+                write_wav(
+                    release / f"{speaker}_{folder}" / f"{speaker}_{word}_{emotion}.wav", audio
+                )
     return release
 
 

@@ -20,6 +20,15 @@ from typing import Any
 from merbench.data.base import Corpus
 from merbench.experiment import tracking
 from merbench.experiment.identity import config_key, run_key
+from merbench.experiment.modalities import (
+    AbsentText,
+    check_modalities,
+    load_with_text,
+    speech_only,
+    split_text_option,
+    text_identity,
+    text_label,
+)
 from merbench.experiment.recipes import Configuration
 from merbench.registry import DATASETS, MODELS, load_plugin_modules
 
@@ -68,17 +77,23 @@ class Outcome:
 
 
 @lru_cache(maxsize=4)
-def load_corpus(ref: DatasetRef) -> Corpus:
-    """The corpus of `ref` (loaded once per process)."""
-    loader = DATASETS.build(ref.name, **dict(ref.options))
-    return loader.load(Path(ref.root).expanduser() if ref.root else None)
+def load_corpus(ref: DatasetRef, cache_dir: str | None = None) -> Corpus:
+    """The corpus of `ref` with its text source (``text=`` option) applied, once per process;
+    `cache_dir` is where ASR transcripts are cached (``<cache_dir>/transcripts``)."""
+    source, options = split_text_option(dict(ref.options))
+    loader = DATASETS.build(ref.name, **options)
+    root = Path(ref.root).expanduser() if ref.root else None
+    return load_with_text(loader, root, source, cache_dir)
 
 
 def dataset_identity(ref: DatasetRef, corpus: Corpus) -> dict[str, Any]:
     """The dataset part of run identity: name, resolved loader config, corpus fingerprint."""
-    config = DATASETS.resolve(ref.name, dict(ref.options))
+    source, options = split_text_option(dict(ref.options))
+    config = DATASETS.resolve(ref.name, options)
     resolved = dataclasses.asdict(config) if config is not None else {}
-    return {"name": ref.name, **resolved, "fingerprint": corpus.fingerprint()}
+    identity = {"name": ref.name, **resolved, "fingerprint": corpus.fingerprint()}
+    text = text_identity(source, corpus)
+    return identity if text is None else {**identity, "text": text}
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -108,7 +123,9 @@ def plan(
     cache_dir: str | None,
     plugins: tuple[str, ...] = (),
 ) -> list[RunTask]:
-    """Every (configuration, split, seed) run on `corpus`, with its run key."""
+    """Every (configuration, split, seed) run on `corpus`, with its run key; a configuration that
+    reads text on a corpus without text is refused here (UserError)."""
+    check_modalities(configurations, corpus, ref.name)
     identity = dataset_identity(ref, corpus)
     chosen = [corpus.protocol.split(s) for s in splits] if splits else corpus.protocol.splits
     tasks = []
@@ -198,6 +215,7 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "variant": str(model_options.get("variant", "")),
         "audio_encoder": config["encoders"]["audio"],
         "text_encoder": config["encoders"]["text"],
+        "text": text_label(json.loads(task.dataset_identity_json)),
     }
     for role, comp in components.items():
         tags[role] = comp["name"]
@@ -233,11 +251,18 @@ def execute_task(task: RunTask) -> Outcome:
     from merbench.train.loop import train_one
 
     load_plugin_modules(task.plugins)
-    corpus = load_corpus(task.dataset)
+    from merbench.features.transcripts import corpus_wer, transcript_table
+
+    corpus = load_corpus(task.dataset, task.cache_dir)
     config = task.config
     store = FeatureStore(Path(task.cache_dir) / "features" if task.cache_dir else None)
     audio = store.get(corpus, build_encoder(config["encoders"]["audio"]), device=task.device)
-    text = store.get(corpus, build_encoder(config["encoders"]["text"]), device=task.device)
+    text = (
+        AbsentText()
+        if speech_only(corpus)
+        else store.get(corpus, build_encoder(config["encoders"]["text"]), device=task.device)
+    )
+    transcripts, wer = transcript_table(corpus), corpus_wer(corpus)
     train_config = TrainConfig(**config["train"])
     with tracking.TrackedRun(task.tracking_uri, task.name, run_tags(task)) as run:
         run.log_params(tracking.flatten({"config": config, "split": task.split, "seed": task.seed}))
@@ -258,6 +283,7 @@ def execute_task(task: RunTask) -> Outcome:
                 "best_epoch": result.best_epoch,
                 "seconds": result.seconds,
                 "skipped_utterances": len(corpus.skipped),
+                **({"asr_wer": wer} if wer is not None else {}),
             }
         )
         run.log_artifacts(
@@ -271,6 +297,7 @@ def execute_task(task: RunTask) -> Outcome:
                 "predictions.parquet": result.predictions,
                 "confusion_matrix.csv": confusion(result.predictions, corpus.protocol.labels),
                 "embeddings.npy": npy_bytes(result.embeddings),
+                **({"transcripts.csv": transcripts} if transcripts is not None else {}),
             }
         )
     return Outcome(task, "FINISHED", result.metrics, result.seconds)

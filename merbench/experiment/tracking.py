@@ -25,7 +25,7 @@ from merbench.paths import results_dir
 
 EXPERIMENT = "merbench"
 TAG = "merbench."
-AXES = ("model", "augmentation", "fusion", "ed", "variant")
+AXES = ("model", "augmentation", "fusion", "ed", "variant", "text")
 
 
 def setup_env() -> None:
@@ -232,7 +232,9 @@ def load_runs(
         out[col] = frame[tag].fillna("") if tag in frame else ""
     out["seed"] = pd.to_numeric(out["seed"], errors="coerce").fillna(0).astype(int)
     for col in frame.columns:
-        if col.startswith("metrics.") and (col[8:].startswith(("test/", "dev/", "test_"))):
+        if col.startswith("metrics.") and (
+            col[8:].startswith(("test/", "dev/", "test_")) or col[8:] == "asr_wer"
+        ):
             out[col[8:]] = frame[col].astype(float)
     if dataset:
         out = out[out["dataset"] == dataset]

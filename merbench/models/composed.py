@@ -66,6 +66,17 @@ class ComposedModel(MERModel):
         "ed": ("heads", "mlp"),
     }
 
+    @classmethod
+    def reads(cls, config: dict) -> frozenset[str]:
+        """Modalities a resolved config reads: its fusion's, or both when an augmentation or the
+        ED head (which pair audio with text) is on."""
+        from merbench.registry import FUSIONS
+
+        components = config["components"]
+        if config["model"].get("ed") or components["augmentation"]["name"] != "none":
+            return frozenset({"audio", "text"})
+        return frozenset(FUSIONS.get(components["fusion"]["name"]).obj.modalities)
+
     def __init__(self, config: ComposedConfig, spec: ModelSpec) -> None:
         super().__init__()
         self.config, self.spec = config, spec

@@ -57,6 +57,8 @@ class ConcatFusion(FusionEncoder):
 class AudioOnlyFusion(FusionEncoder):
     """Audio only: ``MLP(masked_mean(audio))``, Linear(d, d) ReLU dropout; text is ignored."""
 
+    modalities = ("audio",)
+
     def __init__(self, config: PoolFusionConfig, d: int) -> None:
         super().__init__()
         self.out_dim = d
@@ -69,6 +71,8 @@ class AudioOnlyFusion(FusionEncoder):
 @FUSIONS.register("text", config=PoolFusionConfig)
 class TextOnlyFusion(FusionEncoder):
     """Text only: ``MLP(masked_mean(text))``, Linear(d, d) ReLU dropout; audio is ignored."""
+
+    modalities = ("text",)
 
     def __init__(self, config: PoolFusionConfig, d: int) -> None:
         super().__init__()

@@ -29,6 +29,7 @@ from merbench.report.aggregate import (
     finished_runs,
     headline_metrics,
     protocol_summary,
+    text_source_notes,
 )
 from merbench.report.compare import Plan, compare_rows
 from merbench.report.reported import ReportedRow, load_reported
@@ -202,7 +203,7 @@ def build_view(
     columns = [(d, m) for d in datasets for m in metrics[d]]
     headers = {(d, m): metric_header(d, m, names) for d, m in columns}
 
-    notes: list[str] = []
+    notes: list[str] = text_source_notes(runs)
     if grid is not None and reference in (None, ""):
         reference = str(grid.get("reference") or order[-1])
         if reference not in set(runs["row"]) and test != "none":
