@@ -69,9 +69,13 @@ class ActedCorpus(CorpusLoader):
         """The corpus folder inside the path the user gave (UserError when it is not there)."""
         raise NotImplementedError
 
+    #: whether the audio files sit in subfolders of the corpus folder (else directly in it)
+    recursive: bool = True
+
     def files(self, root: Path) -> Iterable[Path]:
-        """The audio files of the corpus (default: every wav under `root`, recursively)."""
-        return (p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        """The audio files of the corpus: every wav under `root` (in it only, unless recursive)."""
+        found = root.rglob("*") if self.recursive else root.iterdir()
+        return (p for p in found if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
 
     def parse(self, path: Path) -> Parsed:  # pragma: no cover - abstract
         """What the file name says; raise `BadName` when it does not follow the scheme."""

@@ -23,12 +23,10 @@ class CremaDCorpus(ActedCorpus):
 
     name = "cremad"
     scheme = "CREMA-D AAAA_SSS_EEE_LL.wav"
+    recursive = False
 
     def find(self, root: Path | None) -> Path:
         return find_root(root, "AudioWAV", ("CREMA-D",), "CREMA-D") / "AudioWAV"
-
-    def files(self, root: Path):
-        return (p for p in root.iterdir() if p.suffix.lower() == ".wav")
 
     def parse(self, path: Path) -> Parsed:
         match = NAME_RE.fullmatch(path.stem)

@@ -24,12 +24,10 @@ class EmoDbCorpus(ActedCorpus):
 
     name = "emodb"
     scheme = "EmoDB SSTTTEV.wav"
+    recursive = False
 
     def find(self, root: Path | None) -> Path:
         return find_root(root, "wav", ("emodb", "EmoDB", "download"), "EmoDB") / "wav"
-
-    def files(self, root: Path):
-        return (p for p in root.iterdir() if p.suffix.lower() == ".wav")
 
     def parse(self, path: Path) -> Parsed:
         match = NAME_RE.fullmatch(path.stem)

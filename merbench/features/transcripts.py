@@ -92,6 +92,7 @@ class TranscriptStore:
             fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 json.dump({"model": identity, "transcripts": merged}, fh, ensure_ascii=False)
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is shared like features
             os.replace(tmp, path)
 
     def transcripts(
