@@ -74,6 +74,7 @@ class Outcome:
     metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     error: str = ""
+    warning: str = ""
 
 
 @lru_cache(maxsize=4)
@@ -218,7 +219,9 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "text": text_label(json.loads(task.dataset_identity_json)),
     }
     for role, comp in components.items():
-        tags[role] = comp["name"]
+        # the ec/ed roles are heads: their plugin goes under `<role>_head`, so that the axis tag
+        # `ed` keeps the axis value (on/off) that the report groups by
+        tags[f"{role}_head" if role in ("ec", "ed") else role] = comp["name"]
     tags.setdefault("augmentation", "none")
     tags.setdefault("fusion", "")
     return {tracking.TAG + k: v for k, v in tags.items()} | {"mlflow.runName": task.name}
@@ -277,9 +280,12 @@ def execute_task(task: RunTask) -> Outcome:
             task.device,
         )
         run.log_curves(result.curves)
+        if result.balance.dominant:
+            run.set_tag(tracking.TAG + "balance_warning", result.balance.dominant)
         run.log_metrics(
             {
                 **result.metrics,
+                **result.balance.metrics(),
                 "best_epoch": result.best_epoch,
                 "seconds": result.seconds,
                 "skipped_utterances": len(corpus.skipped),
@@ -300,7 +306,9 @@ def execute_task(task: RunTask) -> Outcome:
                 **({"transcripts.csv": transcripts} if transcripts is not None else {}),
             }
         )
-    return Outcome(task, "FINISHED", result.metrics, result.seconds)
+    return Outcome(
+        task, "FINISHED", result.metrics, result.seconds, warning=result.balance.warning()
+    )
 
 
 def pending(tasks: list[RunTask], tracking_uri: str) -> tuple[list[RunTask], list[RunTask]]:

@@ -20,6 +20,7 @@ import torch
 from merbench.data.base import Corpus, Split
 from merbench.data.metrics import compute_metrics
 from merbench.models.base import MERModel
+from merbench.train.balance import BalanceLog, BalanceMeter
 from merbench.train.batches import BatchMaker, Features
 from merbench.train.config import TrainConfig
 
@@ -30,7 +31,8 @@ class RunResult:
 
     `metrics` maps ``dev/<metric>`` and ``test/<metric>`` to values in [0, 1]; `predictions` has
     columns ``id, label, prediction, prob/<class>`` (+ ``consistent`` when the corpus records it);
-    `curves` lists per-epoch dicts (``epoch, train/loss, train/<term>, dev/<metric>``).
+    `curves` lists per-epoch dicts (``epoch, train/loss, train/<term>, dev/<metric>``);
+    `balance` the loss balance measured on the first training steps (`merbench.train.balance`).
     """
 
     metrics: dict[str, float]
@@ -40,6 +42,7 @@ class RunResult:
     seconds: float
     embeddings: np.ndarray | None = None
     extra: dict[str, float] = field(default_factory=dict)
+    balance: BalanceLog = field(default_factory=BalanceLog)
 
 
 def seed_everything(seed: int) -> None:
@@ -112,11 +115,14 @@ def train_one(
     seed: int,
     device: str = "cpu",
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    balance_steps: int = 10,
 ) -> RunResult:
     """Train ``make_model(audio_dim, text_dim, num_classes)`` on `split` and return its results.
 
     Early stopping: after each epoch the dev split is scored; the weights with the best
     `select_metric` are kept, and training stops after `patience` epochs without improvement.
+    The loss balance is measured on the first `balance_steps` steps (0: not measured); it does
+    not change training.
     """
     started = time.perf_counter()
     seed_everything(seed)
@@ -131,6 +137,7 @@ def train_one(
         model.parameters(), lr=config.lr, weight_decay=weight_decay, foreach=True
     )  # one fused update over all tensors: the per-tensor loop dominated small models on CPU
     rng = np.random.default_rng(seed)
+    meter = BalanceMeter(model, balance_steps)
 
     best_score, best_epoch, best_state = -np.inf, -1, copy.deepcopy(model.state_dict())
     curves: list[dict[str, float]] = []
@@ -142,6 +149,7 @@ def train_one(
             if len(batch) < 2:  # contrastive and pair terms need two samples
                 continue
             losses = model.losses(batch.to(device))
+            meter.measure(losses)
             optimiser.zero_grad(set_to_none=True)
             losses["total"].backward()
             if config.grad_clip > 0:
@@ -189,4 +197,5 @@ def train_one(
         seconds=time.perf_counter() - started,
         embeddings=test_embeds,
         extra=extra,
+        balance=meter.log(),
     )
