@@ -258,6 +258,10 @@ DATASETS = Registry(
         "merbench.data.meld",
         "merbench.data.m3ed",
         "merbench.data.manifest",
+        "merbench.data.ravdess",
+        "merbench.data.cremad",
+        "merbench.data.tess",
+        "merbench.data.emodb",
     ),
 )
 ENCODERS = Registry(

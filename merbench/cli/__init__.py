@@ -232,7 +232,7 @@ def features(
 
     from merbench.device import resolve_device
     from merbench.experiment.plan import load_corpus
-    from merbench.experiment.sweep import dataset_ref
+    from merbench.experiment.sweep import asr_note, dataset_ref
     from merbench.features.manage import extract, open_store
 
     _load_plugins(plugins)
@@ -241,8 +241,8 @@ def features(
         raise UserError("features: give --audio-encoder and/or --text-encoder")
     store = open_store(cache_dir, memory_mb=memory_mb)
     ref = dataset_ref(dataset, data_root, parse_pairs(dataset_options, "--dataset-option"))
-    with console.status(f"loading {dataset}"):
-        corpus = load_corpus(ref)
+    with console.status(f"loading {dataset}" + asr_note(ref)):
+        corpus = load_corpus(ref, str(cache_dir.expanduser()) if cache_dir else None)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
         bars: dict[str, int] = {}

@@ -14,7 +14,11 @@ from rich.console import Console
 from merbench.errors import UserError
 
 app = typer.Typer(
-    help="Benchmark harness for multimodal (speech + text) emotion recognition.",
+    help=(
+        "Benchmark harness for multimodal (speech + text) emotion recognition. Runs are tracked "
+        "in ./results (results/mlflow.db and artifacts) of the folder you run it from; "
+        "$MERBENCH_RESULTS or --tracking-uri change that."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -35,7 +39,8 @@ Plugin = Annotated[
 TrackingUri = Annotated[
     str | None,
     typer.Option(
-        help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///results/mlflow.db)."
+        help="MLflow store (default: $MLFLOW_TRACKING_URI, else ./results/mlflow.db in the "
+        "working folder, or in $MERBENCH_RESULTS)."
     ),
 ]
 CacheDir = Annotated[
@@ -48,7 +53,10 @@ DataRoot = Annotated[
 ]
 DatasetOption = Annotated[
     list[str] | None,
-    typer.Option("--dataset-option", help="Loader option KEY=VALUE (e.g. classes=6)."),
+    typer.Option(
+        "--dataset-option",
+        help="Loader option KEY=VALUE (e.g. classes=6); text=gold|asr|asr:MODEL picks the text.",
+    ),
 ]
 Seeds = Annotated[str, typer.Option(help="Seed count (3 = 0,1,2) or list (0,1,2).")]
 Device = Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda or cuda:N.")]

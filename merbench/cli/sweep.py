@@ -77,7 +77,13 @@ def _sweep(
 ) -> None:
     """Shared body of `run` and `ablate`: parse into `SweepOptions`, plan, execute, print."""
     from merbench.experiment.plan import parse_seeds
-    from merbench.experiment.sweep import SweepOptions, dataset_ref, describe, plan_sweep
+    from merbench.experiment.sweep import (
+        SweepOptions,
+        asr_note,
+        dataset_ref,
+        describe,
+        plan_sweep,
+    )
 
     options = SweepOptions(
         recipe=recipe,
@@ -100,7 +106,7 @@ def _sweep(
         cache_dir=str(shared["cache_dir"].expanduser()) if shared["cache_dir"] else None,
         plugins=tuple(shared["plugin"] or ()),
     )
-    with console.status(f"loading {shared['dataset']}"):
+    with console.status(f"loading {shared['dataset']}" + asr_note(options.datasets[0])):
         sweep = plan_sweep(options)
     for note in sweep.notes:
         err_console.print(f"[yellow]note[/]: {note}", highlight=False)

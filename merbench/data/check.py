@@ -72,13 +72,21 @@ def detect_corpus(root: Path | str) -> str:
         ("m3ed", ("annotation.json", "M3ED/annotation.json")),
         ("manifest", ("manifest.csv", "manifest.parquet")),
         ("synth", ("utterances.json",)),
+        ("ravdess", ("Actor_01", "Audio_Speech_Actors_01-24/Actor_01")),
+        ("cremad", ("AudioWAV", "CREMA-D/AudioWAV")),
+        (
+            "tess",
+            ("OAF_angry", "TESS/OAF_angry", "TESS Toronto emotional speech set data/OAF_angry"),
+        ),
+        ("emodb", ("wav/03a01Fa.wav", "emodb/wav/03a01Fa.wav")),
     )
     for name, paths in markers:
         if any((root / p).exists() for p in paths):
             return name
     raise UserError(
         f"{root}: cannot tell the corpus type from the layout (expected IEMOCAP_full_release, "
-        "MELD.Raw, M3ED or a manifest); pass --name"
+        "MELD.Raw, M3ED, RAVDESS Actor_NN/, CREMA-D AudioWAV/, TESS, EmoDB wav/ or a manifest); "
+        "pass --name"
     )
 
 
@@ -185,7 +193,7 @@ def render_check(report: CheckReport, max_items: int = 20) -> str:
         return "\n".join(lines)
     lines.append(f"{report.utterances} utterances, {len(report.labels)} classes")
     if report.group_counts:
-        lines.append("per group (session):")
+        lines.append("per group (session, or speaker for the acted corpora):")
         lines += _table(report.group_counts, report.labels, "group")
         sizes = {}
         for key, counts in report.counts.items():

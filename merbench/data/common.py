@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections import Counter
 from pathlib import Path
 
-from merbench.data.base import Skip
+from merbench.data.base import Skip, Utterance
 from merbench.errors import UserError
 
 ON_MISSING = ("skip", "fail")
@@ -47,6 +48,20 @@ def record_missing(on_missing: str, skipped: list[Skip], utt_id: str, reason: st
     if on_missing == "fail":
         raise UserError(f"{utt_id}: {reason} (on_missing=fail; use on_missing=skip to skip it)")
     skipped.append(Skip(utt_id, reason))
+
+
+def require_utterances(
+    utterances: list[Utterance], skipped: list[Skip], where: str, total: int
+) -> None:
+    """Raise a UserError when no record of `total` survived, with the skips counted per reason
+    (the part of `Skip.reason` before the colon): a corpus that lost everything must say why."""
+    if utterances:
+        return
+    if not total:
+        raise UserError(f"{where}: no utterances (the file or folder holds no records)")
+    counts = Counter(s.reason.split(":", 1)[0] for s in skipped)
+    why = ", ".join(f"{reason} {n}" for reason, n in counts.most_common()) or "no reason recorded"
+    raise UserError(f"{where}: all {total} records were dropped ({why}); nothing left to use")
 
 
 def find_root(root: Path | None, marker: str, release_dirs: tuple[str, ...], corpus: str) -> Path:

@@ -5,6 +5,12 @@ A CSV (UTF-8) or Parquet file with columns ``id, audio, text, label, speaker`` a
 ``official``) or ``fold`` (leave one fold out, dev = the next fold, as for IEMOCAP sessions).
 Audio paths are relative to the manifest's folder (absolute paths work too). An optional ``group``
 column (session, dialogue) fills `Utterance.group` for split manifests (default: the speaker).
+
+A manifest whose ``text`` column is empty on every row is a *speech-only* corpus: its utterances
+keep an empty text (audio-only recipes run on it; recipes that read text are refused at plan time
+unless a text source such as ``text=asr`` fills it). When only some rows lack text, those rows are
+skipped with the reason ``empty text``. A manifest whose rows were all dropped is an error that
+counts the rows per reason.
 """
 
 from __future__ import annotations
@@ -14,7 +20,13 @@ from pathlib import Path
 
 from merbench.data.base import Corpus, CorpusLoader, Skip, Split, Utterance
 from merbench.data.card import leave_one_group_out, load_card, make_protocol
-from merbench.data.common import MediaIndex, check_on_missing, read_csv_rows, record_missing
+from merbench.data.common import (
+    MediaIndex,
+    check_on_missing,
+    read_csv_rows,
+    record_missing,
+    require_utterances,
+)
 from merbench.errors import UserError
 from merbench.registry import DATASETS
 
@@ -104,6 +116,7 @@ class ManifestCorpus(CorpusLoader):
         path = manifest_path(cfg, root)
         rows = read_manifest(path)
         by_fold = "split" not in rows[0][1] if rows else False
+        speech_only = all(not row["text"].strip() for _, row in rows)
         media = MediaIndex()
         utterances: list[Utterance] = []
         skipped: list[Skip] = []
@@ -132,7 +145,7 @@ class ManifestCorpus(CorpusLoader):
                     )
                 part = SPLIT_NAMES[raw]
             text = row["text"].strip()
-            if not text:
+            if not text and not speech_only:
                 skipped.append(Skip(utt_id, f"empty text: {where}"))
                 continue
             audio_field = row["audio"].strip()
@@ -159,6 +172,7 @@ class ManifestCorpus(CorpusLoader):
                 )
             )
             part_of[utt_id] = part
+        require_utterances(utterances, skipped, str(path), len(rows))
         labels = tuple(cfg.labels) or tuple(sorted({u.label for u in utterances}))
         card = load_card("manifest")
         if by_fold:

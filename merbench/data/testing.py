@@ -3,7 +3,8 @@
 Used by the tests and the loader benchmark (and by anyone who needs a corpus on disk without the
 licensed data): IEMOCAP with evaluator lines, ``%`` headers, unannotated ``XX`` transcription lines
 and non-dialogue files; MELD CSVs with quoted commas and non-ASCII text, real aac-in-mp4 media;
-M3ED annotation.json with split lists. Audio is a short tone unless `audio` says otherwise:
+M3ED annotation.json with split lists; RAVDESS, CREMA-D, TESS and EmoDB trees whose file names
+carry the labels (TESS with its inconsistently capitalised folders). Audio is a short tone unless `audio` says otherwise:
 ``"tone"`` (real content), ``"empty"`` (zero-byte file, fast, for count benchmarks) or ``None``
 (no file).
 """
@@ -276,4 +277,83 @@ def write_m3ed(
     (release / "annotation.json").write_text(json.dumps(annotation, ensure_ascii=False, indent=1))
     for split, names in splits.items():
         (release / "splitInfo" / f"movie_list_{split}.txt").write_text("\n".join(names) + "\n")
+    return release
+
+
+# -- acted corpora: the labels are in the file names ------------------------------------------
+RAVDESS_EMOTIONS = ("01", "02", "03", "04", "05", "06", "07", "08")
+
+
+def write_ravdess(
+    root: Path, actors: Sequence[int] = (1, 5, 9, 13, 17, 21), audio: str | None = "tone"
+) -> Path:
+    """``root/Audio_Speech_Actors_01-24/Actor_NN/03-01-EE-01-SS-01-NN.wav``: per actor, every
+    emotion x both statements (16 files; one actor per card fold by default); the release folder."""
+    release = root / "Audio_Speech_Actors_01-24"
+    for actor in actors:
+        folder = release / f"Actor_{actor:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for emotion in RAVDESS_EMOTIONS:
+            for statement in ("01", "02"):
+                write_wav(folder / f"03-01-{emotion}-01-{statement}-01-{actor:02d}.wav", audio)
+    return release
+
+
+def write_cremad(
+    root: Path,
+    actors: Sequence[int] = (1001, 1002, 1003, 1004, 1005),
+    sentences: Sequence[str] = ("DFA", "IEO"),
+    audio: str | None = "tone",
+) -> Path:
+    """``root/CREMA-D/AudioWAV/AAAA_SSS_EEE_XX.wav``: per actor and sentence, the 6 emotions
+    (one actor per card fold by default); returns the ``CREMA-D`` folder."""
+    release = root / "CREMA-D"
+    (release / "AudioWAV").mkdir(parents=True, exist_ok=True)
+    for actor in actors:
+        for sentence in sentences:
+            for emotion in ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD"):
+                write_wav(release / "AudioWAV" / f"{actor}_{sentence}_{emotion}_XX.wav", audio)
+    return release
+
+
+#: The per-emotion folders of the TESS release, with their inconsistent capitals.
+TESS_FOLDERS = {
+    "OAF": {"angry": "angry", "disgust": "disgust", "fear": "Fear", "happy": "happy",
+            "neutral": "neutral", "ps": "Pleasant_surprise", "sad": "Sad"},
+    "YAF": {"angry": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy",
+            "neutral": "neutral", "ps": "pleasant_surprised", "sad": "sad"},
+}  # fmt: skip
+
+
+def write_tess(
+    root: Path,
+    words: Sequence[str] = ("back", "bar", "base", "bath", "bean"),
+    audio: str | None = "tone",
+) -> Path:
+    """``root/TESS/<speaker>_<Emotion>/<speaker>_<word>_<emotion>.wav`` for both speakers, every
+    emotion and each of `words`; returns the ``TESS`` folder."""
+    release = root / "TESS"
+    for speaker, folders in TESS_FOLDERS.items():
+        for emotion, folder in folders.items():
+            for word in words:
+                write_wav(
+                    release / f"{speaker}_{folder}" / f"{speaker}_{word}_{emotion}.wav", audio
+                )
+    return release
+
+
+def write_emodb(
+    root: Path,
+    speakers: Sequence[str] = ("03", "08", "09", "10", "11", "12", "13", "14", "15", "16"),
+    sentences: Sequence[str] = ("a01", "b01"),
+    audio: str | None = "tone",
+) -> Path:
+    """``root/emodb/wav/SSTTTEa.wav``: per speaker and sentence, the 7 emotion letters (version
+    ``a``; ``03a01Fa.wav`` among them); returns the ``emodb`` folder."""
+    release = root / "emodb"
+    (release / "wav").mkdir(parents=True, exist_ok=True)
+    for speaker in speakers:
+        for sentence in sentences:
+            for letter in "WLEAFTN":
+                write_wav(release / "wav" / f"{speaker}{sentence}{letter}a.wav", audio)
     return release

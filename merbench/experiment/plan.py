@@ -3,7 +3,7 @@ and which of them already finished.
 
 `plan` turns configurations x dataset into `RunTask`s; `pending` splits them into those to run and
 those finished (runs left RUNNING by an interrupted sweep are marked FAILED, so they are redone).
-`load_corpus` loads a corpus once per process.
+`load_corpus` loads a corpus once per process, with its text source (`merbench.experiment.modalities`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,12 @@ from typing import Any
 from merbench.data.base import Corpus
 from merbench.experiment import tracking
 from merbench.experiment.identity import config_key, run_key
+from merbench.experiment.modalities import (
+    check_modalities,
+    load_with_text,
+    split_text_option,
+    text_identity,
+)
 from merbench.experiment.recipes import Configuration
 from merbench.registry import DATASETS
 
@@ -67,17 +73,24 @@ class Outcome:
 
 
 @lru_cache(maxsize=4)
-def load_corpus(ref: DatasetRef) -> Corpus:
-    """The corpus of `ref` (loaded once per process)."""
-    loader = DATASETS.build(ref.name, **dict(ref.options))
-    return loader.load(Path(ref.root).expanduser() if ref.root else None)
+def load_corpus(ref: DatasetRef, cache_dir: str | None = None) -> Corpus:
+    """The corpus of `ref` with its text source (``text=`` option) applied, once per process;
+    `cache_dir` is where ASR transcripts are cached (``<cache_dir>/transcripts``)."""
+    source, options = split_text_option(dict(ref.options))
+    loader = DATASETS.build(ref.name, **options)
+    root = Path(ref.root).expanduser() if ref.root else None
+    return load_with_text(loader, root, source, cache_dir)
 
 
 def dataset_identity(ref: DatasetRef, corpus: Corpus) -> dict[str, Any]:
-    """The dataset part of run identity: name, resolved loader config, corpus fingerprint."""
-    config = DATASETS.resolve(ref.name, dict(ref.options))
+    """The dataset part of run identity: name, resolved loader config, corpus fingerprint, and
+    the text source when it is not the corpus's own text (`modalities.text_identity`)."""
+    source, options = split_text_option(dict(ref.options))
+    config = DATASETS.resolve(ref.name, options)
     resolved = dataclasses.asdict(config) if config is not None else {}
-    return {"name": ref.name, **resolved, "fingerprint": corpus.fingerprint()}
+    identity = {"name": ref.name, **resolved, "fingerprint": corpus.fingerprint()}
+    text = text_identity(source, corpus)
+    return identity if text is None else {**identity, "text": text}
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -107,7 +120,9 @@ def plan(
     cache_dir: str | None,
     plugins: tuple[str, ...] = (),
 ) -> list[RunTask]:
-    """Every (configuration, split, seed) run on `corpus`, with its run key."""
+    """Every (configuration, split, seed) run on `corpus`, with its run key; a configuration that
+    reads text on a corpus without text is refused here (UserError), before any extraction."""
+    check_modalities(configurations, corpus, ref.name)
     identity = dataset_identity(ref, corpus)
     chosen = [corpus.protocol.split(s) for s in splits] if splits else corpus.protocol.splits
     tasks = []

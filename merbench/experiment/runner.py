@@ -13,6 +13,7 @@ from typing import Any
 
 from merbench.data.base import Corpus
 from merbench.experiment import tracking
+from merbench.experiment.modalities import AbsentText, speech_only, text_label
 from merbench.experiment.plan import Outcome, RunTask, load_corpus
 from merbench.registry import MODELS, load_plugin_modules
 
@@ -79,6 +80,7 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "variant": str(model_options.get("variant", "")),
         "audio_encoder": config["encoders"]["audio"],
         "text_encoder": config["encoders"]["text"],
+        "text": text_label(json.loads(task.dataset_identity_json)),
     }
     for role, comp in components.items():
         # the ec/ed roles are heads: their plugin goes under `<role>_head`, so that the axis tag
@@ -112,15 +114,21 @@ def execute_task(task: RunTask) -> Outcome:
     """Train and track one run. The MLflow run is FINISHED only when everything was logged."""
     from merbench.encoders import build_encoder
     from merbench.features.manage import open_store
+    from merbench.features.transcripts import corpus_wer, transcript_table
     from merbench.train.config import TrainConfig
     from merbench.train.loop import train_one
 
     load_plugin_modules(task.plugins)
-    corpus = load_corpus(task.dataset)
+    corpus = load_corpus(task.dataset, task.cache_dir)
     config = task.config
     store = open_store(task.cache_dir)
     audio = store.get(corpus, build_encoder(config["encoders"]["audio"]), device=task.device)
-    text = store.get(corpus, build_encoder(config["encoders"]["text"]), device=task.device)
+    text = (
+        AbsentText()
+        if speech_only(corpus)
+        else store.get(corpus, build_encoder(config["encoders"]["text"]), device=task.device)
+    )
+    transcripts, wer = transcript_table(corpus), corpus_wer(corpus)
     train_config = TrainConfig(**config["train"])
     protocol = corpus.protocol.record(task.dataset.name)
     tags = run_tags(task) | {tracking.PROTOCOL_TAG: json.dumps(protocol, sort_keys=True)}
@@ -146,6 +154,7 @@ def execute_task(task: RunTask) -> Outcome:
                 "best_epoch": result.best_epoch,
                 "seconds": result.seconds,
                 "skipped_utterances": len(corpus.skipped),
+                **({"asr_wer": wer} if wer is not None else {}),
             }
         )
         run.log_artifacts(
@@ -160,6 +169,7 @@ def execute_task(task: RunTask) -> Outcome:
                 "predictions.parquet": result.predictions,
                 "confusion_matrix.csv": confusion(result.predictions, corpus.protocol.labels),
                 "embeddings.npy": npy_bytes(result.embeddings),
+                **({"transcripts.csv": transcripts} if transcripts is not None else {}),
             }
         )
     return Outcome(

@@ -6,6 +6,11 @@ feature and changes nothing in the store (``--dry-run`` prints it). `execute_swe
 the feature store, marks runs left RUNNING by an interrupted sweep as FAILED, and runs every task
 not finished, yielding each `Outcome` as it comes. The CLI parses into `SweepOptions`, calls these
 two and prints.
+
+Planning refuses a configuration its corpus cannot feed (one that reads text on a speech-only
+corpus, `merbench.experiment.modalities`) before any feature is extracted, and extraction runs
+only the encoders the corpus can feed (`needed_encoders`). A corpus loaded with ASR text
+(``--dataset-option text=asr``) is transcribed while it loads, once: the transcripts are cached.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 from merbench.data.base import Corpus
 from merbench.errors import UserError
 from merbench.experiment import tracking
+from merbench.experiment.modalities import needed_encoders
 from merbench.experiment.plan import DatasetRef, Outcome, RunTask, load_corpus, pending, plan
 from merbench.experiment.recipes import Configuration, configurations
 
@@ -110,7 +116,7 @@ def plan_sweep(options: SweepOptions) -> SweepPlan:
     corpora: dict[DatasetRef, Corpus] = {}
     tasks: list[RunTask] = []
     for ref in options.datasets:
-        corpus = corpora[ref] = load_corpus(ref)
+        corpus = corpora[ref] = load_corpus(ref, options.cache_dir)
         if corpus.skipped:
             first = corpus.skipped[0]
             notes.append(
@@ -149,10 +155,8 @@ def execute_sweep(sweep: SweepPlan, progress: Progress | None = None) -> Iterato
 
     options = sweep.options
     executor = EXECUTORS.build(options.executor, **dict(options.executor_options))
-    encoders = {
-        (m, c.config["encoders"][m]) for c in sweep.configurations for m in ("audio", "text")
-    }
     for corpus in sweep.corpora.values():
+        encoders = needed_encoders(sweep.configurations, corpus)  # no text encoder: speech only
         prepare_features(corpus, encoders, options.cache_dir, sweep.device, progress)
     todo, _ = pending(sweep.tasks, sweep.tracking_uri)
     yield from executor.run(todo, execute_task)
@@ -167,6 +171,12 @@ def describe(sweep: SweepPlan) -> list[str]:
         for t in sweep.tasks
     ]
     return [*lines, sweep.summary()]
+
+
+def asr_note(ref: DatasetRef) -> str:
+    """Status suffix while `ref` loads with ASR text (transcription may take minutes, once)."""
+    text = dict(ref.options).get("text", "gold")
+    return f" and transcribing it ({text}; cached after the first time)" if text != "gold" else ""
 
 
 def dataset_ref(name: str, root: Path | str | None, options: dict[str, Any]) -> DatasetRef:

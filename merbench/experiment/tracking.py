@@ -26,7 +26,7 @@ from merbench.paths import results_dir
 
 EXPERIMENT = "merbench"
 TAG = "merbench."
-AXES = ("model", "augmentation", "fusion", "ed", "variant")
+AXES = ("model", "augmentation", "fusion", "ed", "variant", "text")
 #: The protocol a run was scored with (`Protocol.record` as JSON): the report's only source of it.
 PROTOCOL_TAG = f"{TAG}protocol"
 
@@ -245,7 +245,9 @@ def runs_table(
         out[col] = frame[tag].fillna("") if tag in frame else ""
     out["seed"] = pd.to_numeric(out["seed"], errors="coerce").fillna(0).astype(int)
     for col in frame.columns:
-        if col.startswith("metrics.") and col[8:].startswith(("test/", "dev/", "balance/")):
+        if col.startswith("metrics.") and (
+            col[8:].startswith(("test/", "dev/", "balance/")) or col[8:] == "asr_wer"
+        ):
             out[col[8:]] = frame[col].astype(float)
     if dataset:
         out = out[out["dataset"] == dataset]

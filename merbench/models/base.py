@@ -105,10 +105,12 @@ class FusionEncoder(nn.Module):
     """Fuses the two modalities into one vector (axis `fusion`).
 
     Built as ``FusionEncoder(config, d)``; ``forward(audio [M,Ta,d], audio_mask, text [M,Tt,d],
-    text_mask) -> [M, out_dim]``; attribute `out_dim`.
+    text_mask) -> [M, out_dim]``; attribute `out_dim`. `modalities` names what it reads (a
+    unimodal fusion reads one; planning uses it to run audio-only recipes on speech-only corpora).
     """
 
     out_dim: int
+    modalities: tuple[str, ...] = ("audio", "text")
 
 
 class Head(nn.Module):

@@ -61,6 +61,21 @@ class ComposedModel(AdaptedModel):
         "ed": ("heads", "mlp"),
     }
 
+    @classmethod
+    def reads(cls, config: dict) -> frozenset[str]:
+        """Modalities a resolved config reads: its fusion's (the `modalities` field of its config,
+        as `PoolFusion`'s, else the class's `modalities`), or both when an augmentation or the ED
+        head (which pair audio with text) is on."""
+        from merbench.registry import FUSIONS
+
+        components = config["components"]
+        if config["model"].get("ed") or components["augmentation"]["name"] != "none":
+            return frozenset({"audio", "text"})
+        fusion = {k: v for k, v in components["fusion"].items() if k != "name"}
+        name = components["fusion"]["name"]
+        declared = getattr(FUSIONS.resolve(name, fusion), "modalities", None)
+        return frozenset(declared or FUSIONS.get(name).obj.modalities)
+
     def __init__(self, config: ComposedConfig, spec: ModelSpec) -> None:
         super().__init__(spec, config.d)
         self.config = config

@@ -44,22 +44,40 @@ def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
     out["split"] = out["split"].astype(str)
     out["seed"] = pd.to_numeric(out["seed"], errors="coerce").fillna(0).astype(int)
     out["row"] = out["name"].astype(str)
+    if "text" in out.columns:  # gold vs. ASR text side by side: one row per text source
+        source = out["text"].astype(str).replace({"": "gold"})
+        if source.nunique() > 1:
+            out["row"] = out["row"] + " (" + source + " text)"
     if "config_key" in out.columns:
-        distinct = out.drop_duplicates(["name", "dataset", "config_key"])
-        counts = distinct.groupby(["name", "dataset"]).size()
+        distinct = out.drop_duplicates(["row", "dataset", "config_key"])
+        counts = distinct.groupby(["row", "dataset"]).size()
         clashing = set(counts[counts > 1].index)
         clash = pd.Series(
-            [(n, d) in clashing for n, d in zip(out["name"], out["dataset"], strict=True)],
+            [(n, d) in clashing for n, d in zip(out["row"], out["dataset"], strict=True)],
             index=out.index,
         )
         out.loc[clash, "row"] = (
-            out.loc[clash, "name"].astype(str)
+            out.loc[clash, "row"].astype(str)
             + " ("
             + out.loc[clash, "config_key"].astype(str).str[:7]
             + ")"
         )
     out = out.drop_duplicates(["row", "dataset", "split", "seed"], keep="first")
     return out.reset_index(drop=True)
+
+
+def text_source_notes(runs: pd.DataFrame) -> list[str]:
+    """Caption notes for runs on ASR text: the recogniser and its word error rate on each dataset
+    (``asr_wer``, logged by every run on ASR text of a corpus that has gold text)."""
+    if "text" not in runs.columns:
+        return []
+    notes = []
+    asr = runs[runs["text"].astype(str).str.startswith("asr")]
+    for (dataset, source), group in asr.groupby(["dataset", "text"]):
+        wer = group["asr_wer"].dropna() if "asr_wer" in group.columns else pd.Series(dtype=float)
+        said = f", WER {100 * wer.iloc[0]:.1f}% against the gold text" if len(wer) else ""
+        notes.append(f"{dataset}: {source} text = Whisper {source[4:]} transcripts{said}.")
+    return notes
 
 
 def metric_values(runs: pd.DataFrame, dataset: str, metric: str, part: str = "test") -> pd.Series:

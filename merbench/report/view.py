@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from merbench.errors import UserError
-from merbench.report.aggregate import aggregate, finished_runs
+from merbench.report.aggregate import aggregate, finished_runs, text_source_notes
 from merbench.report.compare import Plan, compare_rows
 from merbench.report.power import resolution_sentence
 from merbench.report.protocols import DatasetProtocol, matches, protocol_of
@@ -174,7 +174,7 @@ def build_view(
     columns = [(d, m) for d in datasets for m in metrics[d]]
     headers = {(d, m): metric_header(protocols[d], m, names) for d, m in columns}
 
-    notes: list[str] = []
+    notes: list[str] = text_source_notes(runs)
     if grid is not None and reference in (None, ""):
         reference = str(grid.get("reference") or order[-1])
         if reference not in set(runs["row"]) and test != "none":

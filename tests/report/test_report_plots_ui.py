@@ -81,9 +81,14 @@ sys.exit(ui.serve(sys.argv[1], port=0, on_ready=lambda url: print("URL", url, fl
 
 @pytest.mark.slow
 def test_ui_serves_on_localhost_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    # mlflow.set_tracking_uri (run by earlier tests in this process) exports MLFLOW_TRACKING_URI:
+    # without it, the default artifact folder is ./results/artifacts of the child's folder
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MERBENCH_RESULTS")
+    }
     proc = subprocess.Popen(
         [sys.executable, "-c", SERVE_SCRIPT, f"sqlite:///{tmp_path / 'mlflow.db'}"],
-        stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+        stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env,
     )  # fmt: skip
     try:
         pid = int(proc.stdout.readline().split()[1])
