@@ -251,7 +251,7 @@ def execute_task(task: RunTask) -> Outcome:
             task.seed,
             task.device,
         )
-        run.log_curves(result.curves)
+        run.log_epoch_curves(result.curves)
         run.log_metrics(
             {
                 **result.metrics,

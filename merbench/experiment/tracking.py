@@ -143,6 +143,11 @@ def mark_stale_runs_failed(uri: str, run_keys: Iterable[str]) -> int:
     return count
 
 
+def curve_name(metric: str) -> str:
+    """The MLflow name of a per-epoch curve value: ``dev/ua`` -> ``dev_curve/ua``."""
+    return "dev_curve/" + metric[4:] if metric.startswith("dev/") else metric
+
+
 class TrackedRun:
     """Context manager around one MLflow run: FINISHED on success, FAILED on any exception."""
 
@@ -160,6 +165,11 @@ class TrackedRun:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc is not None and isinstance(exc, Exception):
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            tags = {"error": reason[:5000], **getattr(exc, "tags", {})}
+            for key, value in tags.items():
+                self.client.set_tag(self.run_id, f"{TAG}{key}", value)
         self.client.set_terminated(self.run_id, status="FAILED" if exc_type else "FINISHED")
 
     def log_params(self, params: dict[str, str]) -> None:
@@ -171,6 +181,12 @@ class TrackedRun:
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         self.log_curves([{**metrics, "epoch": step}])
+
+    def log_epoch_curves(self, rows: list[dict[str, float]]) -> None:
+        """Per-epoch training curves; their dev scores go under ``dev_curve/<metric>`` so that
+        ``dev/<metric>`` holds the selected checkpoint's score only (MLflow shows a metric's last
+        value, which would otherwise be the last epoch's)."""
+        self.log_curves([{curve_name(k): v for k, v in row.items()} for row in rows])
 
     def log_curves(self, rows: list[dict[str, float]]) -> None:
         """Per-epoch rows (key ``epoch`` = step) in batches of up to 1000 values."""
