@@ -112,6 +112,8 @@ class Registry:
     def get(self, name: str) -> Entry:
         """The entry for `name` (or an alias); unknown names raise a UserError listing valid ones."""
         self.load_builtins()
+        if not isinstance(name, str):
+            raise UserError(f"{self.kind}: a plugin name is text, got {name!r}")
         name = self._aliases.get(name, name)
         if name not in self._entries:
             valid = ", ".join(sorted(self._entries)) or "(none)"

@@ -22,7 +22,7 @@ def write_tone(path: Path, freq: float, seconds: float = 0.3, rate: int = 16000)
 def manifest_rows(folds: int = 3, per_class: int = 2) -> list[dict[str, str]]:
     rows = []
     for fold in range(1, folds + 1):
-        for k, label in enumerate(LABELS):
+        for label in LABELS:
             for j in range(per_class):
                 uid = f"f{fold}_{label}_{j}"
                 rows.append({"id": uid, "audio": f"wav/{uid}.wav", "text": f"i feel {label} now",

@@ -123,6 +123,14 @@ def _set_variant(section: dict[str, Any], config_cls: type | None, variant: str 
         section["variant"] = variant
 
 
+def _section(recipe: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy of the table `name` of `recipe` (empty when absent); anything else is a UserError."""
+    value = recipe.get(name, {})
+    if not isinstance(value, dict):
+        raise UserError(f"recipe: [{name}] must be a table of options, got {value!r}")
+    return dict(value)
+
+
 def resolve(
     recipe: dict[str, Any],
     variant: str | None = None,
@@ -134,15 +142,15 @@ def resolve(
     """
     recipe = copy.deepcopy(recipe)
     model_name = recipe.get("model")
-    if not model_name:
-        raise UserError("recipe has no 'model' (a models plugin name)")
+    if not model_name or not isinstance(model_name, str):
+        raise UserError(f"recipe: 'model' must name a models plugin, got {model_name!r}")
     entry = MODELS.get(model_name)
-    options = dict(recipe.get("model_options", {}))
+    options = _section(recipe, "model_options")
     _set_variant(options, entry.config, variant)
     model_config = make_config(entry.config, options, where=f"models/{entry.name}")
     components: dict[str, dict[str, Any]] = {}
     for role, (kind, default) in getattr(entry.obj, "roles", {}).items():
-        section = dict(recipe.get(role, {}))
+        section = _section(recipe, role)
         name = section.pop("name", default)
         reg = registry(kind)
         comp = reg.get(name)
@@ -156,8 +164,14 @@ def resolve(
     if unknown_roles:
         valid = ", ".join(sorted(components))
         raise UserError(f"model {entry.name} has no component {unknown_roles[0]!r}; valid: {valid}")
-    train = make_config(TrainConfig, dict(recipe.get("train", {})), where="train")
-    encoders = {**DEFAULT_ENCODERS, **recipe.get("encoders", {})}
+    train = make_config(TrainConfig, _section(recipe, "train"), where="train")
+    encoders = {**DEFAULT_ENCODERS, **_section(recipe, "encoders")}
+    unknown = sorted(set(encoders) - set(DEFAULT_ENCODERS))
+    if unknown:
+        raise UserError(f"encoders: unknown key {unknown[0]!r}; valid: audio, text")
+    for modality, spec in encoders.items():
+        if not isinstance(spec, str) or not spec:
+            raise UserError(f"encoders.{modality}: {spec!r} is not an encoder name")
     return {
         "model": {"name": entry.name, **_config_dict(model_config)},
         "components": components,
