@@ -122,10 +122,11 @@ def _benchmark(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from merbench.device import resolve_device
-    from merbench.experiment import runner, tracking
+    from merbench.experiment import preflight, runner, tracking
     from merbench.experiment.recipes import configurations
     from merbench.registry import EXECUTORS
 
+    preflight.use_cache_root(cache_dir)
     modules = _load_plugins(plugins)
     confs = configurations(recipe=recipe, grid=grid, overrides=overrides, variant=variant)
     for conf in confs:
@@ -139,6 +140,7 @@ def _benchmark(
         tuple(sorted(parse_pairs(dataset_options, "--dataset-option").items())),
     )
     uri = tracking.resolve_uri(tracking_uri)
+    preflight.open_tracking(uri)
     cache = str(cache_dir.expanduser()) if cache_dir else None
     columns = (
         TextColumn("{task.description}"),
@@ -148,6 +150,7 @@ def _benchmark(
     )
     with console.status(f"loading {dataset}"):
         corpus = runner.load_corpus(ref)
+    preflight.check_plan(confs, corpus, tuple(splits or ()))
     if corpus.skipped:
         err_console.print(
             f"[yellow]note[/]: {dataset}: {len(corpus.skipped)} utterances skipped "
@@ -414,6 +417,7 @@ def table(
     if format not in ("terminal", "md", "latex", "csv"):
         raise UserError(f"--format {format}: expected terminal, md, latex or csv")
     uri = tracking.resolve_uri(tracking_uri)
+    _open_store(uri)
     grid_spec = load_grid(grid) if grid else None
     runs = _finished_runs(uri, dataset, grid)
     text = render_table(
@@ -430,11 +434,20 @@ def table(
         **({"slice": slice} if slice else {}),
     )
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text if isinstance(text, str) else str(text))
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text if isinstance(text, str) else str(text))
+        except OSError as exc:
+            raise UserError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
         console.print(f"wrote {out}")
     else:
         console.print(text, markup=False, highlight=False)
+
+
+def _open_store(uri: str) -> None:
+    from merbench.experiment.preflight import open_tracking
+
+    open_tracking(uri)
 
 
 def _finished_runs(uri: str, datasets: list[str] | None, grid: str | None):
@@ -468,6 +481,7 @@ def plot(
     from merbench.report.plots import plot_files
 
     uri = tracking.resolve_uri(tracking_uri)
+    _open_store(uri)
     paths = plot_files(
         _finished_runs(uri, dataset, grid),
         out_dir=out,
@@ -529,8 +543,10 @@ def features(
 
     from merbench.device import resolve_device
     from merbench.experiment import runner
+    from merbench.experiment.preflight import use_cache_root
     from merbench.features.manage import extract, open_store
 
+    use_cache_root(cache_dir)
     _load_plugins(plugins)
     specs = [s for s in (audio_encoder, text_encoder) if s]
     if not specs:

@@ -260,6 +260,11 @@ def load_plugin_modules(modules: Iterable[str]) -> None:
             importlib.import_module(module)
         except ImportError as exc:
             raise UserError(f"--plugin {module}: cannot import it ({exc})") from exc
+        except Exception as exc:  # the plugin's own code raised (syntax error, bug at import)
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            raise UserError(
+                f"--plugin {module}: importing it raised {type(exc).__name__}: {detail}"
+            ) from exc
         _PLUGINS_LOADED.add(module)
 
 

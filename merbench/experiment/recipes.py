@@ -23,6 +23,8 @@ from merbench.registry import MODELS, make_config, registry
 from merbench.train.config import TrainConfig
 
 DEFAULT_ENCODERS = {"audio": "egemaps", "text": "minilm"}
+GRID_KEYS = {"description", "base", "columns", "rows", "name", "reference"}
+ROW_KEYS = {"name", "marks", "set"}
 ROLE_FLAGS = {"augmentation": "augmentation.name", "fusion": "fusion.name"}
 
 
@@ -45,6 +47,10 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
         raise UserError(f"{what} not found: {path}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: invalid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not valid UTF-8 at byte {exc.start} (TOML is UTF-8)") from None
+    except OSError as exc:
+        raise UserError(f"{what} {path}: cannot read it ({exc.strerror or exc})") from None
 
 
 def _catalogue(folder: str, name: str, what: str) -> dict[str, Any]:
@@ -67,11 +73,30 @@ def load_recipe(name: str) -> dict[str, Any]:
 def load_grid(name: str) -> dict[str, Any]:
     """The raw grid `name` (from ``registry/grids/``) or a TOML path; checks its rows."""
     grid = _catalogue("grids", name, "grid")
+    unknown = sorted(set(grid) - GRID_KEYS)
+    if unknown:
+        raise UserError(
+            f"grid {name}: unknown key {unknown[0]!r}; valid: {', '.join(sorted(GRID_KEYS))}"
+        )
     rows = grid.get("rows", [])
-    if not rows or "base" not in grid:
+    if not rows or not isinstance(grid.get("base"), str) or not isinstance(rows, list):
         raise UserError(f"grid {name}: needs a 'base' recipe and at least one [[rows]] entry")
-    names = [r.get("name") for r in rows]
-    if None in names or len(set(names)) != len(names):
+    for n, row in enumerate(rows, start=1):
+        where = f"grid {name}, row {n}"
+        if not isinstance(row, dict):
+            raise UserError(f"{where}: a row is a table ([[rows]]), got {row!r}")
+        bad = sorted(set(row) - ROW_KEYS)
+        if bad:
+            raise UserError(f"{where}: unknown key {bad[0]!r}; valid: marks, name, set")
+        if not isinstance(row.get("name"), str):
+            raise UserError(f"{where}: needs a text 'name'")
+        if not isinstance(row.get("set", {}), dict):
+            raise UserError(f"{where}: 'set' must be a table of dotted overrides")
+        marks = row.get("marks", [])
+        if not isinstance(marks, list) or not all(isinstance(m, str) for m in marks):
+            raise UserError(f"{where}: 'marks' must be a list of column names")
+    names = [r["name"] for r in rows]
+    if len(set(names)) != len(names):
         raise UserError(f"grid {name}: every row needs a distinct 'name'")
     return grid
 

@@ -65,7 +65,14 @@ def client(uri: str) -> Any:
     setup_env()
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=uri)
+    c = MlflowClient(tracking_uri=uri)
+    folder = artifact_folder(uri)
+    if folder is not None:  # SQLite: create or migrate the schema one process at a time
+        from filelock import FileLock
+
+        with FileLock(uri.removeprefix("sqlite:///") + ".lock"):
+            c.search_experiments(max_results=1)
+    return c
 
 
 def experiment_id(uri: str) -> str:
