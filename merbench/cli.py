@@ -195,6 +195,8 @@ def _benchmark(
                 progress.console.print(
                     f"[red]FAILED[/] {t.name} {t.split} seed {t.seed}: {outcome.error}"
                 )
+            elif outcome.status == "SKIPPED":
+                progress.console.print(f"skipped {t.name} {t.split} seed {t.seed}: {outcome.error}")
             else:
                 first = [k for k in outcome.metrics if k.startswith("test/")][:3]
                 shown = ", ".join(f"{k[5:]} {outcome.metrics[k]:.3f}" for k in first)

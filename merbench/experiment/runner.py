@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from merbench.data.base import Corpus
-from merbench.experiment import tracking
+from merbench.experiment import claims, tracking
 from merbench.experiment.identity import config_key, run_key
 from merbench.experiment.recipes import Configuration
 from merbench.registry import DATASETS, MODELS, load_plugin_modules
@@ -226,6 +226,19 @@ def npy_bytes(array: Any) -> bytes:
 
 
 def execute_task(task: RunTask) -> Outcome:
+    """Claim the run key, then train and track the run (`train_and_track`); SKIPPED when another
+    live process holds the key or the run finished meanwhile (see `merbench.experiment.claims`)."""
+    from merbench.experiment.claims import claimed
+
+    with claimed(task.tracking_uri, task.run_key) as other:
+        if other is not None:
+            return Outcome(task, "SKIPPED", error=f"held by pid {other['pid']} on {other['host']}")
+        if tracking.is_finished(task.tracking_uri, task.run_key):
+            return Outcome(task, "SKIPPED", error="finished meanwhile by another process")
+        return train_and_track(task)
+
+
+def train_and_track(task: RunTask) -> Outcome:
     """Train and track one run. The MLflow run is FINISHED only when everything was logged."""
     from merbench.encoders import build_encoder
     from merbench.features.store import FeatureStore
@@ -277,11 +290,16 @@ def execute_task(task: RunTask) -> Outcome:
 
 
 def pending(tasks: list[RunTask], tracking_uri: str) -> tuple[list[RunTask], list[RunTask]]:
-    """Split `tasks` into (to run, already finished); runs left RUNNING are marked FAILED."""
+    """Split `tasks` into (to run, already finished); runs left RUNNING by a process that is gone
+    are marked FAILED (a run key claimed by a live process is left alone)."""
     states = tracking.run_states(tracking_uri)
     done = [t for t in tasks if states.get(t.run_key) == "FINISHED"]
     todo = [t for t in tasks if states.get(t.run_key) != "FINISHED"]
-    stale = [t.run_key for t in todo if states.get(t.run_key) == "RUNNING"]
+    stale = [
+        t.run_key
+        for t in todo
+        if states.get(t.run_key) == "RUNNING" and claims.holder(tracking_uri, t.run_key) is None
+    ]  # a run whose key a live process holds is running, not stale
     if stale:
         tracking.mark_stale_runs_failed(tracking_uri, stale)
     return todo, done

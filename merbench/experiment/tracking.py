@@ -65,13 +65,15 @@ def client(uri: str) -> Any:
     setup_env()
     from mlflow.tracking import MlflowClient
 
-    c = MlflowClient(tracking_uri=uri)
-    folder = artifact_folder(uri)
-    if folder is not None:  # SQLite: create or migrate the schema one process at a time
-        from filelock import FileLock
+    if artifact_folder(uri) is None:
+        return MlflowClient(tracking_uri=uri)
+    from filelock import FileLock
 
-        with FileLock(uri.removeprefix("sqlite:///") + ".lock"):
-            c.search_experiments(max_results=1)
+    # SQLite: the first use creates or migrates the schema; one process at a time (two at once
+    # crash on "duplicate column" and can leave the store half-migrated)
+    with FileLock(uri.removeprefix("sqlite:///") + ".lock"):
+        c = MlflowClient(tracking_uri=uri)
+        c.search_experiments(max_results=1)
     return c
 
 
@@ -136,6 +138,12 @@ def search(uri: str, filter_string: str = "") -> pd.DataFrame:
     if frame.empty or f"tags.{TAG}run_key" not in frame:
         return pd.DataFrame(columns=["run_id", "status", f"tags.{TAG}run_key"])
     return frame
+
+
+def is_finished(uri: str, run_key: str) -> bool:
+    """Whether the store holds a FINISHED run of `run_key`."""
+    flt = f"tags.`{TAG}run_key` = '{run_key}' and attributes.status = 'FINISHED'"
+    return not search(uri, flt).empty
 
 
 def mark_stale_runs_failed(uri: str, run_keys: Iterable[str]) -> int:
