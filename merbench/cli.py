@@ -166,7 +166,16 @@ def _benchmark(
             progress.update(bars[label], completed=done)
 
         encoders = {(m, c.config["encoders"][m]) for c in confs for m in ("audio", "text")}
-        runner.prepare_features(corpus, encoders, cache, device, on_progress)
+        on_missing = dict(ref.options).get("on_missing", "skip")
+        unreadable = runner.prepare_features(
+            corpus, encoders, cache, device, on_progress, on_missing
+        )
+    if unreadable:
+        first_id, reason = next(iter(unreadable.items()))
+        err_console.print(
+            f"[yellow]note[/]: {dataset}: {len(unreadable)} utterances with unreadable media "
+            f"skipped (first: {first_id}: {reason})"
+        )
     tasks = runner.plan(
         confs,
         ref,

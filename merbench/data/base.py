@@ -46,6 +46,19 @@ class Split:
     dev: tuple[str, ...]
     test: tuple[str, ...]
 
+    def keep(self, usable: Any) -> Split:
+        """This split without the ids not in `usable` (a container: e.g. the ids whose media
+        could be decoded); a part left empty is a UserError naming the split."""
+        from merbench.errors import UserError
+
+        parts = {
+            p: tuple(i for i in getattr(self, p) if i in usable) for p in ("train", "dev", "test")
+        }
+        for part, ids in parts.items():
+            if getattr(self, part) and not ids:
+                raise UserError(f"split {self.name}: no {part} utterance has usable features")
+        return Split(self.name, parts["train"], parts["dev"], parts["test"])
+
     def check_disjoint(self) -> None:
         """Raise if any utterance id sits in two of train/dev/test."""
         a, b, c = set(self.train), set(self.dev), set(self.test)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from merbench.data.base import Corpus
+from merbench.errors import UserError
 from merbench.experiment import claims, tracking
 from merbench.experiment.identity import config_key, run_key
 from merbench.experiment.recipes import Configuration
@@ -83,7 +84,6 @@ def dataset_identity(ref: DatasetRef, corpus: Corpus) -> dict[str, Any]:
 
 def parse_seeds(text: str) -> tuple[int, ...]:
     """``"3"`` -> (0, 1, 2); ``"0,1,2"`` or ``"5,7"`` -> those seeds."""
-    from merbench.errors import UserError
 
     try:
         if "," in text:
@@ -142,16 +142,22 @@ def prepare_features(
     cache_dir: str | None,
     device: str,
     progress: Callable[[str, int, int], None] | None = None,
-) -> None:
-    """Fill the feature store for `corpus` with every (modality, encoder spec) the runs need."""
+    on_missing: str = "skip",
+) -> dict[str, str]:
+    """Fill the feature store for `corpus` with every (modality, encoder spec) the runs need.
+
+    Returns the utterances whose media could not be decoded (id -> message): the runs leave them
+    out; with `on_missing` ``fail`` the first of them is a UserError instead.
+    """
     from merbench.encoders import build_encoder
     from merbench.features.store import FeatureStore
 
     store = FeatureStore(Path(cache_dir) / "features" if cache_dir else None)
+    unreadable: dict[str, str] = {}
     for modality, spec in sorted(encoders):
         encoder = build_encoder(spec)
         label = f"{modality}: {spec}"
-        store.get(
+        features = store.get(
             corpus,
             encoder,
             device=device,
@@ -159,6 +165,11 @@ def prepare_features(
             if progress
             else None,
         )
+        unreadable.update(features.meta.get("unreadable", {}))
+    if unreadable and on_missing == "fail":
+        first = next(iter(unreadable.items()))
+        raise UserError(f"{first[0]}: {first[1]} (on_missing=fail; use on_missing=skip to skip it)")
+    return unreadable
 
 
 def model_factory(config: dict[str, Any]) -> Callable[[int, int, int], Any]:
@@ -257,7 +268,7 @@ def train_and_track(task: RunTask) -> Outcome:
         result = train_one(
             model_factory(config),
             corpus,
-            corpus.protocol.split(task.split),
+            corpus.protocol.split(task.split).keep(set(audio.ids) & set(text.ids)),
             audio,
             text,
             train_config,
@@ -270,7 +281,7 @@ def train_and_track(task: RunTask) -> Outcome:
                 **result.metrics,
                 "best_epoch": result.best_epoch,
                 "seconds": result.seconds,
-                "skipped_utterances": len(corpus.skipped),
+                "skipped_utterances": len(corpus.skipped) + len(audio.meta.get("unreadable", {})),
             }
         )
         run.log_artifacts(

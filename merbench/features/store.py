@@ -370,12 +370,15 @@ class FeatureStore:
         batches = plan_batches(lengths, encoder.batch_bytes, self.batch_budget, max_batch)
         writer = _ShardWriter(folder, encoder.dim, self.dtype, self.shard_bytes)
         done, total = 0, len(utts)
+        unreadable: dict[str, str] = {}
         over_budget = False
         if progress is not None:
             progress(0, total)
         for batch in batches:
-            members = [utts[i] for i in batch]
-            inputs = [load_input(corpus, u, encoder) for u in members]
+            members, inputs = read_inputs(corpus, [utts[i] for i in batch], encoder, unreadable)
+            if not members:
+                done += len(batch)
+                continue
             real = [encoder.input_length(x) for x in inputs]
             for part in split_to_budget(
                 list(range(len(inputs))), real, encoder.batch_bytes, self.batch_budget
@@ -397,7 +400,7 @@ class FeatureStore:
                     writer.add(members[i].id, check_output(feats, encoder, members[i].id))
             del inputs, outputs
             release_free_memory()
-            done += len(members)
+            done += len(batch)
             if progress is not None:
                 progress(done, total)
         writer.flush()
@@ -425,6 +428,7 @@ class FeatureStore:
             "dtype": self.dtype,
             "count": len(index),
             "missing": missing,
+            "unreadable": unreadable,
             "shards": writer.shards,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": round(time.time() - started, 3),
@@ -586,6 +590,25 @@ def estimate_length(corpus: Corpus, utt: Utterance, encoder: Encoder) -> int:
         return path.stat().st_size // 4  # unknown format: order by size (re-checked on load)
     except OSError:
         return 0
+
+
+def read_inputs(
+    corpus: Corpus, members: list[Utterance], encoder: Encoder, unreadable: dict[str, str]
+) -> tuple[list[Utterance], list[Any]]:
+    """The members whose input could be read, and their inputs; a medium that cannot be decoded
+    is recorded in `unreadable` (id -> message) and left out, never fatal for the whole entry."""
+    kept, inputs = [], []
+    for utt in members:
+        try:
+            inputs.append(load_input(corpus, utt, encoder))
+        except UserError as exc:
+            if encoder.modality == "text":
+                raise
+            log.warning("%s: skipping %s: %s", encoder.name, utt.id, exc)
+            unreadable[utt.id] = str(exc)
+        else:
+            kept.append(utt)
+    return kept, inputs
 
 
 def load_input(corpus: Corpus, utt: Utterance, encoder: Encoder) -> Any:
