@@ -140,7 +140,6 @@ def _benchmark(
         tuple(sorted(parse_pairs(dataset_options, "--dataset-option").items())),
     )
     uri = tracking.resolve_uri(tracking_uri)
-    preflight.open_tracking(uri)
     cache = str(cache_dir.expanduser()) if cache_dir else None
     columns = (
         TextColumn("{task.description}"),
@@ -151,6 +150,7 @@ def _benchmark(
     with console.status(f"loading {dataset}"):
         corpus = runner.load_corpus(ref)
     preflight.check_plan(confs, corpus, tuple(splits or ()))
+    preflight.open_tracking(uri)  # after the cheap checks: a bad option creates no store
     if corpus.skipped:
         err_console.print(
             f"[yellow]note[/]: {dataset}: {len(corpus.skipped)} utterances skipped "
@@ -687,7 +687,12 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        # escaped: a message naming "[train]" or "[V, A, D]" must not be read as rich markup
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted: unfinished runs are marked failed and redone next time")

@@ -83,11 +83,13 @@ def dataset_identity(ref: DatasetRef, corpus: Corpus) -> dict[str, Any]:
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
-    """``"3"`` -> (0, 1, 2); ``"0,1,2"`` or ``"5,7"`` -> those seeds."""
-
+    """``"3"`` -> (0, 1, 2); ``"0,1,2"`` or ``"5,7"`` -> those seeds (non-negative integers)."""
     try:
         if "," in text:
-            return tuple(int(s) for s in text.split(",") if s.strip())
+            seeds = tuple(int(s) for s in text.split(",") if s.strip())
+            if not seeds or min(seeds) < 0:
+                raise UserError(f"--seeds {text!r}: seeds are non-negative integers")
+            return seeds
         count = int(text)
     except ValueError:
         raise UserError(f"--seeds {text!r}: expected a count (3) or a list (0,1,2)") from None

@@ -34,6 +34,10 @@ def setup_env() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import logging
+
+    # "Creating initial MLflow database tables..." and the like: not for a command's stderr
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
 
 
 def resolve_uri(uri: str | None = None) -> str:

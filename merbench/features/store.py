@@ -596,7 +596,8 @@ def read_inputs(
     corpus: Corpus, members: list[Utterance], encoder: Encoder, unreadable: dict[str, str]
 ) -> tuple[list[Utterance], list[Any]]:
     """The members whose input could be read, and their inputs; a medium that cannot be decoded
-    is recorded in `unreadable` (id -> message) and left out, never fatal for the whole entry."""
+    is recorded in `unreadable` (id -> message, kept in the entry's meta) and left out, never
+    fatal for the whole entry; the caller reports them."""
     kept, inputs = [], []
     for utt in members:
         try:
@@ -604,7 +605,6 @@ def read_inputs(
         except UserError as exc:
             if encoder.modality == "text":
                 raise
-            log.warning("%s: skipping %s: %s", encoder.name, utt.id, exc)
             unreadable[utt.id] = str(exc)
         else:
             kept.append(utt)
