@@ -510,3 +510,37 @@ def test_catalogue(case: Case, world: dict, tmp_path: Path) -> None:
     stores = [tmp_path / "results" / "mlflow.db", *tmp_path.rglob("mlflow.db")]
     finished = sum(finished_runs(db) for db in set(stores))
     assert finished == world.get("finished_ok", 0)  # nothing recorded as FINISHED by the command
+
+
+# -- not errors: what must work where it used to stop or misplace things ------------------------
+def test_an_unreadable_medium_is_skipped_and_reported_not_fatal(
+    world: dict, tmp_path: Path
+) -> None:
+    path = Path(manifest_with(tmp_path, lambda rows: rows))
+    wav = path.parent / "wav" / "f2_happy_0.wav"
+    wav.write_bytes(wav.read_bytes()[:3000])  # truncated: cannot be used
+    env = {**world["env"], "MERBENCH_RESULTS": str(tmp_path / "results")}
+    args = run_manifest(path, "--set", "train.max_epochs=2")
+    code, out, err = world["zygote"].run(args, env, tmp_path)
+    assert code == 0, err
+    assert "note: manifest: 1 utterances with unreadable media skipped (first: f2_happy_0: " in err
+    assert "truncated wav" in err and "Traceback" not in err
+    assert finished_runs(tmp_path / "results" / "mlflow.db") == 1
+    with sqlite3.connect(tmp_path / "results" / "mlflow.db") as con:
+        (skipped,) = con.execute("SELECT value FROM latest_metrics WHERE key = "
+                                 "'skipped_utterances'").fetchone()  # fmt: skip
+    assert skipped == 1
+
+
+def test_cache_dir_is_honoured_by_every_cache(world: dict, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**world["env"], "HOME": str(home), "MERBENCH_RESULTS": str(tmp_path / "results")}
+    env.pop("MERBENCH_CACHE")
+    args = ["features", "--dataset", "synth", "--dataset-option", "utterances_per_session=8",
+            "--text-encoder", "minilm", "--cache-dir", str(tmp_path / "mine")]  # fmt: skip
+    code, out, err = world["zygote"].run(args, env, tmp_path)
+    assert code == 0, err
+    assert list((tmp_path / "mine" / "corpora").glob("synth-*"))  # the generated corpus
+    assert (tmp_path / "mine" / "content-hashes.db").is_file()
+    assert len(list((tmp_path / "mine" / "features").glob("*/meta.json"))) == 1
+    assert not (home / ".cache").exists()  # nothing written under $HOME
