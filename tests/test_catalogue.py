@@ -544,3 +544,20 @@ def test_cache_dir_is_honoured_by_every_cache(world: dict, tmp_path: Path) -> No
     assert (tmp_path / "mine" / "content-hashes.db").is_file()
     assert len(list((tmp_path / "mine" / "features").glob("*/meta.json"))) == 1
     assert not (home / ".cache").exists()  # nothing written under $HOME
+
+
+@pytest.mark.parametrize("damage", ["manifest-no-dev", "truncated-emo"])
+def test_datasets_check_fails_on_what_a_run_cannot_use(
+    damage: str, world: dict, tmp_path: Path
+) -> None:
+    if damage == "manifest-no-dev":
+        target = manifest_with(tmp_path, as_split_manifest({"1": "train", "2": "test"}))
+        expected = "split official: the dev part is empty"
+    else:
+        release = iemocap(tmp_path)
+        truncate_emo(release)
+        target, expected = str(release), "have no label line"
+    env = {**world["env"], "MERBENCH_RESULTS": str(tmp_path / "results")}
+    code, out, err = world["zygote"].run(["datasets", "check", target], env, tmp_path)
+    assert code == 2 and expected in out and "status: OK" not in out, out + err
+    assert "Traceback" not in out + err

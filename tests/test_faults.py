@@ -3,8 +3,8 @@ extraction, during training and during MLflow logging, then rerun, ends with exa
 run per key and the same CSV table as an uninterrupted sweep; two sweeps started at once on the
 same keys train each key once.
 
-The sweep is the smallest real one: the embedded corpus at 16 utterances per session, recipe
-`concat`, 3 epochs, folds 1 and 2. The kills are timed by watching the sweep's own files (the
+The sweep is the smallest real one: the embedded corpus at 8 utterances per session, recipe
+`concat`, 2 epochs, folds 1 and 2. The kills are timed by watching the sweep's own files (the
 feature store's temporary entry, the MLflow store's rows), not by hooks in the code.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SWEEP = ["run", "--dataset-option", "utterances_per_session=16", "--set", "train.max_epochs=3",
+SWEEP = ["run", "--dataset-option", "utterances_per_session=8", "--set", "train.max_epochs=2",
          "--set", "train.patience=2", "--split", "fold1", "--split", "fold2", "--no-table"]  # fmt: skip
 KEYS = 2
 
