@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from merbench.errors import UserError
 
@@ -212,6 +213,12 @@ def _benchmark(
                 progress.console.print(
                     f"{t.name} {t.split} seed {t.seed}: {shown} ({outcome.seconds:.1f}s)"
                 )
+                if outcome.warning:
+                    progress.console.print(
+                        f"[yellow]warning[/]: {t.name} {t.split} seed {t.seed}: {escape(outcome.warning)}",
+                        markup=True,
+                        highlight=False,
+                    )
     if show_table:
         _print_table(uri, dataset, grid, tasks)
     if failed:
@@ -416,7 +423,18 @@ def table(
         typer.Option("--slice", help="Add metrics on a slice: inconsistent, consistent."),
     ] = None,
     details: Annotated[
-        bool, typer.Option(help="Add the comparisons: difference, CI, p, corrected p, effect size.")
+        bool,
+        typer.Option(
+            help="Add the comparisons: difference, CI, p, corrected p, effect size, minimum "
+            "detectable difference."
+        ),
+    ] = False,
+    balance: Annotated[
+        bool,
+        typer.Option(
+            help="Show the loss balance instead: each loss term's value and share of the "
+            "gradient norm on the shared parameters, over the first training steps."
+        ),
     ] = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
@@ -431,19 +449,25 @@ def table(
     _open_store(uri)
     grid_spec = load_grid(grid) if grid else None
     runs = _finished_runs(uri, dataset, grid)
-    text = render_table(
-        runs,
-        datasets=sorted(runs["dataset"].unique()),
-        grid=grid_spec,
-        fmt=format,
-        reference=reference,
-        test=test,
-        alpha=alpha,
-        predictions=lambda run_id: tracking.load_predictions(run_id, uri),
-        reported=reported,
-        details=details,
-        **({"slice": slice} if slice else {}),
-    )
+    if balance:
+        from merbench.report.balance import balance_frame, balance_markdown
+
+        frame = balance_frame(runs)
+        text = frame.to_csv(index=False) if format == "csv" else balance_markdown(frame)
+    else:
+        text = render_table(
+            runs,
+            datasets=sorted(runs["dataset"].unique()),
+            grid=grid_spec,
+            fmt=format,
+            reference=reference,
+            test=test,
+            alpha=alpha,
+            predictions=lambda run_id: tracking.load_predictions(run_id, uri),
+            reported=reported,
+            details=details,
+            **({"slice": slice} if slice else {}),
+        )
     if out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)

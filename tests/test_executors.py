@@ -49,6 +49,8 @@ def test_ray_executor_local_mode() -> None:
     os.environ["RAY_AUTH_MODE"] = "disabled"
     try:
         check(list(EXECUTORS.build("ray", num_cpus=2).run(TASKS, parse_seeds)))
+        # workers at normal priority: os.nice(0) returns the niceness (Ray's default is 15)
+        assert list(EXECUTORS.build("ray", num_cpus=2).run([0], os.nice)) == [0]
     finally:
         ray.shutdown()
 

@@ -92,6 +92,9 @@ class RayExecutor(Executor):
         except ImportError:
             raise UserError("--executor ray needs ray: pip install 'merbench[cluster]'") from None
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        # a local Ray starts its workers at nice 15 (RAY_worker_niceness): any other process on
+        # the machine then starves the runs (measured: 4-7x slower beside a test suite)
+        os.environ.setdefault("RAY_worker_niceness", "0")
         cfg = self.config
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}

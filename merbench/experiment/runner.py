@@ -66,6 +66,7 @@ class Outcome:
     metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     error: str = ""
+    warning: str = ""
 
 
 @lru_cache(maxsize=4)
@@ -213,7 +214,9 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "text_encoder": config["encoders"]["text"],
     }
     for role, comp in components.items():
-        tags[role] = comp["name"]
+        # the ec/ed roles are heads: their plugin goes under `<role>_head`, so that the axis tag
+        # `ed` keeps the axis value (on/off) that the report groups by
+        tags[f"{role}_head" if role in ("ec", "ed") else role] = comp["name"]
     tags.setdefault("augmentation", "none")
     tags.setdefault("fusion", "")
     return {tracking.TAG + k: v for k, v in tags.items()} | {"mlflow.runName": task.name}
@@ -278,9 +281,12 @@ def train_and_track(task: RunTask) -> Outcome:
             task.device,
         )
         run.log_epoch_curves(result.curves)
+        if result.balance.dominant:
+            run.set_tag(tracking.TAG + "balance_warning", result.balance.dominant)
         run.log_metrics(
             {
                 **result.metrics,
+                **result.balance.metrics(),
                 "best_epoch": result.best_epoch,
                 "seconds": result.seconds,
                 "skipped_utterances": len(corpus.skipped) + len(audio.meta.get("unreadable", {})),
@@ -299,7 +305,9 @@ def train_and_track(task: RunTask) -> Outcome:
                 "embeddings.npy": npy_bytes(result.embeddings),
             }
         )
-    return Outcome(task, "FINISHED", result.metrics, result.seconds)
+    return Outcome(
+        task, "FINISHED", result.metrics, result.seconds, warning=result.balance.warning()
+    )
 
 
 def pending(tasks: list[RunTask], tracking_uri: str) -> tuple[list[RunTask], list[RunTask]]:

@@ -191,6 +191,9 @@ class TrackedRun:
                 self.client.set_tag(self.run_id, f"{TAG}{key}", value)
         self.client.set_terminated(self.run_id, status="FAILED" if exc_type else "FINISHED")
 
+    def set_tag(self, key: str, value: str) -> None:
+        self.client.set_tag(self.run_id, key, value)
+
     def log_params(self, params: dict[str, str]) -> None:
         from mlflow.entities import Param
 
@@ -247,7 +250,15 @@ def load_runs(
 ) -> pd.DataFrame:
     """Finished runs as the runs table (one row per run; see the report layer's input contract)."""
     uri = resolve_uri(uri)
-    frame = search(uri, "attributes.status = 'FINISHED'")
+    return runs_table(search(uri, "attributes.status = 'FINISHED'"), dataset, grid)
+
+
+def runs_table(
+    frame: pd.DataFrame, dataset: str | None = None, grid: str | None = None
+) -> pd.DataFrame:
+    """The runs table from MLflow's search frame (columns ``run_id``, ``status``, ``start_time``,
+    ``tags.merbench.<name>`` as written by the runner's tags, ``metrics.<name>``): one row per run
+    key (the newest), columns of the run's identity and axes, and its ``test/``/``dev/`` metrics."""
     columns = [
         "run_id",
         "run_key",
@@ -258,6 +269,7 @@ def load_runs(
         "split",
         "seed",
         "status",
+        "balance_warning",
     ]
     if frame.empty:
         return pd.DataFrame(columns=[*columns, *AXES])
@@ -267,7 +279,9 @@ def load_runs(
         out[col] = frame[tag].fillna("") if tag in frame else ""
     out["seed"] = pd.to_numeric(out["seed"], errors="coerce").fillna(0).astype(int)
     for col in frame.columns:
-        if col.startswith("metrics.") and (col[8:].startswith(("test/", "dev/", "test_"))):
+        if col.startswith("metrics.") and col[8:].startswith(
+            ("test/", "dev/", "test_", "balance/")
+        ):
             out[col[8:]] = frame[col].astype(float)
     if dataset:
         out = out[out["dataset"] == dataset]

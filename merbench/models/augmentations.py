@@ -2,7 +2,8 @@
 
 Built as ``Augmentation(config, d, num_classes)``; ``forward(audio [M,Ta,d], audio_mask, text
 [M,Tt,d], text_mask, labels) -> (audio_for_fusion, text_for_fusion, losses)`` with the loss terms
-already weighted. Called in training only. Equation numbers refer to papers/drkf-mm2025.txt;
+already weighted, in training; ``fusion_inputs(...)`` gives the same sequences for fusion at
+inference (without the losses). Equation numbers refer to papers/drkf-mm2025.txt;
 spec-drkf.md ("ORL") says what the ``paper`` and ``code`` variants do.
 """
 
@@ -21,6 +22,7 @@ from merbench.models.losses import (
     info_nce,
     kl_to_labels,
     label_distribution,
+    masked_mean_squared_error,
     masked_sum_squared_error,
     nt_xent,
     pseudo_kl_code,
@@ -119,6 +121,18 @@ class PCMIConfig:
     to d); `tau_init` initial p of tau = sigmoid(p) (paper 1.0); `detach_mse_target` stops the
     L_MSE gradient into the adapter outputs, so that the reconstruction constrains only the AE
     (False, the default, is eq. 10 as written: the gradient reaches both sides).
+
+    `mse_reduction` (paper variant) ``mean`` (default): the squared error averaged over the real,
+    unpadded frame elements of each modality, summed over the two modalities; what the paper's
+    name "MSE" and the released code's ``nn.MSELoss()`` compute, and the only scale at which
+    alpha = 0.2 balances the other terms. ``sum``: eq. 10 literally (per-sample squared error
+    summed over real frames and dims, divided by 2M), for reproduction studies only. Measured at
+    step 0 (benchmarks/loss_scales.py): with the `drkf` recipe (d 64) on synth's first batch the
+    weighted sum form is 537 against 1.3 for the EC loss and carries 98% of the gradient norm on
+    the adapters and fusion (the mean form: 0.42 and 5%); after clipping at 1.0 the EC's gradient
+    there is 0.005 instead of 1.05. At paper scale (d 1024, 349 frames) it is 9.8e4 times the
+    mean form. On synth it costs BME + PCMI and DRKF many UA points (README, Table 4). The code
+    variant always uses ``nn.MSELoss()`` over all elements incl. padding.
     """
 
     variant: Literal["paper", "code"] = "paper"
@@ -130,6 +144,7 @@ class PCMIConfig:
     proj_dim: int = 0
     tau_init: float = 1.0
     detach_mse_target: bool = False
+    mse_reduction: Literal["mean", "sum"] = "mean"
 
 
 @AUGMENTATIONS.register("pcmi", config=PCMIConfig)
@@ -139,14 +154,16 @@ class PCMI(Augmentation):
     Loss terms (weighted): ``mse`` = alpha * L_MSE (eq. 10), ``kld`` = kld_weight * L_KLD (eq. 11),
     ``contrastive`` = beta * L_c (eq. 17).
 
-    - paper: cls = masked mean; L_MSE summed over real frames and dims / 2M; L_KLD = KL(y ||
+    - paper: cls = masked mean; L_MSE per `mse_reduction` (default the mean over real frame
+      elements); L_KLD = KL(y ||
       softmax(Linear(S~cls))) + the same for text (cross-entropy to the label); L_c with eq. 14/15
       as printed (positive not in the denominator, negatives the other modality's augmented cls,
-      k != i) and eq. 16 InfoNCE. The fusion encoder receives the augmented sequences S~, T~.
+      k != i) and eq. 16 InfoNCE. The fusion encoder receives the augmented sequences S~, T~,
+      in training and at inference alike (`fusion_inputs`).
     - code: cls = mean over all frames incl. padding (audio), first token (text); L_MSE the
       element-mean MSE of each modality incl. padding, summed over the two; L_KLD = 2 x the
-      released code's pseudo-KL between one text classifier's softmax on T~cls and on g(T_cls) (no
-      labels, no audio); eq. 14/15 as NT-Xent inside one modality between g(cls) and the
+      released code's pseudo-KL ``F.kl_div(p(g(T_cls)), p(T~cls))`` = mean(p_aug * (log p_aug -
+      p_orig)) of one text classifier (no labels, no audio); eq. 14/15 as NT-Xent inside one modality between g(cls) and the
       unprojected augmented cls; eq. 16 as in the paper. The fusion encoder receives the raw
       adapter outputs: the AE acts only through the losses.
     """
@@ -163,6 +180,13 @@ class PCMI(Augmentation):
                 f"augmentations/pcmi: variant=code compares g(cls) with the unprojected augmented "
                 f"cls, so proj_dim must equal d={d} (got {proj_dim}); set proj_dim=0"
             )
+        if config.variant == "code" and config.mse_reduction != "mean":
+            from merbench.errors import UserError
+
+            raise UserError(
+                "augmentations/pcmi: mse_reduction applies to variant=paper; the code variant "
+                f"uses nn.MSELoss() over all elements (got mse_reduction={config.mse_reduction!r})"
+            )
         self.config, self.num_classes = config, num_classes
         self.paper = config.variant == "paper"
         hidden = tuple(config.hidden)
@@ -174,8 +198,22 @@ class PCMI(Augmentation):
         self.clf_text = nn.Linear(d, num_classes)
         self.clf_audio = nn.Linear(d, num_classes) if self.paper else None
 
+    def augmented(self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor):
+        """``(S~seq, T~seq)``: f_AE of each modality per frame, padded frames zeroed."""
+        audio_aug = self.ae_audio(audio) * audio_mask.unsqueeze(-1).to(audio.dtype)
+        text_aug = self.ae_text(text) * text_mask.unsqueeze(-1).to(text.dtype)
+        return audio_aug, text_aug
+
+    def fusion_inputs(self, audio, audio_mask, text, text_mask):  # noqa: D102
+        if self.paper:
+            return self.augmented(audio, audio_mask, text, text_mask)
+        return audio, text
+
     def forward(self, audio, audio_mask, text, text_mask, labels, views=None):  # noqa: D102
-        audio_aug, text_aug = self.ae_audio(audio), self.ae_text(text)
+        if self.paper:
+            audio_aug, text_aug = self.augmented(audio, audio_mask, text, text_mask)
+        else:  # the released code: the AE runs over padding too, and its loss sees it
+            audio_aug, text_aug = self.ae_audio(audio), self.ae_text(text)
         tau = self.tau()
         m = audio.shape[0]
         target_audio, target_text = audio, text
@@ -185,9 +223,13 @@ class PCMI(Augmentation):
             s_cls, t_cls = masked_mean(audio, audio_mask), masked_mean(text, text_mask)
             s_aug_cls = masked_mean(audio_aug, audio_mask)
             t_aug_cls = masked_mean(text_aug, text_mask)
-            sq = masked_sum_squared_error(target_audio, audio_aug, audio_mask)
-            sq = sq + masked_sum_squared_error(target_text, text_aug, text_mask)
-            mse = sq.sum() / (2 * m)
+            if self.config.mse_reduction == "mean":
+                mse = masked_mean_squared_error(target_audio, audio_aug, audio_mask)
+                mse = mse + masked_mean_squared_error(target_text, text_aug, text_mask)
+            else:
+                sq = masked_sum_squared_error(target_audio, audio_aug, audio_mask)
+                sq = sq + masked_sum_squared_error(target_text, text_aug, text_mask)
+                mse = sq.sum() / (2 * m)
             y = label_distribution(labels, self.num_classes)
             assert self.clf_audio is not None
             kld = kl_to_labels(self.clf_audio(s_aug_cls), y).mean()
@@ -195,14 +237,14 @@ class PCMI(Augmentation):
             z_s, z_t = self.g_audio(s_cls), self.g_text(t_cls)
             z_s_aug, z_t_aug = self.g_audio(s_aug_cls), self.g_text(t_aug_cls)
             l_c = paper_contrastive(z_s, z_s_aug, z_t, z_t_aug, tau)
-            out_audio = audio_aug * audio_mask.unsqueeze(-1).to(audio_aug.dtype)
-            out_text = text_aug * text_mask.unsqueeze(-1).to(text_aug.dtype)
+            out_audio, out_text = audio_aug, text_aug
         else:
             s_cls, t_cls = audio.mean(1), text[:, 0]
             s_aug_cls, t_aug_cls = audio_aug.mean(1), text_aug[:, 0]
             mse = F.mse_loss(audio_aug, target_audio) + F.mse_loss(text_aug, target_text)
             z_s, z_t = self.g_audio(s_cls), self.g_text(t_cls)
-            kld = 2 * pseudo_kl_code(self.clf_text(t_aug_cls), self.clf_text(z_t))
+            # released: F.kl_div(origin_text_probs, aug_text_probs), counted twice
+            kld = 2 * pseudo_kl_code(self.clf_text(z_t), self.clf_text(t_aug_cls))
             l_c = nt_xent(z_s, s_aug_cls, tau) + nt_xent(z_t, t_aug_cls, tau)
             l_c = l_c + info_nce(z_s, z_t, tau).mean()
             out_audio, out_text = audio, text

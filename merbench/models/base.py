@@ -43,6 +43,17 @@ class Batch:
     def __len__(self) -> int:
         return self.labels.shape[0]
 
+    @classmethod
+    def random(cls, m: int, ta: int, tt: int, da: int, dt: int, seed: int = 0) -> Batch:
+        """Standard-normal features of the given shapes, every frame real, labels 0..M-1 mod 4
+        (for measurements at a given scale, e.g. the paper's: 4, 349, 32, 1024, 1024)."""
+        g = torch.Generator().manual_seed(seed)
+        return cls(
+            torch.randn(m, ta, da, generator=g), torch.ones(m, ta, dtype=torch.bool),
+            torch.randn(m, tt, dt, generator=g), torch.ones(m, tt, dtype=torch.bool),
+            torch.arange(m) % 4,
+        )  # fmt: skip
+
 
 def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
     """Mean of `x` ``[M, T, d]`` over the frames where `mask` ``[M, T]`` is True -> ``[M, d]``."""
@@ -68,7 +79,12 @@ class Augmentation(nn.Module):
     Built as ``Augmentation(config, d, num_classes)``. ``forward(audio, audio_mask, text, text_mask,
     labels)`` returns ``(audio_for_fusion, text_for_fusion, losses)``: the sequences the fusion encoder
     receives (augmented or passed through, as the variant says) and a dict of named, already weighted
-    loss terms (empty for ``none``). Called only in training; at inference the model skips it.
+    loss terms (empty for ``none``). Called only in training.
+
+    ``fusion_inputs(audio, audio_mask, text, text_mask) -> (audio, text)``: what the fusion encoder
+    receives at inference, the same transformation `forward` applies in training (no losses, no
+    randomness): the fusion encoder must see at test time what it was trained on. Identity by
+    default (objectives that act only through their losses).
 
     Optional (additive): an augmentation that needs views of the *inputs* passed through the same
     adapters (cmie) returns them from ``input_views(batch) -> list[Batch]``; the model then adapts
@@ -78,6 +94,11 @@ class Augmentation(nn.Module):
 
     def input_views(self, batch: Batch) -> list[Batch]:
         return []
+
+    def fusion_inputs(
+        self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        return audio, text
 
 
 class FusionEncoder(nn.Module):
@@ -107,7 +128,17 @@ class MERModel(nn.Module):
       ``"total"``, their sum; used in training only.
     - ``logits(batch) -> Tensor [M, C]``: the inference path (no augmentation, no pairs).
     - ``embed(batch) -> Tensor [M, D]``: the fused representation (for t-SNE plots).
+    - ``shared_parameters()``: the parameters every loss term is meant to shape (default: all
+      trainable ones; DRKF: the adapters and the fusion encoder). The trainer logs each term's
+      share of the gradient norm on them (`merbench.train.balance`).
+    - `main_losses`: the names of the main (task) terms; every other term is auxiliary, and an
+      auxiliary term carrying > 90% of that gradient norm is reported.
     """
+
+    main_losses: tuple[str, ...] = ("ec", "task")
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
 
     def losses(self, batch: Batch) -> dict[str, Tensor]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -65,6 +65,8 @@ class LateFusion(_AdaptedModel):
     of the two log-probability vectors (for multi-label targets, the average of the two logits).
     ``embed`` is the concatenation of the two pooled vectors ``[M, 2d]``."""
 
+    main_losses = ("audio", "text")  # two task losses, no auxiliary term
+
     def __init__(self, config: LateConfig, spec: ModelSpec) -> None:
         super().__init__(spec, config.d)
         self.audio_head = self.head(config.d, spec.num_classes)

@@ -55,7 +55,9 @@ class ComposedModel(MERModel):
     ``losses(batch)``: augmentation terms (``mse``, ``kld``, ``contrastive`` as the plugin gives
     them), ``ec`` = gamma * L_f, ``ed`` = delta * L_b, and ``total``. With `ed` on, one fusion pass
     runs over the M^2 pairs and the EC reads the matched ones (i, i). ``logits(batch) -> [M, C]``:
-    one fusion pass over matched pairs, no augmentation, no pairs. ``embed(batch) -> [M, out_dim]``.
+    one fusion pass over matched pairs, no pairs, no augmentation loss; the fusion encoder receives
+    the augmentation's `fusion_inputs` (PCMI paper variant: the f_AE outputs), as in training.
+    ``embed(batch) -> [M, out_dim]``.
     """
 
     roles: dict[str, tuple[str, str]] = {
@@ -85,6 +87,11 @@ class ComposedModel(MERModel):
             out = 1 if config.variant == "paper" else 2
             self.ed_head = build("heads", name, self.fusion.out_dim, out, **ov)
 
+    def shared_parameters(self) -> list:
+        """The adapters and the fusion encoder: what every loss term acts on."""
+        modules = (self.audio_adapter, self.text_adapter, self.fusion)
+        return [p for m in modules for p in m.parameters() if p.requires_grad]
+
     def encode(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Adapter outputs and their masks: ``(audio [M,Ta',d], audio_mask, text [M,Tt,d], mask)``."""
         audio = self.audio_adapter(batch.audio, batch.audio_mask)
@@ -93,7 +100,9 @@ class ComposedModel(MERModel):
         text_mask = self.text_adapter.output_mask(batch.text_mask)
         return audio, audio_mask, text, text_mask
 
-    def losses(self, batch: Batch) -> dict[str, Tensor]:
+    def training_pass(self, batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+        """The training forward: the fused matched representations ``[M, out_dim]`` (what the EC
+        reads) and the weighted auxiliary loss terms (augmentation's, and ``ed``)."""
         audio, audio_mask, text, text_mask = self.encode(batch)
         views = self.augmentation.input_views(batch)
         if views:
@@ -119,6 +128,10 @@ class ComposedModel(MERModel):
             losses["ed"] = self.config.delta * l_b
         else:
             z_match = self.fusion(audio, audio_mask, text, text_mask)
+        return z_match, losses
+
+    def losses(self, batch: Batch) -> dict[str, Tensor]:
+        z_match, losses = self.training_pass(batch)
         l_f = classification_loss(self.ec(z_match), batch.labels, self.config.label_smoothing)
         losses["ec"] = self.config.gamma * l_f
         losses["total"] = sum(losses.values())
@@ -126,6 +139,7 @@ class ComposedModel(MERModel):
 
     def embed(self, batch: Batch) -> Tensor:
         audio, audio_mask, text, text_mask = self.encode(batch)
+        audio, text = self.augmentation.fusion_inputs(audio, audio_mask, text, text_mask)
         return self.fusion(audio, audio_mask, text, text_mask)
 
     def logits(self, batch: Batch) -> Tensor:

@@ -73,6 +73,16 @@ def masked_sum_squared_error(x: Tensor, y: Tensor, mask: Tensor) -> Tensor:
     return ((x - y).pow(2) * mask.unsqueeze(-1).to(x.dtype)).sum((1, 2))
 
 
+def masked_mean_squared_error(x: Tensor, y: Tensor, mask: Tensor) -> Tensor:
+    """Mean of ``(x - y)^2`` over the real (unpadded) elements of the batch: ``[M, T, d] -> []``.
+
+    The squared error summed over real frames and dims, divided by (number of real frames x d):
+    ``nn.MSELoss()`` restricted to the frames the mask keeps. Zero when no frame is real.
+    """
+    real = mask.sum().to(x.dtype) * x.shape[-1]
+    return masked_sum_squared_error(x, y, mask).sum() / real.clamp_min(1.0)
+
+
 def label_distribution(labels: Tensor, num_classes: int) -> Tensor:
     """One-hot ``[M, C]`` from class indices ``[M]``; a multi-label ``[M, C]`` target is normalised
     to sum to one (a row without any label stays all zero)."""
@@ -90,14 +100,16 @@ def kl_to_labels(logits: Tensor, target: Tensor) -> Tensor:
     return (torch.xlogy(target, target) - target * F.log_softmax(logits, -1)).sum(-1)
 
 
-def pseudo_kl_code(logits_pred: Tensor, logits_target: Tensor) -> Tensor:
-    """The released code's KL term: ``F.kl_div(softmax(pred), softmax(target), 'mean')``.
+def pseudo_kl_code(logits_input: Tensor, logits_target: Tensor) -> Tensor:
+    """The released code's KL term: ``F.kl_div(softmax(input), softmax(target), 'mean')``.
 
-    Probabilities are passed where log-probabilities belong, and the mean runs over all M*C
-    elements: ``mean(p_t * (log p_t - p_pred))``. A scalar.
+    Arguments in ``F.kl_div``'s order (input first). Probabilities are passed where
+    log-probabilities belong, and the mean runs over all M*C elements:
+    ``mean(p_target * (log p_target - p_input))``. A scalar. The released call is
+    ``F.kl_div(origin_text_probs, aug_text_probs)``: input = the original, target = the augmented.
     """
-    p_pred, p_target = F.softmax(logits_pred, -1), F.softmax(logits_target, -1)
-    return (torch.xlogy(p_target, p_target) - p_target * p_pred).mean()
+    p_input, p_target = F.softmax(logits_input, -1), F.softmax(logits_target, -1)
+    return (torch.xlogy(p_target, p_target) - p_target * p_input).mean()
 
 
 def cmd(x: Tensor, y: Tensor, moments: int = 5) -> Tensor:

@@ -22,6 +22,7 @@ import pandas as pd
 from merbench.errors import UserError
 from merbench.registry import STAT_TESTS
 from merbench.report.aggregate import finished_runs, headline_metrics, unit_matrix
+from merbench.report.power import minimum_detectable_difference
 from merbench.report.slices import slice_mask, split_metric
 from merbench.report.stats import (
     CORRECTIONS,
@@ -38,7 +39,7 @@ Predictions = Callable[[str], pd.DataFrame]
 
 COMPARISON_COLUMNS = [
     "dataset", "metric", "row", "reference", "test", "n", "diff", "ci_low", "ci_high",
-    "statistic", "p_value", "p_adjusted", "effect", "effect_name", "significant", "note",
+    "statistic", "p_value", "p_adjusted", "effect", "effect_name", "significant", "mde", "note",
 ]  # fmt: skip
 
 
@@ -198,7 +199,9 @@ def compare_rows(
     `reference` is a row name or None / ``"best"`` (the row with the highest mean in each column).
     `test` is a registered test name or ``"auto"`` (`choose_test`). `predictions` maps a run id to
     its per-utterance predictions (needed by utterance-level tests). Returns (comparisons, plans):
-    comparisons has `COMPARISON_COLUMNS`, one record per (dataset, metric, non-reference row).
+    comparisons has `COMPARISON_COLUMNS`, one record per (dataset, metric, non-reference row);
+    ``mde`` is the comparison's minimum detectable difference (`merbench.report.power`) at
+    `alpha` and 80% power.
     """
     test = test or "auto"
     if correction not in CORRECTIONS:
@@ -269,7 +272,7 @@ def compare_rows(
                 if plans[dataset].all_pairs
                 else [(r, ref) for r in present if r != ref]
             )
-            results: list[tuple[str, str, StatResult]] = []
+            results: list[tuple[str, str, StatResult, Units | Utterances]] = []
             grid = matrix.to_numpy()
             splits = matrix.index.get_level_values("split").to_numpy()
             col = {r: j for j, r in enumerate(matrix.columns)}
@@ -287,11 +290,12 @@ def compare_rows(
                         if keep
                     ]
                     data = utterances_for(matched, load, metric, components)
-                results.append((a, b, fn(config, data)))
-            adjusted = CORRECTIONS[correction]([r.p_value for _, _, r in results])
-            for (a, b, res), p_adj in zip(results, adjusted, strict=True):
+                results.append((a, b, fn(config, data), data))
+            adjusted = CORRECTIONS[correction]([r.p_value for _, _, r, _ in results])
+            for (a, b, res, data), p_adj in zip(results, adjusted, strict=True):
                 if b != ref:
                     continue
+                mde = minimum_detectable_difference(chosen, data, alpha)
                 records.append({
                     "dataset": dataset, "metric": metric, "row": a, "reference": b,
                     "test": res.test, "n": res.n, "diff": res.diff, "ci_low": res.ci[0],
@@ -299,7 +303,7 @@ def compare_rows(
                     "p_adjusted": float(p_adj), "effect": res.effect,
                     "effect_name": res.effect_name,
                     "significant": bool(not math.isnan(p_adj) and p_adj <= alpha),
-                    "note": res.note,
+                    "mde": mde, "note": res.note,
                 })  # fmt: skip
     return pd.DataFrame.from_records(records, columns=COMPARISON_COLUMNS), plans
 

@@ -282,9 +282,16 @@ def to_terminal(view: TableView, color: bool = False, width: int | None = None) 
     return buffer.getvalue()
 
 
+def _mde_text(mde: float) -> str:
+    if math.isnan(mde):
+        return ""
+    return "unreachable" if math.isinf(mde) else f"{100 * mde:.2f}"
+
+
 def details_frame(view: TableView) -> pd.DataFrame:
     """The comparisons behind the marks, one line per (dataset, metric, row): difference to the
-    reference in points with its CI, raw and corrected p, effect size."""
+    reference in points with its CI, raw and corrected p, effect size, and the minimum detectable
+    difference (MDE: what the test could have detected at alpha with 80% power)."""
     records = []
     for r in view.comparisons.itertuples(index=False):
         ci = "" if math.isnan(r.ci_low) else f"[{100 * r.ci_low:.2f}, {100 * r.ci_high:.2f}]"
@@ -295,6 +302,7 @@ def details_frame(view: TableView) -> pd.DataFrame:
             "Diff (pts)": f"{100 * r.diff:+.2f}", "95% CI": ci, "p": f"{r.p_value:.4g}",
             "p adj.": f"{r.p_adjusted:.4g}",
             "Effect": "" if math.isnan(r.effect) else f"{r.effect_name} = {r.effect:.2f}",
+            "MDE (pts)": _mde_text(r.mde),
             "Mark": DAGGER if r.significant else "",
         })  # fmt: skip
     return pd.DataFrame.from_records(records)
@@ -323,7 +331,8 @@ def details_text(view: TableView, fmt: str, color: bool = False) -> str:
 
     table = Table(title=title)
     for column in frame.columns:
-        table.add_column(column, justify="right" if column in ("n", "p", "p adj.") else "left")
+        right = column in ("n", "p", "p adj.", "MDE (pts)")
+        table.add_column(column, justify="right" if right else "left")
     for row in frame.to_numpy():
         table.add_row(*(str(v) for v in row))
     buffer = io.StringIO()

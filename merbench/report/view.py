@@ -31,6 +31,7 @@ from merbench.report.aggregate import (
     protocol_summary,
 )
 from merbench.report.compare import Plan, compare_rows
+from merbench.report.power import resolution_sentence
 from merbench.report.reported import ReportedRow, load_reported
 from merbench.report.slices import (
     SLICE_DEFINITIONS,
@@ -252,6 +253,8 @@ def build_view(
     view = TableView(
         title, columns, headers, components, rows, deltas, [], comparisons, plans, digits, show_std
     )
+    resolution = resolution_sentence(comparisons, headers, alpha)
+    notes += [resolution] if resolution else []
     view.caption = _caption(view, runs, datasets, reference, names, grid) + notes
     return view
 

@@ -20,6 +20,7 @@ import torch
 from merbench.data.base import Corpus, Split
 from merbench.data.metrics import compute_metrics
 from merbench.models.base import MERModel
+from merbench.train.balance import BalanceLog, BalanceMeter
 from merbench.train.batches import BatchMaker, Features
 from merbench.train.config import TrainConfig
 from merbench.train.guards import check_finite, check_trained
@@ -31,7 +32,8 @@ class RunResult:
 
     `metrics` maps ``dev/<metric>`` and ``test/<metric>`` to values in [0, 1]; `predictions` has
     columns ``id, label, prediction, prob/<class>`` (+ ``consistent`` when the corpus records it);
-    `curves` lists per-epoch dicts (``epoch, train/loss, train/<term>, dev/<metric>``).
+    `curves` lists per-epoch dicts (``epoch, train/loss, train/<term>, dev/<metric>``);
+    `balance` the loss balance measured on the first training steps (`merbench.train.balance`).
     """
 
     metrics: dict[str, float]
@@ -41,6 +43,7 @@ class RunResult:
     seconds: float
     embeddings: np.ndarray | None = None
     extra: dict[str, float] = field(default_factory=dict)
+    balance: BalanceLog = field(default_factory=BalanceLog)
 
 
 def seed_everything(seed: int) -> None:
@@ -113,13 +116,15 @@ def train_one(
     seed: int,
     device: str = "cpu",
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    balance_steps: int = 10,
 ) -> RunResult:
     """Train ``make_model(audio_dim, text_dim, num_classes)`` on `split` and return its results.
 
     Early stopping: after each epoch the dev split is scored; the weights with the best
     `select_metric` are kept, and training stops after `patience` epochs without improvement.
-    A non-finite loss term, a run without any optimiser step, or a run whose selected weights are
-    the untrained ones raises `merbench.train.guards.RunFailed` (see there).
+    The loss balance is measured on the first `balance_steps` steps (0: not measured); it does
+    not change training. A non-finite loss term, a run without any optimiser step, or a run whose
+    selected weights are the untrained ones raises `merbench.train.guards.RunFailed` (see there).
     """
     started = time.perf_counter()
     seed_everything(seed)
@@ -134,6 +139,7 @@ def train_one(
         model.parameters(), lr=config.lr, weight_decay=weight_decay, foreach=True
     )  # one fused update over all tensors: the per-tensor loop dominated small models on CPU
     rng = np.random.default_rng(seed)
+    meter = BalanceMeter(model, balance_steps)
 
     best_score, best_epoch, best_state = -np.inf, -1, copy.deepcopy(model.state_dict())
     curves: list[dict[str, float]] = []
@@ -147,6 +153,7 @@ def train_one(
                 continue
             losses = model.losses(batch.to(device))
             check_finite(losses, epoch=epoch, step=total_steps)
+            meter.measure(losses)
             optimiser.zero_grad(set_to_none=True)
             losses["total"].backward()
             if config.grad_clip > 0:
@@ -198,4 +205,5 @@ def train_one(
         seconds=time.perf_counter() - started,
         embeddings=test_embeds,
         extra=extra,
+        balance=meter.log(),
     )

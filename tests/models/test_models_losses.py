@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from merbench.errors import UserError
 from merbench.models.augmentations import PCMI, PCMIConfig
 from merbench.models.losses import (
     cmd,
@@ -130,8 +131,8 @@ LABELS = torch.tensor([0, 1])
 TAU = 1 / (1 + math.exp(-1.0))  # sigmoid(1.0)
 
 
-def hand_set_pcmi(variant: str) -> PCMI:
-    module = PCMI(PCMIConfig(variant=variant, hidden=(4, 3, 2)), d=2, num_classes=2)
+def hand_set_pcmi(variant: str, **config) -> PCMI:
+    module = PCMI(PCMIConfig(variant=variant, hidden=(4, 3, 2), **config), d=2, num_classes=2)
     eye, swap = torch.eye(2), t([[0, 1], [1, 0]])
     with torch.no_grad():
         for name, p in module.named_parameters():
@@ -156,8 +157,9 @@ def cos(a, b):
 def test_pcmi_paper_variant_terms_by_hand():
     module = hand_set_pcmi("paper")
     audio_out, text_out, losses = module(AUDIO, AUDIO_MASK, TEXT, TEXT_MASK, LABELS)
-    # eq. 10: squared errors over real frames: audio 2 + 0, text 2 + 8 -> 12 / (2M = 4) = 3
-    assert losses["mse"].item() == pytest.approx(0.2 * 3.0, abs=1e-5)
+    # L_MSE, mean over real frame elements: audio (2 + 0) / (3 real frames x d 2), text
+    # (2 + 8) / (3 x 2), summed over the modalities: 1/3 + 5/3 = 2
+    assert losses["mse"].item() == pytest.approx(0.2 * 2.0, abs=1e-5)
     # eq. 11: S~cls = [(0,1), (.5,.5)], T~cls = [(.5,0), (0,2)], labels [0, 1]
     kld_audio = (math.log(1 + math.e) + math.log(2)) / 2
     kld_text = (math.log(1 + math.exp(-0.5)) + math.log(1 + math.exp(-2))) / 2
@@ -171,8 +173,24 @@ def test_pcmi_paper_variant_terms_by_hand():
     assert text_out.tolist() == [[[1, 0], [0, 0]], [[0, 2], [0, 0]]]
 
 
-def test_pcmi_paper_variant_ignores_padded_values():
-    module = hand_set_pcmi("paper")
+def test_pcmi_mse_sum_reduction_is_eq_10_literally():
+    module = hand_set_pcmi("paper", mse_reduction="sum")
+    _, _, losses = module(AUDIO, AUDIO_MASK, TEXT, TEXT_MASK, LABELS)
+    # eq. 10: squared errors over real frames: audio 2 + 0, text 2 + 8 -> 12 / (2M = 4) = 3
+    assert losses["mse"].item() == pytest.approx(0.2 * 3.0, abs=1e-5)
+    mean = hand_set_pcmi("paper")(AUDIO, AUDIO_MASK, TEXT, TEXT_MASK, LABELS)[2]
+    for key in ("kld", "contrastive"):  # only L_MSE changes
+        assert losses[key].item() == pytest.approx(mean[key].item(), abs=1e-6)
+
+
+def test_pcmi_mse_reduction_is_refused_with_the_code_variant():
+    with pytest.raises(UserError, match="mse_reduction"):
+        hand_set_pcmi("code", mse_reduction="sum")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_pcmi_paper_variant_ignores_padded_values(reduction):
+    module = hand_set_pcmi("paper", mse_reduction=reduction)
     _, _, before = module(AUDIO, AUDIO_MASK, TEXT, TEXT_MASK, LABELS)
     audio, text = AUDIO.clone(), TEXT.clone()
     audio[0, 1] = torch.tensor([-3.0, 40.0])
@@ -191,9 +209,11 @@ def test_pcmi_code_variant_terms_by_hand():
     # cls: audio mean over all frames (padding included), text first token
     s_cls, s_aug = [(5, 4.5), (0.5, 0.5)], [(4.5, 5), (0.5, 0.5)]
     t_cls, t_aug = [(0, 1), (2, 0)], [(1, 0), (0, 2)]
-    # pseudo-KL: target softmax(clf(g(T_cls))) = softmax(T_cls), "log-prob" = softmax(T~cls)
+    # pseudo-KL as the released call F.kl_div(origin_text_probs, aug_text_probs): "log-prob"
+    # input = softmax(clf(g(T_cls))) = softmax(T_cls), target = softmax(clf(T~cls)) = softmax(T~cls):
+    # mean(p_aug * (log p_aug - p_orig)) over the M*C = 4 elements, counted twice
     total = 0.0
-    for pred, target in zip(t_aug, t_cls, strict=True):
+    for pred, target in zip(t_cls, t_aug, strict=True):
         p = [math.exp(v) / sum(math.exp(w) for w in pred) for v in pred]
         q = [math.exp(v) / sum(math.exp(w) for w in target) for v in target]
         total += sum(qi * (math.log(qi) - pi) for pi, qi in zip(p, q, strict=True))
@@ -220,6 +240,29 @@ def test_pcmi_code_variant_terms_by_hand():
     assert losses["contrastive"].item() == pytest.approx(0.2 * l_c, abs=1e-5)
     # the fusion encoder receives the raw adapter outputs
     assert torch.equal(audio_out, AUDIO) and torch.equal(text_out, TEXT)
+
+
+def test_pcmi_code_variant_pseudo_kl_in_the_released_argument_order():
+    # F.kl_div(origin_text_probs, aug_text_probs) = mean(p_aug * (log p_aug - p_orig)); with a
+    # transition that doubles dimension 0 the two orders give different values (a swap would not)
+    module = hand_set_pcmi("code")
+    with torch.no_grad():
+        module.ae_text.transition[2].weight.copy_(t([[2, 0], [0, 1]]))
+    _, _, losses = module(AUDIO, AUDIO_MASK, TEXT, TEXT_MASK, LABELS)
+    t_orig, t_aug = [(0, 1), (2, 0)], [(0, 1), (4, 0)]  # first tokens, before and after f_AE
+
+    def softmax(v):
+        return [math.exp(x) / sum(math.exp(y) for y in v) for x in v]
+
+    def released(orig, aug):
+        total = 0.0
+        for o, a in zip(orig, aug, strict=True):
+            p_o, p_a = softmax(o), softmax(a)
+            total += sum(pa * (math.log(pa) - po) for po, pa in zip(p_o, p_a, strict=True))
+        return 2 * total / 4  # mean over M*C = 4 elements, counted twice
+
+    assert losses["kld"].item() == pytest.approx(released(t_orig, t_aug), abs=1e-6)
+    assert abs(released(t_orig, t_aug) - released(t_aug, t_orig)) > 1e-2  # the order matters
 
 
 def test_temperature_starts_at_sigmoid_one():

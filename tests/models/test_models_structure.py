@@ -242,3 +242,30 @@ def test_detached_mse_target_removes_the_direct_pull_on_the_adapter_outputs(deta
     losses["mse"].backward()
     assert (audio.grad.abs().sum() > 0).item() == (not detach)
     assert (text.grad.abs().sum() > 0).item() == (not detach)
+
+
+@pytest.mark.parametrize(
+    "augmentation,variant,ed",
+    [("pcmi", "paper", True), ("pcmi", "paper", False), ("pcmi", "code", True), ("cmie", "paper", False),
+     ("none", "paper", True)],
+)  # fmt: skip
+def test_inference_fuses_what_training_fuses(augmentation, variant, ed):
+    # the fusion encoder must see at test time what it saw in training: with dropout off, the
+    # eval-mode prediction path and the training path give the same fused representation
+    # (paper PCMI: the f_AE outputs in both); the adapters' input norm is "layer" because batch
+    # statistics (training) and running estimates (eval) legitimately differ
+    torch.manual_seed(0)
+    batch = random_batch(m=4, ta=12, tt=6)
+    hidden = {"hidden": [8, 4, 2]} if augmentation == "pcmi" else {}
+    spec = ModelSpec(25, 384, 4, components={
+        "adapter": ("linear", {"dropout": 0.0, "input_norm": "layer"}),
+        "augmentation": (augmentation, {"variant": variant, **hidden} if hidden else {}),
+        "fusion": ("self", {"layers": 1, "dropout": 0.0}),
+    })  # fmt: skip
+    model = MODELS.build("composed", spec, d=D, ed=ed, variant=variant)
+    model.train()
+    z_train, _ = model.training_pass(batch)
+    model.eval()
+    with torch.no_grad():
+        z_eval = model.embed(batch)
+    torch.testing.assert_close(z_eval, z_train.detach(), rtol=1e-5, atol=1e-5)

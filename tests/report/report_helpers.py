@@ -1,22 +1,56 @@
-"""Shared builders for the report tests: small runs tables written out by hand."""
+"""Shared builders for the report tests: runs tables made from the runner's real MLflow tags.
+
+A runs table is built the way `tracking.load_runs` builds it from the store: each run's tags come
+from `runner.run_tags` of a resolved recipe, and `tracking.runs_table` turns tags and metrics into
+rows. Tracking and report therefore cannot drift apart unnoticed.
+"""
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 import pandas as pd
+
+from merbench.experiment import tracking
+from merbench.experiment.recipes import load_recipe, resolve
+from merbench.experiment.runner import DatasetRef, RunTask, run_tags
+
+
+@lru_cache(maxsize=1)
+def _drkf_config_json() -> str:
+    return json.dumps(resolve(load_recipe("drkf")), sort_keys=True)
+
+
+def task_for(name: str, dataset: str, split: str, seed: int, grid: str = "",
+             config_json: str | None = None) -> RunTask:  # fmt: skip
+    """A `RunTask` of the resolved `drkf` recipe (or `config_json`) named `name`."""
+    return RunTask(
+        name=name, grid=grid, config_json=config_json or _drkf_config_json(),
+        dataset=DatasetRef(dataset), dataset_identity_json="{}", split=split, seed=seed,
+        run_key=f"{dataset}-{name}-{split}-{seed}", config_key=f"cfg-{name}", device="cpu",
+        tracking_uri="", cache_dir=None,
+    )  # fmt: skip
+
+
+def search_frame(tasks_and_metrics: list[tuple[RunTask, dict[str, float]]]) -> pd.DataFrame:
+    """What MLflow's search returns for these runs: tags from `run_tags`, metrics as logged."""
+    records = []
+    for i, (task, metrics) in enumerate(tasks_and_metrics):
+        record = {"run_id": task.run_key, "status": "FINISHED", "start_time": i}
+        record.update({f"tags.{k}": v for k, v in run_tags(task).items()})
+        record.update({f"metrics.{k}": v for k, v in metrics.items()})
+        records.append(record)
+    return pd.DataFrame.from_records(records)
 
 
 def make_runs(values: dict[str, dict[tuple[str, int], dict[str, float]]], dataset: str = "synth",
               grid: str = "") -> pd.DataFrame:  # fmt: skip
     """A runs table from ``{config: {(split, seed): {metric: value}}}`` (metrics without the
-    ``test/`` prefix)."""
-    records = []
-    for name, units in values.items():
-        for (split, seed), metrics in units.items():
-            records.append({
-                "run_id": f"{dataset}-{name}-{split}-{seed}", "run_key": f"{name}-{split}-{seed}",
-                "config_key": f"cfg-{name}", "name": name, "grid": grid, "dataset": dataset,
-                "split": split, "seed": seed, "status": "FINISHED", "model": "drkf",
-                "augmentation": "none", "fusion": "self", "ed": "off", "variant": "paper",
-                **{f"test/{k}": v for k, v in metrics.items()},
-            })  # fmt: skip
-    return pd.DataFrame.from_records(records)
+    ``test/`` prefix), through the real tags and the real tags-to-table conversion."""
+    runs = [
+        (task_for(name, dataset, split, seed, grid), {f"test/{k}": v for k, v in metrics.items()})
+        for name, units in values.items()
+        for (split, seed), metrics in units.items()
+    ]
+    return tracking.runs_table(search_frame(runs))

@@ -70,3 +70,34 @@ def test_headline_metrics_from_card_or_spec() -> None:
 def test_missing_column_is_a_user_error() -> None:
     with pytest.raises(UserError, match="split"):
         aggregate(RUNS.drop(columns=["split"]))
+
+
+def test_axis_tags_hold_the_axis_values_of_every_table4_row() -> None:
+    # the tags of the real runner, read back by the real tags-to-table conversion: the `ed`
+    # column is the axis value (on/off), not the ED head's plugin name
+    import json
+
+    from report_helpers import search_frame, task_for
+
+    from merbench.experiment import tracking
+    from merbench.experiment.recipes import configurations
+
+    confs = configurations(grid="drkf-table4")
+    frame = search_frame([
+        (task_for(c.name, "synth", "1", 0, c.grid, json.dumps(c.config, sort_keys=True)),
+         {"test/ua": 0.5})
+        for c in confs
+    ])  # fmt: skip
+    runs = tracking.runs_table(frame).set_index("name")
+    expected = {
+        "BME": ("none", "self", "off"),
+        "BME + CMIE": ("cmie", "self", "off"),
+        "BME + PCMI": ("pcmi", "self", "off"),
+        "BME + ED": ("none", "self", "on"),
+        "BME + PCMI + FE_c + ED": ("pcmi", "cross", "on"),
+        "DRKF (BME + PCMI + FE_s + ED)": ("pcmi", "self", "on"),
+    }
+    for name, (augmentation, fusion, ed) in expected.items():
+        row = runs.loc[name]
+        assert (row["augmentation"], row["fusion"], row["ed"]) == (augmentation, fusion, ed)
+        assert (row["model"], row["variant"], row["grid"]) == ("composed", "paper", "drkf-table4")

@@ -58,6 +58,13 @@ def test_markdown_values_ranks_and_delta_by_hand() -> None:
     assert "| Δ (%) | ↑ 16.67 | ↑ 16.13 | ↑ 16.39 |" in text
     assert "a sanity benchmark of the pipeline, not a scientific result" in text
     assert "ACC = UA = mean per-class recall" in text
+    # resolution: against DRKF the paired differences are -0.1 + 0.5 SPREAD (BME) and -0.1 - 1.5
+    # SPREAD (BME + ED); sd(SPREAD) = sqrt(3.18e-4 / 4) = 0.8916 points, the exact paired-t MDE
+    # over 5 units is 1.683 sd (noncentral t; simulated in test_report_power): 0.75 and 2.25
+    # points, column median 1.5
+    assert "Resolution: differences below ACC 1.5, WACC 1.5, Avg 1.5 points" in text
+    details = render_table(synth_runs(), fmt="md", reported=False, details=True)
+    assert "| d_z = -22.43 | 0.75 | † |" in details and "| d_z = -7.48 | 2.25 | † |" in details
 
 
 def test_terminal_table_contains_rows_and_caption() -> None:
