@@ -128,6 +128,7 @@ def _benchmark(
     from merbench.registry import EXECUTORS
 
     preflight.use_cache_root(cache_dir)
+    seed_list = runner.parse_seeds(seeds)
     modules = _load_plugins(plugins)
     confs = configurations(recipe=recipe, grid=grid, overrides=overrides, variant=variant)
     for conf in confs:
@@ -181,7 +182,7 @@ def _benchmark(
         confs,
         ref,
         corpus,
-        runner.parse_seeds(seeds),
+        seed_list,
         splits=tuple(splits or ()),
         device=device,
         tracking_uri=uri,

@@ -34,9 +34,13 @@ def setup_env() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def quiet_mlflow() -> None:
+    """After importing mlflow (which sets its loggers to INFO): keep "Creating initial MLflow
+    database tables..." and the like off a command's stderr."""
     import logging
 
-    # "Creating initial MLflow database tables..." and the like: not for a command's stderr
     logging.getLogger("mlflow").setLevel(logging.WARNING)
 
 
@@ -69,6 +73,7 @@ def client(uri: str) -> Any:
     setup_env()
     from mlflow.tracking import MlflowClient
 
+    quiet_mlflow()
     if artifact_folder(uri) is None:
         return MlflowClient(tracking_uri=uri)
     from filelock import FileLock
@@ -136,6 +141,7 @@ def search(uri: str, filter_string: str = "") -> pd.DataFrame:
     setup_env()
     import mlflow
 
+    quiet_mlflow()
     mlflow.set_tracking_uri(uri)
     exp = experiment_id(uri)
     frame = mlflow.search_runs([exp], filter_string=filter_string, output_format="pandas")
