@@ -19,11 +19,13 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import importlib
+import math
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from merbench.bounds import check_ranges
 from merbench.errors import UserError
 
 ENTRY_POINT_GROUP = "merbench.plugins"
@@ -110,6 +112,8 @@ class Registry:
     def get(self, name: str) -> Entry:
         """The entry for `name` (or an alias); unknown names raise a UserError listing valid ones."""
         self.load_builtins()
+        if not isinstance(name, str):
+            raise UserError(f"{self.kind}: a plugin name is text, got {name!r}")
         name = self._aliases.get(name, name)
         if name not in self._entries:
             valid = ", ".join(sorted(self._entries)) or "(none)"
@@ -161,7 +165,9 @@ def make_config(config_cls: type | None, overrides: dict[str, Any], where: str) 
         )
     hints = typing.get_type_hints(config_cls)
     values = {k: coerce(v, hints.get(k), f"{where}.{k}") for k, v in overrides.items()}
-    return config_cls(**values)
+    config = config_cls(**values)
+    check_ranges(config, where)
+    return config
 
 
 def coerce(value: Any, hint: Any, where: str) -> Any:
@@ -187,6 +193,8 @@ def coerce(value: Any, hint: Any, where: str) -> Any:
     if origin in (tuple, list):
         if isinstance(value, str):
             value = [v for v in value.split(",") if v]
+        if not isinstance(value, (list, tuple)):
+            raise UserError(f"{where}: cannot read {value!r} as a list")
         (item,) = typing.get_args(hint)[:1] or (Any,)
         return origin(coerce(v, item, where) for v in value)
     try:
@@ -199,12 +207,19 @@ def coerce(value: Any, hint: Any, where: str) -> Any:
                     return False
                 raise ValueError(value)
             return bool(value)
+        if hint in (int, float) and isinstance(value, bool):
+            raise ValueError(value)  # TOML `lr = true` is no number
+        if hint is str and not isinstance(value, str):
+            raise ValueError(value)  # TOML `name = 3` is no name
         if hint in (int, float, str):
             if hint is int and isinstance(value, float) and not value.is_integer():
                 raise ValueError(value)
             if hint is int and isinstance(value, str) and not value.lstrip("-").isdigit():
                 raise ValueError(value)
-            return hint(value)
+            converted = hint(value)
+            if hint is float and not math.isfinite(converted):
+                raise ValueError(value)
+            return converted
     except (TypeError, ValueError):
         raise UserError(f"{where}: cannot read {value!r} as {hint.__name__}") from None
     return value
@@ -245,6 +260,11 @@ def load_plugin_modules(modules: Iterable[str]) -> None:
             importlib.import_module(module)
         except ImportError as exc:
             raise UserError(f"--plugin {module}: cannot import it ({exc})") from exc
+        except Exception as exc:  # the plugin's own code raised (syntax error, bug at import)
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            raise UserError(
+                f"--plugin {module}: importing it raised {type(exc).__name__}: {detail}"
+            ) from exc
         _PLUGINS_LOADED.add(module)
 
 

@@ -1,7 +1,8 @@
 """Reading a TOML file of the catalogue (dataset cards, recipes, grids, reported numbers).
 
 A missing or malformed file is one `UserError` naming it: ``<path>: <what> not found`` or
-``<path>: malformed <what> (<parser message>)``.
+``<path>: malformed <what>: invalid TOML (<parser message>)``; a file that is not UTF-8 or
+cannot be read is the same one line.
 """
 
 from __future__ import annotations
@@ -21,4 +22,8 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise UserError(f"{path}: {what} not found") from None
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: malformed {what} ({exc})") from None
+        raise UserError(f"{path}: malformed {what}: invalid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not valid UTF-8 at byte {exc.start} (TOML is UTF-8)") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read {what} ({exc.strerror or exc})") from None

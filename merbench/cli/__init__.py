@@ -108,7 +108,10 @@ def table(
     from merbench.experiment.recipes import load_grid
     from merbench.report.render import render_table
 
+    if format not in ("terminal", "md", "latex", "csv"):  # before the store: nothing to read
+        raise UserError(f"--format {format}: expected terminal, md, latex or csv")
     uri = tracking.resolve_uri(tracking_uri)
+    _open_store(uri)
     grid_spec = load_grid(grid) if grid else None
     runs = _finished_runs(uri, dataset, grid)
     if balance:
@@ -131,11 +134,20 @@ def table(
             **({"slice": slice} if slice else {}),
         )
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text if isinstance(text, str) else str(text))
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text if isinstance(text, str) else str(text))
+        except OSError as exc:
+            raise UserError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
         console.print(f"wrote {out}")
     else:
         console.print(text, markup=False, highlight=False)
+
+
+def _open_store(uri: str) -> None:
+    from merbench.experiment.preflight import open_tracking
+
+    open_tracking(uri)
 
 
 def _finished_runs(uri: str, datasets: list[str] | None, grid: str | None):
@@ -169,6 +181,7 @@ def plot(
     from merbench.report.plots import plot_files
 
     uri = tracking.resolve_uri(tracking_uri)
+    _open_store(uri)
     paths = plot_files(
         _finished_runs(uri, dataset, grid),
         out_dir=out,
@@ -232,9 +245,11 @@ def features(
 
     from merbench.device import resolve_device
     from merbench.experiment.plan import load_corpus
+    from merbench.experiment.preflight import use_cache_root
     from merbench.experiment.sweep import asr_note, dataset_ref
     from merbench.features.manage import extract, open_store
 
+    use_cache_root(cache_dir)
     _load_plugins(plugins)
     specs = [s for s in (audio_encoder, text_encoder) if s]
     if not specs:
@@ -360,7 +375,12 @@ def main() -> None:
     try:
         app()
     except UserError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        # escaped: a message naming "[train]" or "[V, A, D]" must not be read as rich markup
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted: unfinished runs are marked failed and redone next time")

@@ -128,7 +128,7 @@ def _execute(sweep: Any) -> list[Any]:
     """Run `sweep` with progress bars and a line per run; return the failed outcomes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from merbench.experiment.sweep import execute_sweep
+    from merbench.experiment.sweep import execute_sweep, unreadable_notes
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     failed = []
@@ -140,12 +140,17 @@ def _execute(sweep: Any) -> list[Any]:
                 bars[label] = progress.add_task(f"encoding {label}", total=total)
             progress.update(bars[label], completed=done)
 
-        training = None
-        for outcome in execute_sweep(sweep, on_progress):
+        def extracted() -> None:  # once, when the features are in the store
             for bar in bars.values():
                 progress.remove_task(bar)
             bars.clear()
+            for note in unreadable_notes(sweep):
+                err_console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
+
+        training = None
+        for outcome in execute_sweep(sweep, on_progress):
             if training is None:
+                extracted()
                 training = progress.add_task("training", total=len(sweep.to_run))
             progress.advance(training)
             t = outcome.task
@@ -154,6 +159,8 @@ def _execute(sweep: Any) -> list[Any]:
                 progress.console.print(
                     f"[red]FAILED[/] {t.name} {t.split} seed {t.seed}: {outcome.error}"
                 )
+            elif outcome.status == "SKIPPED":
+                progress.console.print(f"skipped {t.name} {t.split} seed {t.seed}: {outcome.error}")
             else:
                 first = [k for k in outcome.metrics if k.startswith("test/")][:3]
                 shown = ", ".join(f"{k[5:]} {outcome.metrics[k]:.3f}" for k in first)
@@ -167,6 +174,8 @@ def _execute(sweep: Any) -> list[Any]:
                         markup=True,
                         highlight=False,
                     )
+        if training is None:
+            extracted()  # every run was finished before: extraction only
     return failed
 
 

@@ -27,6 +27,10 @@ def read_audio(path: Path | str, sample_rate: int) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: audio file not found")
+    if path.suffix.lower() == ".wav":
+        problem = wav_truncation(path)
+        if problem:
+            raise UserError(f"{path}: truncated wav ({problem})")
     try:
         if path.suffix.lower() in SOUNDFILE_EXTENSIONS:
             wave, rate = _read_soundfile(path)
@@ -40,6 +44,34 @@ def read_audio(path: Path | str, sample_rate: int) -> np.ndarray:
     if wave.size == 0:
         raise UserError(f"{path}: empty audio (0 samples)")
     return resample(wave, rate, sample_rate)
+
+
+def wav_truncation(path: Path) -> str | None:
+    """Why the RIFF/WAVE file `path` is truncated (its ``data`` chunk header promises more bytes
+    than the file holds), or None when it is whole or not a plain RIFF file (left to the decoder).
+    A size of 0 or 0xFFFFFFFF (written by streaming encoders that never went back) is not checked.
+    """
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            total = path.stat().st_size
+            while True:
+                chunk = fh.read(8)
+                if len(chunk) < 8:
+                    return None
+                cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if cid == b"data":
+                    held = total - fh.tell()
+                    if size not in (0, 0xFFFFFFFF) and size > held:
+                        return f"its header promises {size} bytes of samples, the file holds {held}"
+                    return None
+                fh.seek(size + (size & 1), 1)
+    except OSError:
+        return None
 
 
 def resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:

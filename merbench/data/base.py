@@ -46,6 +46,19 @@ class Split:
     dev: tuple[str, ...]
     test: tuple[str, ...]
 
+    def keep(self, usable: Any) -> Split:
+        """This split without the ids not in `usable` (a container: e.g. the ids whose media
+        could be decoded); a part left empty is a UserError naming the split."""
+        from merbench.errors import UserError
+
+        parts = {
+            p: tuple(i for i in getattr(self, p) if i in usable) for p in ("train", "dev", "test")
+        }
+        for part, ids in parts.items():
+            if getattr(self, part) and not ids:
+                raise UserError(f"split {self.name}: no {part} utterance has usable features")
+        return Split(self.name, parts["train"], parts["dev"], parts["test"])
+
     def check_disjoint(self) -> None:
         """Raise if any utterance id sits in two of train/dev/test."""
         a, b, c = set(self.train), set(self.dev), set(self.test)
@@ -131,6 +144,7 @@ class Corpus:
 
     def __post_init__(self) -> None:
         self._by_id = {u.id: u for u in self.utterances}
+        self._fingerprint: str | None = None
 
     def __len__(self) -> int:
         return len(self.utterances)
@@ -148,23 +162,32 @@ class Corpus:
         return out
 
     def fingerprint(self) -> str:
-        """SHA-256 over every record's identity (id, text, label, audio file name and size).
+        """SHA-256 over every record's identity and content (id, text, label, and the audio file's
+        name, size and content hash).
 
-        It changes whenever the corpus content changes, so it keys the feature store and the runs;
-        it does not depend on where the corpus lives or on file times, so two copies of the same
-        release agree. Cheap: one ``stat`` per audio file, no decoding.
+        It changes whenever the corpus content changes (a wav replaced by other audio of the same
+        length included), so it keys the feature store and the runs; it does not depend on where
+        the corpus lives or on file times, so two copies of the same release agree. Media are
+        hashed once and the digests cached per file (`merbench.data.fingerprint`); computed once
+        per `Corpus` object.
         """
+        if self._fingerprint is not None:
+            return self._fingerprint
+        from merbench.data.fingerprint import content_hashes
+
+        digests = content_hashes(Path(u.audio) for u in self.utterances if u.audio is not None)
         h = hashlib.sha256(self.name.encode())
         for u in sorted(self.utterances, key=lambda u: u.id):
             audio = ""
             if u.audio is not None:
+                path = Path(u.audio)
                 try:
-                    st = Path(u.audio).stat()
-                    audio = f"{Path(u.audio).name}:{st.st_size}"
+                    audio = f"{path.name}:{path.stat().st_size}:{digests[path]}"
                 except OSError:
-                    audio = f"{Path(u.audio).name}:missing"
+                    audio = f"{path.name}:missing"
             h.update(json.dumps([u.id, u.text, u.label, audio], ensure_ascii=False).encode())
-        return h.hexdigest()
+        self._fingerprint = h.hexdigest()
+        return self._fingerprint
 
     def load_audio(self, utt: Utterance, sample_rate: int) -> np.ndarray:
         """The waveform of `utt` as float32 mono at `sample_rate` (see `merbench.data.audio`)."""

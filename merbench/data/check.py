@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from merbench.data.base import Corpus, Skip
+from merbench.data.consistency import protocol_problems
 from merbench.errors import UserError
 
 #: Sample rate at which the deep check decodes (any rate would do; 16 kHz is what encoders use).
@@ -127,6 +128,10 @@ def check_corpus(
         report.elapsed = time.perf_counter() - start
         return report
     _fill_counts(report, corpus)
+    # a class absent from train stops `run` (preflight), not the check of a partial corpus
+    problems = protocol_problems(corpus, every_class=False)
+    if problems:
+        report.error = problems[0] + (f" (and {len(problems) - 1} more)" if problems[1:] else "")
     if decode:
         _decode_all(report, corpus, progress)
     report.elapsed = time.perf_counter() - start

@@ -93,6 +93,11 @@ def parse_transcription(path: Path) -> dict[str, str]:
         if m:
             utt_id, _, _, text = m.groups()
             if "XX" not in utt_id:
+                if utt_id in texts:
+                    raise UserError(
+                        f"{path}:{lineno}: duplicate transcription line for {utt_id} "
+                        "(which text is right cannot be told)"
+                    )
                 texts[utt_id] = text.strip()
             continue
         first = stripped.split(maxsplit=1)[0]
@@ -110,6 +115,21 @@ def _lines(path: Path):
         raise UserError(f"{path}:{line}: not valid UTF-8 ({exc.reason})") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _check_every_wav_labelled(emo_path: Path, records: list[_Label], wavs: frozenset[str]) -> None:
+    """A wav of the dialogue without a label line means a truncated or damaged EmoEvaluation
+    file (its utterances would silently vanish): UserError naming the file and the first wav."""
+    labelled = {r.utt_id for r in records}
+    unlabelled = sorted(
+        n for n in wavs if n.endswith(".wav") and UTT_ID_RE.match(n[:-4]) and n[:-4] not in labelled
+    )
+    if unlabelled:
+        last = f"line {records[-1].line}" if records else "no utterance line"
+        raise UserError(
+            f"{emo_path}: {len(unlabelled)} wav(s) of this dialogue have no label line "
+            f"(first: {unlabelled[0]}; last labelled: {last}); is the file truncated?"
+        )
 
 
 def speaker_of(utt_id: str) -> str:
@@ -151,7 +171,8 @@ class IemocapCorpus(CorpusLoader):
                 trans_path = root / session / "dialog" / "transcriptions" / f"{dialog}.txt"
                 texts = parse_transcription(trans_path) if trans_path.is_file() else None
                 wav_dir = root / session / "sentences" / "wav" / dialog
-                for rec in parse_emo_evaluation(emo_path):
+                records = parse_emo_evaluation(emo_path)
+                for rec in records:
                     where = f"{emo_path}:{rec.line}"
                     if rec.utt_id in seen:
                         raise UserError(
@@ -197,6 +218,8 @@ class IemocapCorpus(CorpusLoader):
                             },
                         )
                     )
+                if cfg.check_media:
+                    _check_every_wav_labelled(emo_path, records, media.names(wav_dir))
         groups = [f"Ses0{n}" for n in range(1, 6)]
         splits = leave_one_group_out(utterances, groups, card["protocol"]["dev_rule"])
         protocol = make_protocol(card, labels, splits)

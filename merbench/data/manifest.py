@@ -104,6 +104,28 @@ def _check_columns(path: Path, header: list[str]) -> None:
         )
 
 
+def _spelling_hint(label: str, known: tuple[str, ...]) -> str:
+    same = [k for k in known if k.strip().casefold() == label.strip().casefold()]
+    return f" (did you mean {same[0]!r}? labels are matched exactly)" if same else ""
+
+
+def check_label_spelling(labels: list[tuple[str, str]], known: tuple[str, ...] = ()) -> None:
+    """Labels are matched exactly: two spellings that differ only by case or whitespace
+    (``Neutral`` beside ``neutral``) would make two classes, so they are a UserError naming where
+    the second spelling is."""
+    first: dict[str, tuple[str, str]] = {
+        k.strip().casefold(): (k, "--dataset-option labels") for k in known
+    }
+    for label, where in labels:
+        folded = label.strip().casefold()
+        seen = first.setdefault(folded, (label, where))
+        if seen[0] != label:
+            raise UserError(
+                f"{where}: label {label!r} differs from {seen[0]!r} ({seen[1]}) only by case or "
+                "whitespace; labels are matched exactly, so this would be another class"
+            )
+
+
 @DATASETS.register("manifest", config=ManifestConfig)
 class ManifestCorpus(CorpusLoader):
     """Any corpus described by a CSV/Parquet manifest."""
@@ -126,13 +148,16 @@ class ManifestCorpus(CorpusLoader):
             utt_id = row["id"].strip()
             if not utt_id:
                 raise UserError(f"{where}: empty id")
+            if "\n" in utt_id or "\r" in utt_id:
+                raise UserError(f"{where}: id {utt_id!r} holds a line break")
             if utt_id in seen:
                 raise UserError(f"{where}: duplicate id {utt_id!r} (first at {seen[utt_id]})")
             seen[utt_id] = where
             label = row["label"].strip()
             if not label or (cfg.labels and label not in cfg.labels):
                 valid = ", ".join(cfg.labels) if cfg.labels else "a non-empty label"
-                raise UserError(f"{where}: unknown label {label!r}; valid: {valid}")
+                hint = _spelling_hint(label, cfg.labels)
+                raise UserError(f"{where}: unknown label {label!r}{hint}; valid: {valid}")
             if by_fold:
                 part = row["fold"].strip()
                 if not part:
@@ -173,6 +198,7 @@ class ManifestCorpus(CorpusLoader):
             )
             part_of[utt_id] = part
         require_utterances(utterances, skipped, str(path), len(rows))
+        check_label_spelling([(u.label, str(u.meta["row"])) for u in utterances], cfg.labels)
         labels = tuple(cfg.labels) or tuple(sorted({u.label for u in utterances}))
         card = load_card("manifest")
         if by_fold:

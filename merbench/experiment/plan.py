@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from merbench.data.base import Corpus
-from merbench.experiment import tracking
+from merbench.experiment import claims, tracking
 from merbench.experiment.identity import config_key, run_key
 from merbench.experiment.modalities import (
     check_modalities,
@@ -94,12 +94,15 @@ def dataset_identity(ref: DatasetRef, corpus: Corpus) -> dict[str, Any]:
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
-    """``"3"`` -> (0, 1, 2); ``"0,1,2"`` or ``"5,7"`` -> those seeds."""
+    """``"3"`` -> (0, 1, 2); ``"0,1,2"`` or ``"5,7"`` -> those seeds (non-negative integers)."""
     from merbench.errors import UserError
 
     try:
         if "," in text:
-            return tuple(int(s) for s in text.split(",") if s.strip())
+            seeds = tuple(int(s) for s in text.split(",") if s.strip())
+            if not seeds or min(seeds) < 0:
+                raise UserError(f"--seeds {text!r}: seeds are non-negative integers")
+            return seeds
         count = int(text)
     except ValueError:
         raise UserError(f"--seeds {text!r}: expected a count (3) or a list (0,1,2)") from None
@@ -151,11 +154,16 @@ def plan(
 
 
 def pending(tasks: list[RunTask], tracking_uri: str) -> tuple[list[RunTask], list[RunTask]]:
-    """Split `tasks` into (to run, already finished); runs left RUNNING are marked FAILED."""
+    """Split `tasks` into (to run, already finished); runs left RUNNING by a process that is gone
+    are marked FAILED (a run key claimed by a live process is left alone)."""
     states = tracking.run_states(tracking_uri)
     done = [t for t in tasks if states.get(t.run_key) == "FINISHED"]
     todo = [t for t in tasks if states.get(t.run_key) != "FINISHED"]
-    stale = [t.run_key for t in todo if states.get(t.run_key) == "RUNNING"]
+    stale = [
+        t.run_key
+        for t in todo
+        if states.get(t.run_key) == "RUNNING" and claims.holder(tracking_uri, t.run_key) is None
+    ]  # a run whose key a live process holds is running, not stale
     if stale:
         tracking.mark_stale_runs_failed(tracking_uri, stale)
     return todo, done

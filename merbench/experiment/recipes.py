@@ -24,6 +24,9 @@ from merbench.train.config import TrainConfig
 
 DEFAULT_ENCODERS = {"audio": "egemaps", "text": "minilm"}
 VARIANTS = (None, "paper", "code")
+GRID_KEYS = {"description", "base", "columns", "rows", "name", "reference"}
+ROW_KEYS = {"name", "marks", "set"}
+ROLE_FLAGS = {"augmentation": "augmentation.name", "fusion": "fusion.name"}
 
 
 @dataclass
@@ -57,11 +60,30 @@ def load_recipe(name: str) -> dict[str, Any]:
 def load_grid(name: str) -> dict[str, Any]:
     """The raw grid `name` (from ``registry/grids/``) or a TOML path; checks its rows."""
     grid = _catalogue("grids", name, "grid")
+    unknown = sorted(set(grid) - GRID_KEYS)
+    if unknown:
+        raise UserError(
+            f"grid {name}: unknown key {unknown[0]!r}; valid: {', '.join(sorted(GRID_KEYS))}"
+        )
     rows = grid.get("rows", [])
-    if not rows or "base" not in grid:
+    if not rows or not isinstance(grid.get("base"), str) or not isinstance(rows, list):
         raise UserError(f"grid {name}: needs a 'base' recipe and at least one [[rows]] entry")
-    names = [r.get("name") for r in rows]
-    if None in names or len(set(names)) != len(names):
+    for n, row in enumerate(rows, start=1):
+        where = f"grid {name}, row {n}"
+        if not isinstance(row, dict):
+            raise UserError(f"{where}: a row is a table ([[rows]]), got {row!r}")
+        bad = sorted(set(row) - ROW_KEYS)
+        if bad:
+            raise UserError(f"{where}: unknown key {bad[0]!r}; valid: marks, name, set")
+        if not isinstance(row.get("name"), str):
+            raise UserError(f"{where}: needs a text 'name'")
+        if not isinstance(row.get("set", {}), dict):
+            raise UserError(f"{where}: 'set' must be a table of dotted overrides")
+        marks = row.get("marks", [])
+        if not isinstance(marks, list) or not all(isinstance(m, str) for m in marks):
+            raise UserError(f"{where}: 'marks' must be a list of column names")
+    names = [r["name"] for r in rows]
+    if len(set(names)) != len(names):
         raise UserError(f"grid {name}: every row needs a distinct 'name'")
     return grid
 
@@ -113,6 +135,14 @@ def _set_variant(section: dict[str, Any], config_cls: type | None, variant: str 
         section["variant"] = variant
 
 
+def _section(recipe: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy of the table `name` of `recipe` (empty when absent); anything else is a UserError."""
+    value = recipe.get(name, {})
+    if not isinstance(value, dict):
+        raise UserError(f"recipe: [{name}] must be a table of options, got {value!r}")
+    return dict(value)
+
+
 def resolve(
     recipe: dict[str, Any],
     variant: str | None = None,
@@ -126,15 +156,15 @@ def resolve(
         raise UserError(f"--variant {variant}: expected {' or '.join(v for v in VARIANTS if v)}")
     recipe = copy.deepcopy(recipe)
     model_name = recipe.get("model")
-    if not model_name:
-        raise UserError("recipe has no 'model' (a models plugin name)")
+    if not model_name or not isinstance(model_name, str):
+        raise UserError(f"recipe: 'model' must name a models plugin, got {model_name!r}")
     entry = MODELS.get(model_name)
-    options = dict(recipe.get("model_options", {}))
+    options = _section(recipe, "model_options")
     _set_variant(options, entry.config, variant)
     model_config = make_config(entry.config, options, where=f"models/{entry.name}")
     components: dict[str, dict[str, Any]] = {}
     for role, (kind, default) in getattr(entry.obj, "roles", {}).items():
-        section = dict(recipe.get(role, {}))
+        section = _section(recipe, role)
         name = section.pop("name", default)
         reg = registry(kind)
         comp = reg.get(name)
@@ -148,8 +178,14 @@ def resolve(
     if unknown_roles:
         valid = ", ".join(sorted(components))
         raise UserError(f"model {entry.name} has no component {unknown_roles[0]!r}; valid: {valid}")
-    train = make_config(TrainConfig, dict(recipe.get("train", {})), where="train")
-    encoders = {**DEFAULT_ENCODERS, **recipe.get("encoders", {})}
+    train = make_config(TrainConfig, _section(recipe, "train"), where="train")
+    encoders = {**DEFAULT_ENCODERS, **_section(recipe, "encoders")}
+    unknown = sorted(set(encoders) - set(DEFAULT_ENCODERS))
+    if unknown:
+        raise UserError(f"encoders: unknown key {unknown[0]!r}; valid: audio, text")
+    for modality, spec in encoders.items():
+        if not isinstance(spec, str) or not spec:
+            raise UserError(f"encoders.{modality}: {spec!r} is not an encoder name")
     return {
         "model": {"name": entry.name, **_config_dict(model_config)},
         "components": components,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from merbench.data.base import Corpus
+from merbench.errors import UserError
 from merbench.experiment import tracking
 from merbench.experiment.modalities import AbsentText, speech_only, text_label
 from merbench.experiment.plan import Outcome, RunTask, load_corpus
@@ -24,16 +25,22 @@ def prepare_features(
     cache_dir: str | None,
     device: str,
     progress: Callable[[str, int, int], None] | None = None,
-) -> None:
-    """Fill the feature store for `corpus` with every (modality, encoder spec) the runs need."""
+    on_missing: str = "skip",
+) -> dict[str, str]:
+    """Fill the feature store for `corpus` with every (modality, encoder spec) the runs need.
+
+    Returns the utterances whose media could not be decoded (id -> message): the runs leave them
+    out; with `on_missing` ``fail`` the first of them is a UserError instead.
+    """
     from merbench.encoders import build_encoder
     from merbench.features.manage import open_store
 
     store = open_store(cache_dir)
+    unreadable: dict[str, str] = {}
     for modality, spec in sorted(encoders):
         encoder = build_encoder(spec)
         label = f"{modality}: {spec}"
-        store.get(
+        features = store.get(
             corpus,
             encoder,
             device=device,
@@ -41,6 +48,11 @@ def prepare_features(
             if progress
             else None,
         )
+        unreadable.update(features.meta.get("unreadable", {}))
+    if unreadable and on_missing == "fail":
+        first = next(iter(unreadable.items()))
+        raise UserError(f"{first[0]}: {first[1]} (on_missing=fail; use on_missing=skip to skip it)")
+    return unreadable
 
 
 def model_factory(config: dict[str, Any]) -> Callable[[int, int, int], Any]:
@@ -111,6 +123,19 @@ def npy_bytes(array: Any) -> bytes:
 
 
 def execute_task(task: RunTask) -> Outcome:
+    """Claim the run key, then train and track the run (`train_and_track`); SKIPPED when another
+    live process holds the key or the run finished meanwhile (see `merbench.experiment.claims`)."""
+    from merbench.experiment.claims import claimed
+
+    with claimed(task.tracking_uri, task.run_key) as other:
+        if other is not None:
+            return Outcome(task, "SKIPPED", error=f"held by pid {other['pid']} on {other['host']}")
+        if tracking.is_finished(task.tracking_uri, task.run_key):
+            return Outcome(task, "SKIPPED", error="finished meanwhile by another process")
+        return train_and_track(task)
+
+
+def train_and_track(task: RunTask) -> Outcome:
     """Train and track one run. The MLflow run is FINISHED only when everything was logged."""
     from merbench.encoders import build_encoder
     from merbench.features.manage import open_store
@@ -123,11 +148,12 @@ def execute_task(task: RunTask) -> Outcome:
     config = task.config
     store = open_store(task.cache_dir)
     audio = store.get(corpus, build_encoder(config["encoders"]["audio"]), device=task.device)
-    text = (
-        AbsentText()
-        if speech_only(corpus)
-        else store.get(corpus, build_encoder(config["encoders"]["text"]), device=task.device)
-    )
+    usable = set(audio.ids)  # the utterances whose media could be decoded
+    if speech_only(corpus):
+        text = AbsentText()
+    else:
+        text = store.get(corpus, build_encoder(config["encoders"]["text"]), device=task.device)
+        usable &= set(text.ids)
     transcripts, wer = transcript_table(corpus), corpus_wer(corpus)
     train_config = TrainConfig(**config["train"])
     protocol = corpus.protocol.record(task.dataset.name)
@@ -137,14 +163,14 @@ def execute_task(task: RunTask) -> Outcome:
         result = train_one(
             model_factory(config),
             corpus,
-            corpus.protocol.split(task.split),
+            corpus.protocol.split(task.split).keep(usable),
             audio,
             text,
             train_config,
             task.seed,
             task.device,
         )
-        run.log_curves(result.curves)
+        run.log_epoch_curves(result.curves)
         if result.balance.dominant:
             run.set_tag(tracking.TAG + "balance_warning", result.balance.dominant)
         run.log_metrics(
@@ -153,7 +179,7 @@ def execute_task(task: RunTask) -> Outcome:
                 **result.balance.metrics(),
                 "best_epoch": result.best_epoch,
                 "seconds": result.seconds,
-                "skipped_utterances": len(corpus.skipped),
+                "skipped_utterances": len(corpus.skipped) + len(audio.meta.get("unreadable", {})),
                 **({"asr_wer": wer} if wer is not None else {}),
             }
         )

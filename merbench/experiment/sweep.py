@@ -7,6 +7,9 @@ the feature store, marks runs left RUNNING by an interrupted sweep as FAILED, an
 not finished, yielding each `Outcome` as it comes. The CLI parses into `SweepOptions`, calls these
 two and prints.
 
+Planning first makes the cache root usable and then checks, before any feature is extracted or
+any run is recorded, that every chosen split is usable, that ``train.select_metric`` is logged,
+and that the tracking store opens (`merbench.experiment.preflight`): one UserError otherwise.
 Planning refuses a configuration its corpus cannot feed (one that reads text on a speech-only
 corpus, `merbench.experiment.modalities`) before any feature is extracted, and extraction runs
 only the encoders the corpus can feed (`needed_encoders`). A corpus loaded with ASR text
@@ -23,7 +26,7 @@ from typing import Any
 
 from merbench.data.base import Corpus
 from merbench.errors import UserError
-from merbench.experiment import tracking
+from merbench.experiment import preflight, tracking
 from merbench.experiment.modalities import needed_encoders
 from merbench.experiment.plan import DatasetRef, Outcome, RunTask, load_corpus, pending, plan
 from merbench.experiment.recipes import Configuration, configurations
@@ -71,6 +74,9 @@ class SweepPlan:
     device: str
     tracking_uri: str
     notes: list[str] = field(default_factory=list)
+    #: per dataset, the utterances whose media could not be decoded (id -> message), filled by
+    #: `execute_sweep` once the features are extracted; the runs leave them out
+    unreadable: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def of(self, status: str) -> list[RunTask]:
         """The tasks whose state is `status` (``finished``, ``failed`` or ``todo``)."""
@@ -102,6 +108,7 @@ def plan_sweep(options: SweepOptions) -> SweepPlan:
     from merbench.device import resolve_device
     from merbench.registry import EXECUTORS, load_plugin_modules
 
+    preflight.use_cache_root(options.cache_dir)
     load_plugin_modules(options.plugins)
     confs = configurations(
         recipe=options.recipe,
@@ -117,6 +124,7 @@ def plan_sweep(options: SweepOptions) -> SweepPlan:
     tasks: list[RunTask] = []
     for ref in options.datasets:
         corpus = corpora[ref] = load_corpus(ref, options.cache_dir)
+        preflight.check_plan(confs, corpus, options.splits)
         if corpus.skipped:
             first = corpus.skipped[0]
             notes.append(
@@ -134,6 +142,7 @@ def plan_sweep(options: SweepOptions) -> SweepPlan:
             cache_dir=options.cache_dir,
             plugins=options.plugins,
         )
+    preflight.open_tracking(uri)  # after the cheap checks: a bad option creates no store
     stored = tracking.run_states(uri) if tasks else {}
     state = {t.run_key: _state(stored.get(t.run_key)) for t in tasks}
     return SweepPlan(options, confs, corpora, tasks, state, device, uri, notes)
@@ -148,18 +157,38 @@ def _state(status: str | None) -> str:
 def execute_sweep(sweep: SweepPlan, progress: Progress | None = None) -> Iterator[Outcome]:
     """Fill the feature store, then run every task of `sweep` not finished, yielding outcomes.
 
-    Runs an interrupted sweep left RUNNING are marked FAILED first (they are run again).
+    Runs an interrupted sweep left RUNNING are marked FAILED first (they are run again); runs
+    whose key another live process holds are left alone (SKIPPED if they come up). Utterances
+    whose media cannot be decoded are left out of the runs and recorded in `sweep.unreadable`
+    (with the dataset option ``on_missing=fail`` the first of them is a UserError instead).
     """
     from merbench.experiment.runner import execute_task, prepare_features
     from merbench.registry import EXECUTORS
 
     options = sweep.options
     executor = EXECUTORS.build(options.executor, **dict(options.executor_options))
-    for corpus in sweep.corpora.values():
+    for ref, corpus in sweep.corpora.items():
         encoders = needed_encoders(sweep.configurations, corpus)  # no text encoder: speech only
-        prepare_features(corpus, encoders, options.cache_dir, sweep.device, progress)
+        on_missing = dict(ref.options).get("on_missing", "skip")
+        unreadable = prepare_features(
+            corpus, encoders, options.cache_dir, sweep.device, progress, on_missing
+        )
+        if unreadable:
+            sweep.unreadable[ref.name] = unreadable
     todo, _ = pending(sweep.tasks, sweep.tracking_uri)
     yield from executor.run(todo, execute_task)
+
+
+def unreadable_notes(sweep: SweepPlan) -> list[str]:
+    """One note per dataset with utterances whose media could not be decoded (after extraction)."""
+    notes = []
+    for name, unreadable in sweep.unreadable.items():
+        first_id, reason = next(iter(unreadable.items()))
+        notes.append(
+            f"{name}: {len(unreadable)} utterances with unreadable media skipped "
+            f"(first: {first_id}: {reason})"
+        )
+    return notes
 
 
 def describe(sweep: SweepPlan) -> list[str]:

@@ -36,6 +36,14 @@ def setup_env() -> None:
     env.apply(env.QUIET)
 
 
+def quiet_mlflow() -> None:
+    """After importing mlflow (which sets its loggers to INFO): keep "Creating initial MLflow
+    database tables..." and the like off a command's stderr."""
+    import logging
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+
 def resolve_uri(uri: str | None = None) -> str:
     """The tracking URI: `uri`, else ``$MLFLOW_TRACKING_URI``, else the project's SQLite store."""
     uri = uri or os.environ.get("MLFLOW_TRACKING_URI")
@@ -65,7 +73,17 @@ def client(uri: str) -> Any:
     setup_env()
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=uri)
+    quiet_mlflow()
+    if artifact_folder(uri) is None:
+        return MlflowClient(tracking_uri=uri)
+    from filelock import FileLock
+
+    # SQLite: the first use creates or migrates the schema; one process at a time (two at once
+    # crash on "duplicate column" and can leave the store half-migrated)
+    with FileLock(uri.removeprefix("sqlite:///") + ".lock"):
+        c = MlflowClient(tracking_uri=uri)
+        c.search_experiments(max_results=1)
+    return c
 
 
 def experiment_id(uri: str) -> str:
@@ -123,12 +141,19 @@ def search(uri: str, filter_string: str = "") -> pd.DataFrame:
     setup_env()
     import mlflow
 
+    quiet_mlflow()
     mlflow.set_tracking_uri(uri)
     exp = experiment_id(uri)
     frame = mlflow.search_runs([exp], filter_string=filter_string, output_format="pandas")
     if frame.empty or f"tags.{TAG}run_key" not in frame:
         return pd.DataFrame(columns=["run_id", "status", f"tags.{TAG}run_key"])
     return frame
+
+
+def is_finished(uri: str, run_key: str) -> bool:
+    """Whether the store holds a FINISHED run of `run_key`."""
+    flt = f"tags.`{TAG}run_key` = '{run_key}' and attributes.status = 'FINISHED'"
+    return not search(uri, flt).empty
 
 
 def mark_stale_runs_failed(uri: str, run_keys: Iterable[str]) -> int:
@@ -141,6 +166,11 @@ def mark_stale_runs_failed(uri: str, run_keys: Iterable[str]) -> int:
             client(uri).set_terminated(run_id, status="FAILED")
             count += 1
     return count
+
+
+def curve_name(metric: str) -> str:
+    """The MLflow name of a per-epoch curve value: ``dev/ua`` -> ``dev_curve/ua``."""
+    return "dev_curve/" + metric[4:] if metric.startswith("dev/") else metric
 
 
 class TrackedRun:
@@ -160,6 +190,11 @@ class TrackedRun:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc is not None and isinstance(exc, Exception):
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            tags = {"error": reason[:5000], **getattr(exc, "tags", {})}
+            for key, value in tags.items():
+                self.client.set_tag(self.run_id, f"{TAG}{key}", value)
         self.client.set_terminated(self.run_id, status="FAILED" if exc_type else "FINISHED")
 
     def set_tag(self, key: str, value: str) -> None:
@@ -174,6 +209,12 @@ class TrackedRun:
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
         self.log_curves([{**metrics, "epoch": step}])
+
+    def log_epoch_curves(self, rows: list[dict[str, float]]) -> None:
+        """Per-epoch training curves; their dev scores go under ``dev_curve/<metric>`` so that
+        ``dev/<metric>`` holds the selected checkpoint's score only (MLflow shows a metric's last
+        value, which would otherwise be the last epoch's)."""
+        self.log_curves([{curve_name(k): v for k, v in row.items()} for row in rows])
 
     def log_curves(self, rows: list[dict[str, float]]) -> None:
         """Per-epoch rows (key ``epoch`` = step) in batches of up to 1000 values."""

@@ -11,6 +11,7 @@ import numpy as np
 
 from merbench.data.base import Corpus, Utterance
 from merbench.encoders.base import Encoder
+from merbench.errors import UserError
 from merbench.features.entry import FP16_MAX
 
 log = logging.getLogger("merbench.features")
@@ -60,6 +61,25 @@ def estimate_length(corpus: Corpus, utt: Utterance, encoder: Encoder) -> int:
         return path.stat().st_size // 4  # unknown format: order by size (re-checked on load)
     except OSError:
         return 0
+
+
+def read_inputs(
+    corpus: Corpus, members: list[Utterance], encoder: Encoder, unreadable: dict[str, str]
+) -> tuple[list[Utterance], list[Any]]:
+    """The members whose input could be read, and their inputs; a medium that cannot be decoded
+    is recorded in `unreadable` (id -> message, kept in the entry's meta) and left out, never
+    fatal for the whole entry; the caller reports them."""
+    kept, inputs = [], []
+    for utt in members:
+        try:
+            inputs.append(load_input(corpus, utt, encoder))
+        except UserError as exc:
+            if encoder.modality == "text":
+                raise
+            unreadable[utt.id] = str(exc)
+        else:
+            kept.append(utt)
+    return kept, inputs
 
 
 def load_input(corpus: Corpus, utt: Utterance, encoder: Encoder) -> Any:

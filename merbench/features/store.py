@@ -40,7 +40,7 @@ from merbench.features.entry import (
     encoder_label,
     entry_key,
 )
-from merbench.features.inputs import check_output, estimate_length, load_input, usable_utterances
+from merbench.features.inputs import check_output, estimate_length, read_inputs, usable_utterances
 from merbench.features.memory import bounded_heap, release_free_memory
 from merbench.features.writer import ShardWriter
 from merbench.keys import canonical_json
@@ -209,12 +209,15 @@ class FeatureStore:
         batches = plan_batches(lengths, encoder.batch_bytes, self.batch_budget, max_batch)
         writer = ShardWriter(folder, encoder.dim, self.dtype, self.shard_bytes)
         done, total = 0, len(utts)
+        unreadable: dict[str, str] = {}
         over_budget = False
         if progress is not None:
             progress(0, total)
         for batch in batches:
-            members = [utts[i] for i in batch]
-            inputs = [load_input(corpus, u, encoder) for u in members]
+            members, inputs = read_inputs(corpus, [utts[i] for i in batch], encoder, unreadable)
+            if not members:
+                done += len(batch)
+                continue
             real = [encoder.input_length(x) for x in inputs]
             for part in split_to_budget(
                 list(range(len(inputs))), real, encoder.batch_bytes, self.batch_budget
@@ -236,7 +239,7 @@ class FeatureStore:
                     writer.add(members[i].id, check_output(feats, encoder, members[i].id))
             del inputs, outputs
             release_free_memory()
-            done += len(members)
+            done += len(batch)
             if progress is not None:
                 progress(done, total)
         writer.flush()
@@ -264,6 +267,7 @@ class FeatureStore:
             "dtype": self.dtype,
             "count": len(index),
             "missing": missing,
+            "unreadable": unreadable,
             "shards": writer.shards,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": round(time.time() - started, 3),

@@ -24,6 +24,7 @@ from merbench.models.base import MERModel
 from merbench.train.balance import BalanceLog, BalanceMeter
 from merbench.train.batches import BatchMaker, Features
 from merbench.train.config import TrainConfig
+from merbench.train.guards import check_finite, check_trained
 
 
 @dataclass
@@ -122,7 +123,8 @@ def train_one(
     Early stopping: after each epoch the dev split is scored; the weights with the best
     `select_metric` are kept, and training stops after `patience` epochs without improvement.
     The loss balance is measured on the first `balance_steps` steps (0: not measured); it does
-    not change training.
+    not change training. A non-finite loss term, a run without any optimiser step, or a run whose
+    selected weights are the untrained ones raises `merbench.train.guards.RunFailed` (see there).
     """
     started = time.perf_counter()
     seed_everything(seed)
@@ -141,6 +143,7 @@ def train_one(
 
     best_score, best_epoch, best_state = -np.inf, -1, copy.deepcopy(model.state_dict())
     curves: list[dict[str, float]] = []
+    total_steps = 0
     for epoch in range(config.max_epochs):
         model.train()
         sums: dict[str, float] = {}
@@ -149,6 +152,7 @@ def train_one(
             if len(batch) < 2:  # contrastive and pair terms need two samples
                 continue
             losses = model.losses(batch.to(device))
+            check_finite(losses, epoch=epoch, step=total_steps)
             meter.measure(losses)
             optimiser.zero_grad(set_to_none=True)
             losses["total"].backward()
@@ -158,6 +162,7 @@ def train_one(
             for name, value in losses.items():
                 sums[name] = sums.get(name, 0.0) + float(value.detach())
             steps += 1
+            total_steps += 1
         dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device)
         dev_scores = score(maker, split.dev, dev_probs, metrics)
         row = {"epoch": float(epoch)}
@@ -172,6 +177,9 @@ def train_one(
         elif epoch - best_epoch >= config.patience:
             break
 
+    check_trained(
+        total_steps, best_epoch, batch_size=config.batch_size, train_size=len(split.train)
+    )
     model.load_state_dict(best_state)
     dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device)
     test_probs, test_embeds = predict(model, maker, split.test, config.batch_size, device)
