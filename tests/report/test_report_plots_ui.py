@@ -67,8 +67,13 @@ def test_server_command_is_local_and_lean(tmp_path: Path) -> None:
 
 
 SERVE_SCRIPT = """
+import signal
 import sys
 import merbench.report.ui as ui
+# Ctrl-C reaches a foreground process with Python's default handler; a job started in the
+# background of a non-interactive shell (as some CI runners start the suite) inherits SIGINT
+# ignored, and the simulated Ctrl-C below would never arrive
+signal.signal(signal.SIGINT, signal.default_int_handler)
 start = ui.start_ui
 def traced(*args, **kwargs):
     server = start(*args, **kwargs)
