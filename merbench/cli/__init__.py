@@ -25,6 +25,7 @@ from merbench.cli.app import (
     app,
     console,
     datasets_app,
+    encoding_progress,
     err_console,
     features_app,
     parse_pairs,
@@ -262,10 +263,7 @@ def features(
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
         bars: dict[str, int] = {}
 
-        def on_progress(spec: str, done: int, total: int) -> None:
-            if spec not in bars:
-                bars[spec] = progress.add_task(f"encoding {spec}", total=total)
-            progress.update(bars[spec], completed=done)
+        on_progress = encoding_progress(progress, bars)
 
         expect = {s: m for s, m in ((audio_encoder, "audio"), (text_encoder, "text")) if s}
         results = extract(

@@ -5,8 +5,9 @@ Nothing heavy is imported here (see `merbench.cli`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -77,6 +78,18 @@ DryRun = Annotated[
     bool,
     typer.Option(help="Print the plan (what would run, what finished, what failed) and stop."),
 ]
+
+
+def encoding_progress(progress: Any, bars: dict[str, int]) -> Callable[[str, int, int], None]:
+    """A feature-extraction progress callback ``(label, done, total)``: one bar per encoder label
+    on `progress` (a rich Progress), kept in `bars`."""
+
+    def on_progress(label: str, done: int, total: int) -> None:
+        if label not in bars:
+            bars[label] = progress.add_task(f"encoding {label}", total=total)
+        progress.update(bars[label], completed=done)
+
+    return on_progress
 
 
 def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ from merbench.cli.app import (
     Variant,
     app,
     console,
+    encoding_progress,
     err_console,
     parse_pairs,
 )
@@ -135,10 +136,7 @@ def _execute(sweep: Any) -> list[Any]:
     with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
         bars: dict[str, int] = {}
 
-        def on_progress(label: str, done: int, total: int) -> None:
-            if label not in bars:
-                bars[label] = progress.add_task(f"encoding {label}", total=total)
-            progress.update(bars[label], completed=done)
+        on_progress = encoding_progress(progress, bars)
 
         def extracted() -> None:  # once, when the features are in the store
             for bar in bars.values():
