@@ -28,7 +28,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from merbench.report.stats import Units, Utterances, _diff_from_swaps, min_wilcoxon_p, test_level
+from merbench.report.stats import Units, Utterances, min_wilcoxon_p, test_level
+from merbench.report.stats.counts import diff_from_swaps
 
 POWER = 0.8
 
@@ -66,7 +67,7 @@ def mde_utterances(
     if n == 0:
         return math.nan
     swaps = np.random.default_rng(seed).integers(0, 2, size=(draws, n))
-    null = _diff_from_swaps(data, swaps)
+    null = diff_from_swaps(data, swaps)
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
     return float(z * np.nanstd(null, ddof=1))
 

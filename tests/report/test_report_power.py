@@ -13,7 +13,8 @@ from merbench.report.power import (
     minimum_detectable_difference,
     resolution_sentence,
 )
-from merbench.report.stats import PermutationConfig, Units, Utterances, paired_permutation
+from merbench.report.stats import Units, Utterances
+from merbench.report.stats.utterances import PermutationConfig, paired_permutation
 
 
 def test_paired_t_mde_has_80_percent_power_in_a_brute_force_simulation():
