@@ -12,6 +12,17 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def compose_canonical(members: dict[str, str]) -> str:
+    """The canonical JSON of an object whose members are given as their canonical JSON texts:
+    equal to ``canonical_json({k: json.loads(v) ...})``, without parsing or serialising again."""
+    return "{" + ",".join(f"{canonical_json(k)}:{members[k]}" for k in sorted(members)) + "}"
+
+
+def sha256_text(text: str) -> str:
+    """SHA-256 (hex) of `text` encoded as UTF-8."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def sha256_key(obj: Any) -> str:
     """SHA-256 (hex) of the canonical JSON of `obj`."""
-    return hashlib.sha256(canonical_json(obj).encode("utf-8")).hexdigest()
+    return sha256_text(canonical_json(obj))

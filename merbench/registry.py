@@ -338,6 +338,38 @@ def registry(kind: str) -> Registry:
     return REGISTRIES[kind]
 
 
+@dataclass(frozen=True)
+class Component:
+    """One plugin of axis `kind` with its resolved config (an instance of its config dataclass, or
+    None when it takes no options): what a resolved config holds per role, built without
+    validating again. Its dict form, ``{"name": ..., **config fields}``, is what run identity
+    hashes, so a field added to the config dataclass joins it with no other change."""
+
+    kind: str
+    name: str
+    config: Any = None
+
+    @classmethod
+    def resolve(cls, kind: str, name: str, overrides: dict[str, Any] | None = None) -> Component:
+        """The plugin `name` of `kind` with its config from defaults plus validated `overrides`
+        (an alias becomes the registered name; unknown names or options raise UserError)."""
+        reg = registry(kind)
+        entry = reg.get(name)
+        return cls(kind, entry.name, reg.resolve(entry.name, overrides))
+
+    def options(self) -> dict[str, Any]:
+        """The config's fields as a dict (empty when the plugin takes no options)."""
+        return dataclasses.asdict(self.config) if self.config is not None else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **self.options()}
+
+    def build(self, *runtime: Any) -> Any:
+        """``plugin(config, *runtime)`` (``plugin(*runtime)`` when it takes no config)."""
+        plugin = registry(self.kind).get(self.name).obj
+        return plugin(*runtime) if self.config is None else plugin(self.config, *runtime)
+
+
 def build(kind: str, name: str, *runtime: Any, **overrides: Any) -> Any:
     """Build plugin `name` of axis `kind`: ``plugin(config, *runtime)`` with validated overrides."""
     return registry(kind).build(name, *runtime, **overrides)

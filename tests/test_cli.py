@@ -5,6 +5,8 @@ A small embedded corpus (16 utterances per session, 80 in all) keeps the end-to-
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -109,6 +111,22 @@ def test_run_every_fold_then_rerun_skips_finished(cli_env: dict[str, str], merbe
     for fold in range(1, 6):
         assert f"concat fold{fold} seed 0" in first.stdout
     assert "concat" in first.stdout.split("training")[-1]  # the table at the end
+    # each run's config.json is the text its run key hashes, and reads back as a resolved config
+    from merbench.experiment import tracking
+    from merbench.experiment.resolved import ResolvedConfig
+
+    results = Path(cli_env["MERBENCH_RESULTS"])
+    keys = set(tracking.run_states(f"sqlite:///{results / 'mlflow.db'}"))
+    texts = [p.read_bytes() for p in results.rglob("config.json")]
+    assert len(texts) == len(keys) >= 5  # earlier tests of this module ran in the same store
+    assert {hashlib.sha256(t).hexdigest() for t in texts} == keys
+    identities = [json.loads(t) for t in texts]
+    concat = [i for i in identities if i["config"]["components"]["fusion"]["name"] == "concat"]
+    assert sorted(i["split"] for i in concat) == [f"fold{k}" for k in range(1, 6)]
+    config = ResolvedConfig.from_dict(concat[0]["config"])
+    assert config.to_json() == json.dumps(
+        concat[0]["config"], sort_keys=True, separators=(",", ":")
+    )
     second = merbench(cli_env, "run", *SMALL, *QUICK)
     assert second.returncode == 0, second.stderr
     assert "5 already finished, 0 to run" in second.stdout

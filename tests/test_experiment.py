@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from merbench.errors import UserError
-from merbench.experiment.identity import config_key, run_key
+from merbench.experiment.identity import config_key, identity_json, run_key
 from merbench.experiment.plan import parse_seeds
 from merbench.experiment.recipes import apply_overrides, configurations, load_recipe, resolve
-from merbench.keys import canonical_json, sha256_key
+from merbench.keys import canonical_json, compose_canonical, sha256_key
 
 
 def test_canonical_json_ignores_key_order_and_hashes_with_sha256() -> None:
@@ -21,15 +21,36 @@ def test_canonical_json_ignores_key_order_and_hashes_with_sha256() -> None:
 
 
 def test_run_key_separates_split_and_seed_config_key_does_not() -> None:
-    config, dataset = {"model": {"name": "composed"}}, {"name": "synth", "fingerprint": "f"}
+    config = resolve(load_recipe("concat"))
+    dataset = canonical_json({"name": "synth", "fingerprint": "f"})
     keys = {run_key(config, dataset, s, seed) for s in ("fold1", "fold2") for seed in (0, 1)}
     assert len(keys) == 4
-    assert config_key(config, dataset) == config_key(dict(config), dict(dataset))
-    assert config_key(config, {**dataset, "fingerprint": "g"}) != config_key(config, dataset)
+    assert config_key(config, dataset) == config_key(resolve(load_recipe("concat")), dataset)
+    other = canonical_json({"name": "synth", "fingerprint": "g"})
+    assert config_key(config, other) != config_key(config, dataset)
+
+
+def test_run_key_is_the_sha256_of_the_identity_json_of_the_dict_form() -> None:
+    config = resolve(load_recipe("drkf"))
+    dataset = {"name": "meld", "fingerprint": "f", "text": "é"}
+    identity = identity_json(config, canonical_json(dataset), "official", 2)
+    whole = {"config": config.to_dict(), "dataset": dataset, "split": "official", "seed": 2}
+    assert identity == canonical_json(whole)  # composed from the parts, not serialised again
+    assert run_key(config, canonical_json(dataset), "official", 2) == sha256_key(whole)
+    assert config_key(config, canonical_json(dataset)) == sha256_key(
+        {"config": config.to_dict(), "dataset": dataset}
+    )
+
+
+def test_compose_canonical_equals_canonical_json_of_the_whole() -> None:
+    parts = {"b": [1, {"y": "ü", "x": None}], "a": "t", "aa": 1.5}
+    members = {k: canonical_json(v) for k, v in parts.items()}
+    assert compose_canonical(members) == canonical_json(parts)
+    assert compose_canonical({}) == "{}"
 
 
 def test_resolve_records_every_hyperparameter_of_every_role() -> None:
-    config = resolve(load_recipe("drkf"))
+    config = resolve(load_recipe("drkf")).to_dict()
     assert set(config) == {"model", "components", "train", "encoders"}
     assert set(config["components"]) == {"adapter", "augmentation", "fusion", "ec", "ed"}
     assert config["components"]["augmentation"]["name"] == "pcmi"
@@ -39,7 +60,7 @@ def test_resolve_records_every_hyperparameter_of_every_role() -> None:
 
 
 def test_variant_reaches_every_component_that_has_one() -> None:
-    config = resolve(load_recipe("drkf"), variant="code")
+    config = resolve(load_recipe("drkf"), variant="code").to_dict()
     assert config["model"]["variant"] == "code"
     with_variant = [c for c in config["components"].values() if "variant" in c]
     assert with_variant and all(c["variant"] == "code" for c in with_variant)
@@ -51,7 +72,7 @@ def test_switching_a_role_resets_its_options_and_says_so() -> None:
     assert recipe["fusion"] == {"name": "concat"} and recipe["train"]["lr"] == "3e-4"
     assert notes == ["fusion: switching self -> concat resets its options "
                      "(dropout, ffn_mult, heads, layers)"]  # fmt: skip
-    assert resolve(recipe)["train"]["lr"] == pytest.approx(3e-4)
+    assert resolve(recipe).train.lr == pytest.approx(3e-4)
 
 
 def test_table4_grid_gives_six_distinct_configurations_with_marks() -> None:
@@ -61,13 +82,13 @@ def test_table4_grid_gives_six_distinct_configurations_with_marks() -> None:
         "DRKF (BME + PCMI + FE_s + ED)",
     ]  # fmt: skip
     axes = [
-        (c.config["components"]["augmentation"]["name"], c.config["components"]["fusion"]["name"],
-         c.config["model"]["ed"])
+        (c.config.components["augmentation"].name, c.config.components["fusion"].name,
+         c.config.model.config.ed)
         for c in confs
     ]  # fmt: skip
     assert axes == [("none", "self", False), ("cmie", "self", False), ("pcmi", "self", False),
                     ("none", "self", True), ("pcmi", "cross", True), ("pcmi", "self", True)]  # fmt: skip
-    assert len({canonical_json(c.config) for c in confs}) == 6
+    assert len({c.config.to_json() for c in confs}) == 6 == len(set(c.config for c in confs))
     assert all(c.grid == "drkf-table4" and "BME" in c.marks for c in confs)
 
 
@@ -90,8 +111,8 @@ def test_interrupted_run_is_marked_failed_and_redone_finished_one_is_skipped(tmp
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
 
     def task(key: str) -> RunTask:
-        return RunTask("concat", "", "{}", DatasetRef("synth"), "{}", "fold1", 0, key, "c",
-                       "cpu", uri, None)  # fmt: skip
+        return RunTask("concat", "", resolve(load_recipe("concat")), DatasetRef("synth"), "{}",
+                       "fold1", 0, key, "c", "cpu", uri, None)  # fmt: skip
 
     with tracking.TrackedRun(uri, "concat", {f"{tracking.TAG}run_key": "done"}):
         pass  # finished normally

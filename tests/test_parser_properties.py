@@ -168,8 +168,8 @@ def test_toml_recipes_resolve_or_raise_user_error(model, sections, junk) -> None
     path = write("\n".join(lines).encode("utf-8", "surrogatepass") + junk, ".toml")
     confs = parsed_or_user_error(configurations, recipe=str(path))
     if confs is not None:
-        train = confs[0].config["train"]
-        assert train["lr"] > 0 and train["batch_size"] >= 2 and train["max_epochs"] >= 1
+        train = confs[0].config.train
+        assert train.lr > 0 and train.batch_size >= 2 and train.max_epochs >= 1
 
 
 @SETTINGS
@@ -202,7 +202,7 @@ def test_set_values_resolve_or_raise_user_error(items) -> None:
 
     confs = parsed_or_user_error(resolve_sets)
     if confs is not None:
-        assert confs[0].config["train"]["lr"] > 0
+        assert confs[0].config.train.lr > 0
 
 
 @SETTINGS

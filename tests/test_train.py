@@ -126,7 +126,7 @@ def test_model_factory_passes_resolved_components() -> None:
     config = concat_config()
     model = model_factory(config)(6, 5, 4)
     assert isinstance(model, MODELS.get("composed").obj)
-    assert config["components"]["fusion"]["name"] == "concat"
+    assert config.components["fusion"].name == "concat"
     assert isinstance(model.fusion, FUSIONS.get("concat").obj)
     assert model.ed_head is None  # ed off in the concat recipe
 

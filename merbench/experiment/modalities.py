@@ -7,7 +7,7 @@ modalities its configuration needs, decided at plan time.
   corpus's own text do not change; the recogniser's identity for ASR; ``"none"`` on a speech-only
   corpus).
 - A configuration's modalities come from its model plugin (`reads`; a model class may define
-  ``reads(config) -> frozenset``, default audio and text). On a speech-only corpus (no utterance
+  ``reads(model_config, components) -> frozenset``, default audio and text). On a speech-only corpus (no utterance
   has text) `check_modalities` refuses a configuration that reads text with one line naming the
   corpus and the two ways out; the audio-only ones run with `AbsentText` as their (unused) text
   features, and no text encoder runs.
@@ -23,6 +23,7 @@ import numpy as np
 
 from merbench.data.base import Corpus
 from merbench.errors import UserError
+from merbench.experiment.resolved import ResolvedConfig
 from merbench.features.transcripts import TextSource, transcript_identity, with_text_source
 
 BOTH = frozenset({"audio", "text"})
@@ -59,13 +60,15 @@ def text_label(identity: dict[str, Any]) -> str:
     return text if isinstance(text, str) else str(text.get("source", "?"))
 
 
-def reads(config: dict[str, Any]) -> frozenset[str]:
+def reads(config: ResolvedConfig) -> frozenset[str]:
     """The modalities a resolved configuration reads (its model plugin says; default both)."""
     from merbench.registry import MODELS
 
-    model = MODELS.get(config["model"]["name"]).obj
+    model = MODELS.get(config.model.name).obj
     declared = getattr(model, "reads", None)
-    return frozenset(declared(config)) if callable(declared) else BOTH
+    return (
+        frozenset(declared(config.model.config, config.components)) if callable(declared) else BOTH
+    )
 
 
 def check_modalities(configurations: Iterable[Any], corpus: Corpus, dataset: str) -> None:
@@ -85,7 +88,7 @@ def check_modalities(configurations: Iterable[Any], corpus: Corpus, dataset: str
 def needed_encoders(configurations: Iterable[Any], corpus: Corpus) -> set[tuple[str, str]]:
     """(modality, encoder spec) pairs to extract: no text encoder on a speech-only corpus."""
     modalities = ("audio",) if speech_only(corpus) else ("audio", "text")
-    return {(m, c.config["encoders"][m]) for c in configurations for m in modalities}
+    return {(m, getattr(c.config.encoders, m)) for c in configurations for m in modalities}
 
 
 class AbsentText:

@@ -9,7 +9,6 @@ those finished (runs left RUNNING by an interrupted sweep are marked FAILED, so 
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 from merbench.data.base import Corpus
 from merbench.experiment import claims, tracking
-from merbench.experiment.identity import config_key, run_key
+from merbench.experiment.identity import config_key, identity_json, run_key
 from merbench.experiment.modalities import (
     check_modalities,
     load_with_text,
@@ -25,6 +24,8 @@ from merbench.experiment.modalities import (
     text_identity,
 )
 from merbench.experiment.recipes import Configuration
+from merbench.experiment.resolved import ResolvedConfig
+from merbench.keys import canonical_json
 from merbench.registry import DATASETS
 
 
@@ -43,7 +44,7 @@ class RunTask:
 
     name: str
     grid: str
-    config_json: str
+    config: ResolvedConfig
     dataset: DatasetRef
     dataset_identity_json: str
     split: str
@@ -55,9 +56,10 @@ class RunTask:
     cache_dir: str | None
     plugins: tuple[str, ...] = ()
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return json.loads(self.config_json)
+    def identity_json(self) -> str:
+        """The run's identity as canonical JSON (its SHA-256 is `run_key`): the ``config.json``
+        artifact."""
+        return identity_json(self.config, self.dataset_identity_json, self.split, self.seed)
 
 
 @dataclass
@@ -126,7 +128,7 @@ def plan(
     """Every (configuration, split, seed) run on `corpus`, with its run key; a configuration that
     reads text on a corpus without text is refused here (UserError), before any extraction."""
     check_modalities(configurations, corpus, ref.name)
-    identity = dataset_identity(ref, corpus)
+    identity = canonical_json(dataset_identity(ref, corpus))
     chosen = [corpus.protocol.split(s) for s in splits] if splits else corpus.protocol.splits
     tasks = []
     for conf in configurations:
@@ -137,9 +139,9 @@ def plan(
                     RunTask(
                         name=conf.name,
                         grid=conf.grid,
-                        config_json=json.dumps(conf.config, sort_keys=True),
+                        config=conf.config,
                         dataset=ref,
-                        dataset_identity_json=json.dumps(identity, sort_keys=True),
+                        dataset_identity_json=identity,
                         split=split.name,
                         seed=seed,
                         run_key=run_key(conf.config, identity, split.name, seed),

@@ -85,7 +85,7 @@ def check_plan(configs: list[Any], corpus: Corpus, splits: tuple[str, ...] = ())
         raise UserError(problems[0] + more + "; see `merbench datasets check`")
     metrics = (*corpus.protocol.headline_metrics, *EXTRA_METRICS)
     for conf in configs:
-        select = conf.config["train"].get("select_metric", "")
+        select = conf.config.train.select_metric
         if select and select not in metrics:
             raise UserError(
                 f"{conf.name}: train.select_metric {select!r} is not a metric of {corpus.name}; "

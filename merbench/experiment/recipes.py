@@ -17,16 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from merbench.errors import UserError
+from merbench.experiment.resolved import Encoders, ResolvedConfig
 from merbench.paths import repo_file
-from merbench.registry import MODELS, make_config, registry
+from merbench.registry import MODELS, Component, make_config, registry
 from merbench.tomlfile import read_toml
 from merbench.train.config import TrainConfig
 
-DEFAULT_ENCODERS = {"audio": "egemaps", "text": "minilm"}
 VARIANTS = (None, "paper", "code")
 GRID_KEYS = {"description", "base", "columns", "rows", "name", "reference"}
 ROW_KEYS = {"name", "marks", "set"}
-ROLE_FLAGS = {"augmentation": "augmentation.name", "fusion": "fusion.name"}
 
 
 @dataclass
@@ -34,7 +33,7 @@ class Configuration:
     """One configuration to benchmark: a display name, its resolved config, and notes."""
 
     name: str
-    config: dict[str, Any]
+    config: ResolvedConfig
     grid: str = ""
     marks: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
@@ -124,10 +123,6 @@ def apply_overrides(recipe: dict[str, Any], overrides: dict[str, Any]) -> list[s
     return notes
 
 
-def _config_dict(config: Any) -> dict[str, Any]:
-    return dataclasses.asdict(config) if config is not None else {}
-
-
 def _set_variant(section: dict[str, Any], config_cls: type | None, variant: str | None) -> None:
     if variant is None or config_cls is None:
         return
@@ -143,11 +138,8 @@ def _section(recipe: dict[str, Any], name: str) -> dict[str, Any]:
     return dict(value)
 
 
-def resolve(
-    recipe: dict[str, Any],
-    variant: str | None = None,
-) -> dict[str, Any]:
-    """The resolved config of `recipe`: full model, component, training and encoder configs.
+def resolve(recipe: dict[str, Any], variant: str | None = None) -> ResolvedConfig:
+    """The resolved config of `recipe`: model, component, training and encoder configs.
 
     `variant` (``paper`` | ``code``) is set on the model and on every component whose config has a
     ``variant`` field. Unknown plugins or options raise `UserError` listing the valid ones.
@@ -161,15 +153,13 @@ def resolve(
     entry = MODELS.get(model_name)
     options = _section(recipe, "model_options")
     _set_variant(options, entry.config, variant)
-    model_config = make_config(entry.config, options, where=f"models/{entry.name}")
-    components: dict[str, dict[str, Any]] = {}
+    model = Component.resolve("models", entry.name, options)
+    components: dict[str, Component] = {}
     for role, (kind, default) in getattr(entry.obj, "roles", {}).items():
         section = _section(recipe, role)
-        name = section.pop("name", default)
-        reg = registry(kind)
-        comp = reg.get(name)
+        comp = registry(kind).get(section.pop("name", default))
         _set_variant(section, comp.config, variant)
-        components[role] = {"name": comp.name, **_config_dict(reg.resolve(comp.name, section))}
+        components[role] = Component.resolve(kind, comp.name, section)
     unknown_roles = sorted(
         set(recipe)
         - set(components)
@@ -179,19 +169,17 @@ def resolve(
         valid = ", ".join(sorted(components))
         raise UserError(f"model {entry.name} has no component {unknown_roles[0]!r}; valid: {valid}")
     train = make_config(TrainConfig, _section(recipe, "train"), where="train")
-    encoders = {**DEFAULT_ENCODERS, **_section(recipe, "encoders")}
-    unknown = sorted(set(encoders) - set(DEFAULT_ENCODERS))
+    encoders = _section(recipe, "encoders")
+    valid_modalities = [f.name for f in dataclasses.fields(Encoders)]
+    unknown = sorted(set(encoders) - set(valid_modalities))
     if unknown:
-        raise UserError(f"encoders: unknown key {unknown[0]!r}; valid: audio, text")
+        raise UserError(
+            f"encoders: unknown key {unknown[0]!r}; valid: {', '.join(valid_modalities)}"
+        )
     for modality, spec in encoders.items():
         if not isinstance(spec, str) or not spec:
             raise UserError(f"encoders.{modality}: {spec!r} is not an encoder name")
-    return {
-        "model": {"name": entry.name, **_config_dict(model_config)},
-        "components": components,
-        "train": dataclasses.asdict(train),
-        "encoders": {k: encoders[k] for k in ("audio", "text")},
-    }
+    return ResolvedConfig(model, components, train, Encoders(**encoders))
 
 
 def configurations(

@@ -16,7 +16,8 @@ from merbench.errors import UserError
 from merbench.experiment import tracking
 from merbench.experiment.modalities import AbsentText, speech_only, text_label
 from merbench.experiment.plan import Outcome, RunTask, load_corpus
-from merbench.registry import MODELS, load_plugin_modules
+from merbench.experiment.resolved import ResolvedConfig
+from merbench.registry import load_plugin_modules
 
 
 def prepare_features(
@@ -55,20 +56,14 @@ def prepare_features(
     return unreadable
 
 
-def model_factory(config: dict[str, Any]) -> Callable[[int, int, int], Any]:
-    """A function ``(audio_dim, text_dim, num_classes) -> model`` for a resolved config."""
+def model_factory(config: ResolvedConfig) -> Callable[[int, int, int], Any]:
+    """A function ``(audio_dim, text_dim, num_classes) -> model`` for a resolved config: its
+    model and components are built from their resolved configs, without validating again."""
     from merbench.models.base import ModelSpec
 
-    model = dict(config["model"])
-    name = model.pop("name")
-    components = {
-        role: (c["name"], {k: v for k, v in c.items() if k != "name"})
-        for role, c in config["components"].items()
-    }
-
     def make(audio_dim: int, text_dim: int, num_classes: int) -> Any:
-        spec = ModelSpec(audio_dim, text_dim, num_classes, components=components)
-        return MODELS.build(name, spec, **model)
+        spec = ModelSpec(audio_dim, text_dim, num_classes, components=dict(config.components))
+        return config.model.build(spec)
 
     return make
 
@@ -76,8 +71,7 @@ def model_factory(config: dict[str, Any]) -> Callable[[int, int, int], Any]:
 def run_tags(task: RunTask) -> dict[str, str]:
     """The MLflow tags of a run (DESIGN.md: keys, names, each axis, dataset, split, seed)."""
     config = task.config
-    components = config["components"]
-    model_options = config["model"]
+    model = config.model.options()
     tags = {
         "run_key": task.run_key,
         "config_key": task.config_key,
@@ -87,17 +81,17 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "split": task.split,
         "seed": str(task.seed),
         "device": task.device,
-        "model": model_options["name"],
-        "ed": "on" if model_options.get("ed") else "off",
-        "variant": str(model_options.get("variant", "")),
-        "audio_encoder": config["encoders"]["audio"],
-        "text_encoder": config["encoders"]["text"],
+        "model": config.model.name,
+        "ed": "on" if model.get("ed") else "off",
+        "variant": str(model.get("variant", "")),
+        "audio_encoder": config.encoders.audio,
+        "text_encoder": config.encoders.text,
         "text": text_label(json.loads(task.dataset_identity_json)),
     }
-    for role, comp in components.items():
+    for role, comp in config.components.items():
         # the ec/ed roles are heads: their plugin goes under `<role>_head`, so that the axis tag
         # `ed` keeps the axis value (on/off) that the report groups by
-        tags[f"{role}_head" if role in ("ec", "ed") else role] = comp["name"]
+        tags[f"{role}_head" if role in ("ec", "ed") else role] = comp.name
     tags.setdefault("augmentation", "none")
     tags.setdefault("fusion", "")
     return {tracking.TAG + k: v for k, v in tags.items()} | {"mlflow.runName": task.name}
@@ -140,33 +134,32 @@ def train_and_track(task: RunTask) -> Outcome:
     from merbench.encoders import build_encoder
     from merbench.features.manage import open_store
     from merbench.features.transcripts import corpus_wer, transcript_table
-    from merbench.train.config import TrainConfig
     from merbench.train.loop import train_one
 
     load_plugin_modules(task.plugins)
     corpus = load_corpus(task.dataset, task.cache_dir)
     config = task.config
     store = open_store(task.cache_dir)
-    audio = store.get(corpus, build_encoder(config["encoders"]["audio"]), device=task.device)
+    audio = store.get(corpus, build_encoder(config.encoders.audio), device=task.device)
     usable = set(audio.ids)  # the utterances whose media could be decoded
     if speech_only(corpus):
         text = AbsentText()
     else:
-        text = store.get(corpus, build_encoder(config["encoders"]["text"]), device=task.device)
+        text = store.get(corpus, build_encoder(config.encoders.text), device=task.device)
         usable &= set(text.ids)
     transcripts, wer = transcript_table(corpus), corpus_wer(corpus)
-    train_config = TrainConfig(**config["train"])
     protocol = corpus.protocol.record(task.dataset.name)
     tags = run_tags(task) | {tracking.PROTOCOL_TAG: json.dumps(protocol, sort_keys=True)}
     with tracking.TrackedRun(task.tracking_uri, task.name, tags) as run:
-        run.log_params(tracking.flatten({"config": config, "split": task.split, "seed": task.seed}))
+        params = {"config": config.to_dict(), "split": task.split, "seed": task.seed}
+        run.log_params(tracking.flatten(params))
         result = train_one(
             model_factory(config),
             corpus,
             corpus.protocol.split(task.split).keep(usable),
             audio,
             text,
-            train_config,
+            config.train,
             task.seed,
             task.device,
         )
@@ -185,12 +178,7 @@ def train_and_track(task: RunTask) -> Outcome:
         )
         run.log_artifacts(
             {
-                "config.json": {
-                    "config": config,
-                    "dataset": json.loads(task.dataset_identity_json),
-                    "split": task.split,
-                    "seed": task.seed,
-                },
+                "config.json": task.identity_json().encode("utf-8"),
                 "protocol.json": protocol,
                 "predictions.parquet": result.predictions,
                 "confusion_matrix.csv": confusion(result.predictions, corpus.protocol.labels),

@@ -1,7 +1,7 @@
 """Shared plumbing of the models: the plugin of a role, and the adapter pair with `encode`.
 
-`component` reads a role's plugin and overrides from a `ModelSpec`; `AdaptedModel` builds one
-adapter per modality from the ``adapter`` role and `encode`s a batch through them.
+`component` reads a role's resolved plugin from a `ModelSpec`; `AdaptedModel` builds one adapter
+per modality from the ``adapter`` role and `encode`s a batch through them.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from merbench.models.base import Batch, MERModel, ModelSpec
-from merbench.registry import build
+from merbench.registry import Component
 
 BASELINE_ROLES: dict[str, tuple[str, str]] = {
     "adapter": ("adapters", "linear"),
@@ -17,12 +17,15 @@ BASELINE_ROLES: dict[str, tuple[str, str]] = {
 }
 
 
-def component(spec: ModelSpec, roles: dict[str, tuple[str, str]], role: str) -> tuple[str, dict]:
-    """``(plugin name, overrides)`` of `role` from the spec, or the role's default with none."""
-    if role in spec.components:
-        name, overrides = spec.components[role]
-        return name, dict(overrides or {})
-    return roles[role][1], {}
+def component(spec: ModelSpec, roles: dict[str, tuple[str, str]], role: str) -> Component:
+    """The resolved plugin of `role`: the spec's `Component` as it is, the spec's
+    ``(name, overrides)`` validated, or the role's default plugin with its defaults."""
+    kind, default = roles[role]
+    given = spec.components.get(role)
+    if isinstance(given, Component):
+        return given
+    name, overrides = given if given is not None else (default, {})
+    return Component.resolve(kind, name, dict(overrides or {}))
 
 
 class AdaptedModel(MERModel):
@@ -35,9 +38,9 @@ class AdaptedModel(MERModel):
     def __init__(self, spec: ModelSpec, d: int) -> None:
         super().__init__()
         self.spec = spec
-        name, ov = component(spec, self.roles, "adapter")
-        self.audio_adapter = build("adapters", name, spec.audio_dim, d, "audio", **ov)
-        self.text_adapter = build("adapters", name, spec.text_dim, d, "text", **ov)
+        adapter = component(spec, self.roles, "adapter")
+        self.audio_adapter = adapter.build(spec.audio_dim, d, "audio")
+        self.text_adapter = adapter.build(spec.text_dim, d, "text")
 
     def encode(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Adapter outputs and masks ``(audio [M,Ta',d], audio_mask, text [M,Tt,d], text_mask)``."""
@@ -48,5 +51,4 @@ class AdaptedModel(MERModel):
         return audio, audio_mask, text, text_mask
 
     def head(self, in_dim: int, out_dim: int) -> nn.Module:
-        name, ov = component(self.spec, self.roles, "ec")
-        return build("heads", name, in_dim, out_dim, **ov)
+        return component(self.spec, self.roles, "ec").build(in_dim, out_dim)

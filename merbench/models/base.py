@@ -9,6 +9,7 @@ M utterances in a batch, audio ``[M, Ta, d]`` with mask ``[M, Ta]`` (True = real
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -156,12 +157,14 @@ class MERModel(nn.Module):
 class ModelSpec:
     """What a model needs to know at build time beyond its own config.
 
-    `components` maps an axis (``adapter``, ``augmentation``, ``fusion``, ...) to
-    ``(plugin name, overrides dict)`` as resolved from the recipe and the command line.
+    `components` maps a role (``adapter``, ``augmentation``, ``fusion``, ...) to its resolved
+    `merbench.registry.Component` (what the experiment layer passes: built as it is), or to
+    ``(plugin name, overrides dict)`` (validated when the model is built); a role left out gets
+    its default plugin (`merbench.models.adapted.component`).
     """
 
     audio_dim: int
     text_dim: int
     num_classes: int
-    components: dict[str, tuple[str, dict]] = field(default_factory=dict)
+    components: dict[str, Any] = field(default_factory=dict)  # role -> Component | (name, dict)
     multilabel: bool = False

@@ -17,7 +17,7 @@ from merbench.models.adapted import AdaptedModel, component
 from merbench.models.base import Batch, ModelSpec
 from merbench.models.losses import classification_loss
 from merbench.models.pairs import all_pairs, ed_loss, ed_selection, matched, pair_labels
-from merbench.registry import MODELS, build
+from merbench.registry import FUSIONS, MODELS, Component
 
 
 @dataclass
@@ -62,35 +62,27 @@ class ComposedModel(AdaptedModel):
     }
 
     @classmethod
-    def reads(cls, config: dict) -> frozenset[str]:
-        """Modalities a resolved config reads: its fusion's (the `modalities` field of its config,
-        as `PoolFusion`'s, else the class's `modalities`), or both when an augmentation or the ED
-        head (which pair audio with text) is on."""
-        from merbench.registry import FUSIONS
-
-        components = config["components"]
-        if config["model"].get("ed") or components["augmentation"]["name"] != "none":
+    def reads(cls, config: ComposedConfig, components: dict[str, Component]) -> frozenset[str]:
+        """Modalities a resolved configuration reads: its fusion's (the `modalities` field of its
+        config, as `PoolFusion`'s, else the class's `modalities`), or both when an augmentation or
+        the ED head (which pair audio with text) is on."""
+        if config.ed or components["augmentation"].name != "none":
             return frozenset({"audio", "text"})
-        fusion = {k: v for k, v in components["fusion"].items() if k != "name"}
-        name = components["fusion"]["name"]
-        declared = getattr(FUSIONS.resolve(name, fusion), "modalities", None)
-        return frozenset(declared or FUSIONS.get(name).obj.modalities)
+        fusion = components["fusion"]
+        declared = getattr(fusion.config, "modalities", None)
+        return frozenset(declared or FUSIONS.get(fusion.name).obj.modalities)
 
     def __init__(self, config: ComposedConfig, spec: ModelSpec) -> None:
         super().__init__(spec, config.d)
         self.config = config
         d, c = config.d, spec.num_classes
-        name, ov = component(spec, self.roles, "augmentation")
-        self.augmentation = build("augmentations", name, d, c, **ov)
-        name, ov = component(spec, self.roles, "fusion")
-        self.fusion = build("fusions", name, d, **ov)
-        name, ov = component(spec, self.roles, "ec")
-        self.ec = build("heads", name, self.fusion.out_dim, c, **ov)
+        self.augmentation = component(spec, self.roles, "augmentation").build(d, c)
+        self.fusion = component(spec, self.roles, "fusion").build(d)
+        self.ec = component(spec, self.roles, "ec").build(self.fusion.out_dim, c)
         self.ed_head = None
         if config.ed:
-            name, ov = component(spec, self.roles, "ed")
             out = 1 if config.variant == "paper" else 2
-            self.ed_head = build("heads", name, self.fusion.out_dim, out, **ov)
+            self.ed_head = component(spec, self.roles, "ed").build(self.fusion.out_dim, out)
 
     def shared_parameters(self) -> list:
         """The adapters and the fusion encoder: what every loss term acts on."""

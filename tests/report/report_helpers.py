@@ -16,6 +16,7 @@ from merbench.data.card import card_path, load_card, make_protocol
 from merbench.experiment import tracking
 from merbench.experiment.plan import DatasetRef, RunTask
 from merbench.experiment.recipes import load_recipe, resolve
+from merbench.experiment.resolved import ResolvedConfig
 from merbench.experiment.runner import run_tags
 
 
@@ -37,15 +38,15 @@ def on_dataset(runs: pd.DataFrame, dataset: str) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
-def _drkf_config_json() -> str:
-    return json.dumps(resolve(load_recipe("drkf")), sort_keys=True)
+def _drkf_config() -> ResolvedConfig:
+    return resolve(load_recipe("drkf"))
 
 
 def task_for(name: str, dataset: str, split: str, seed: int, grid: str = "",
-             config_json: str | None = None) -> RunTask:  # fmt: skip
-    """A `RunTask` of the resolved `drkf` recipe (or `config_json`) named `name`."""
+             config: ResolvedConfig | None = None) -> RunTask:  # fmt: skip
+    """A `RunTask` of the resolved `drkf` recipe (or `config`) named `name`."""
     return RunTask(
-        name=name, grid=grid, config_json=config_json or _drkf_config_json(),
+        name=name, grid=grid, config=config or _drkf_config(),
         dataset=DatasetRef(dataset), dataset_identity_json="{}", split=split, seed=seed,
         run_key=f"{dataset}-{name}-{split}-{seed}", config_key=f"cfg-{name}", device="cpu",
         tracking_uri="", cache_dir=None,

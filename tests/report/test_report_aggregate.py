@@ -90,7 +90,6 @@ def test_missing_column_is_a_user_error() -> None:
 def test_axis_tags_hold_the_axis_values_of_every_table4_row() -> None:
     # the tags of the real runner, read back by the real tags-to-table conversion: the `ed`
     # column is the axis value (on/off), not the ED head's plugin name
-    import json
 
     from report_helpers import search_frame, task_for
 
@@ -99,8 +98,7 @@ def test_axis_tags_hold_the_axis_values_of_every_table4_row() -> None:
 
     confs = configurations(grid="drkf-table4")
     frame = search_frame([
-        (task_for(c.name, "synth", "1", 0, c.grid, json.dumps(c.config, sort_keys=True)),
-         {"test/ua": 0.5})
+        (task_for(c.name, "synth", "1", 0, c.grid, c.config), {"test/ua": 0.5})
         for c in confs
     ])  # fmt: skip
     runs = tracking.runs_table(frame).set_index("name")
