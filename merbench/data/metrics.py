@@ -22,7 +22,7 @@ sklearn is imported inside the functions so that importing this module stays che
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -65,67 +65,33 @@ def wa(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
     return float(np.mean(y_true == y_pred))
 
 
-def _f1(y_true: np.ndarray, y_pred: np.ndarray, average: str) -> float:
-    from sklearn.metrics import f1_score
+def _averaged(name: str, score: str, average: str, doc: str) -> Callable[..., float]:
+    """The metric `name`: sklearn's `score` function with `average`, on `_prepare`d input."""
 
-    y_true, y_pred = _prepare(y_true, y_pred)
-    return float(f1_score(y_true, y_pred, average=average, zero_division=0))
+    def metric(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
+        import sklearn.metrics
 
+        y_true, y_pred = _prepare(y_true, y_pred)
+        scorer = getattr(sklearn.metrics, score)
+        return float(scorer(y_true, y_pred, average=average, zero_division=0))
 
-def _precision(y_true: np.ndarray, y_pred: np.ndarray, average: str) -> float:
-    from sklearn.metrics import precision_score
-
-    y_true, y_pred = _prepare(y_true, y_pred)
-    return float(precision_score(y_true, y_pred, average=average, zero_division=0))
-
-
-def _recall(y_true: np.ndarray, y_pred: np.ndarray, average: str) -> float:
-    from sklearn.metrics import recall_score
-
-    y_true, y_pred = _prepare(y_true, y_pred)
-    return float(recall_score(y_true, y_pred, average=average, zero_division=0))
+    metric.__name__ = metric.__qualname__ = name
+    metric.__doc__ = doc
+    return metric
 
 
-@METRICS.register("wf1")
-def wf1(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
-    """F1 per class, averaged with weights = class support in `y_true`."""
-    return _f1(y_true, y_pred, "weighted")
-
-
-@METRICS.register("macro_f1")
-def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
-    """Unweighted mean of per-class F1."""
-    return _f1(y_true, y_pred, "macro")
-
-
-@METRICS.register("micro_f1")
-def micro_f1(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
-    """F1 of the pooled counts (equals accuracy for single-label input)."""
-    return _f1(y_true, y_pred, "micro")
-
-
-@METRICS.register("precision")
-def precision(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
-    """Macro-averaged precision."""
-    return _precision(y_true, y_pred, "macro")
-
-
-@METRICS.register("recall")
-def recall(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
-    """Macro-averaged recall."""
-    return _recall(y_true, y_pred, "macro")
-
-
-@METRICS.register("micro_precision")
-def micro_precision(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
-    """Micro-averaged precision."""
-    return _precision(y_true, y_pred, "micro")
-
-
-@METRICS.register("micro_recall")
-def micro_recall(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
-    """Micro-averaged recall."""
-    return _recall(y_true, y_pred, "micro")
+#: The sklearn-averaged metrics: name -> (sklearn score function, average, definition).
+AVERAGED = {
+    "wf1": ("f1_score", "weighted", "F1 per class, averaged with weights = class support."),
+    "macro_f1": ("f1_score", "macro", "Unweighted mean of per-class F1."),
+    "micro_f1": ("f1_score", "micro", "F1 of the pooled counts (accuracy for single-label)."),
+    "precision": ("precision_score", "macro", "Macro-averaged precision."),
+    "recall": ("recall_score", "macro", "Macro-averaged recall."),
+    "micro_precision": ("precision_score", "micro", "Micro-averaged precision."),
+    "micro_recall": ("recall_score", "micro", "Micro-averaged recall."),
+}
+for _name, (_score, _average, _doc) in AVERAGED.items():
+    METRICS.add(_name, _averaged(_name, _score, _average, _doc))
 
 
 def compute_metrics(

@@ -24,6 +24,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,6 +50,19 @@ from merbench.paths import feature_store_dir
 log = logging.getLogger("merbench.features")
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """One extraction: the entry `key` of `corpus` (its `fingerprint`) by `encoder` on `device`,
+    reporting `progress(n_done, n_total)` after each batch."""
+
+    key: str
+    fingerprint: str
+    corpus: Corpus
+    encoder: Encoder
+    device: str
+    progress: Progress | None
 
 
 class FeatureStore:
@@ -128,7 +142,7 @@ class FeatureStore:
             cached = self._open(key)  # another process may have finished it while we waited
             if cached is not None:
                 return cached
-            self._extract(key, fingerprint, corpus, encoder, device=device, progress=progress)
+            self._extract(Extraction(key, fingerprint, corpus, encoder, device, progress))
             opened = self._open(key)
             if opened is None:  # pragma: no cover - we just wrote it
                 raise RuntimeError(f"feature entry {key} vanished after extraction")
@@ -162,16 +176,9 @@ class FeatureStore:
         shutil.rmtree(trash, ignore_errors=True)
 
     # -- extraction -------------------------------------------------------------------------------
-    def _extract(
-        self,
-        key: str,
-        fingerprint: str,
-        corpus: Corpus,
-        encoder: Encoder,
-        *,
-        device: str,
-        progress: Progress | None,
-    ) -> None:
+    def _extract(self, job: Extraction) -> None:
+        """Write the entry of `job` under a temporary name, then rename it into place."""
+        key = job.key
         # Left by a crashed extraction or removal of this key (we hold its lock): not entries.
         for stale in [*self.root.glob(f".tmp-{key}-*"), *self.root.glob(f".trash-{key}-*")]:
             shutil.rmtree(stale, ignore_errors=True)
@@ -181,28 +188,18 @@ class FeatureStore:
         tmp.mkdir(parents=True)
         try:
             with bounded_heap():
-                self._write_entry(
-                    tmp, key, fingerprint, corpus, encoder, device=device, progress=progress
-                )
+                self._write_entry(tmp, job)
             os.replace(tmp, self.path(key))
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         self.stats["extracted"] += 1
 
-    def _write_entry(
-        self,
-        folder: Path,
-        key: str,
-        fingerprint: str,
-        corpus: Corpus,
-        encoder: Encoder,
-        *,
-        device: str,
-        progress: Progress | None,
-    ) -> None:
+    def _write_entry(self, folder: Path, job: Extraction) -> None:
+        """Encode `job`'s corpus batch by batch into shards, then write the index and meta."""
+        corpus, encoder, progress = job.corpus, job.encoder, job.progress
         started = time.time()
-        encoder.to(resolve_device(device))
+        encoder.to(resolve_device(job.device))
         utts, missing = usable_utterances(corpus, encoder)
         lengths = [estimate_length(corpus, u, encoder) for u in utts]
         max_batch = self.max_batch or (64 if str(encoder.device).startswith("cuda") else 16)
@@ -257,9 +254,9 @@ class FeatureStore:
         (folder / "index.json").write_text(canonical_json(index), "utf-8")
         meta = {
             "format": FORMAT_VERSION,
-            "key": key,
+            "key": job.key,
             "corpus": corpus.name,
-            "corpus_fingerprint": fingerprint,
+            "corpus_fingerprint": job.fingerprint,
             "encoder": encoder.key(),
             "modality": encoder.modality,
             "frame_rate": encoder.frame_rate,
