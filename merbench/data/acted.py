@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from merbench.data.base import Corpus, CorpusLoader, Skip, Split, Utterance
+from merbench.data.base import Corpus, CorpusLoader, Split, Utterance
 from merbench.data.card import load_card, make_protocol
-from merbench.data.common import require_utterances
+from merbench.data.common import Gathered, require_utterances
 from merbench.errors import UserError
 
 AUDIO_SUFFIXES = (".wav",)
@@ -125,8 +125,7 @@ class ActedCorpus(CorpusLoader):
         speakers = {s for fold in self.fold_lists(card) for s in fold}
         root = self.find(root)
         files = sorted(self.files(root))
-        utterances: list[Utterance] = []
-        skipped: list[Skip] = []
+        got = Gathered()
         seen: dict[str, Path] = {}
         for path in files:
             try:
@@ -139,7 +138,7 @@ class ActedCorpus(CorpusLoader):
                 raise UserError(f"{path}: duplicate utterance {parsed.id} (also {seen[parsed.id]})")
             seen[parsed.id] = path
             if parsed.skip:
-                skipped.append(Skip(parsed.id, parsed.skip))
+                got.skip(parsed.id, parsed.skip)
                 continue
             label = emotions.get(parsed.emotion)
             if label not in labels:
@@ -154,7 +153,7 @@ class ActedCorpus(CorpusLoader):
                 raise UserError(
                     f"{path}: unknown sentence code {parsed.sentence!r}; valid: {valid}"
                 )
-            utterances.append(
+            got.utterances.append(
                 Utterance(
                     id=parsed.id,
                     speaker=parsed.speaker,
@@ -169,9 +168,9 @@ class ActedCorpus(CorpusLoader):
                     },
                 )
             )
-        require_utterances(utterances, skipped, str(root), len(files))
-        protocol = make_protocol(card, labels, self.splits(utterances, card))
-        return Corpus(self.name, utterances, protocol, skipped, root)
+        require_utterances(got.utterances, got.skipped, str(root), len(files))
+        protocol = make_protocol(card, labels, self.splits(got.utterances, card))
+        return got.corpus(self.name, protocol, root)
 
     def text(self, parsed: Parsed, sentences: dict[str, str]) -> str:
         """The sentence the file name fixes (the card's ``codes.sentence``), or '' when unknown."""

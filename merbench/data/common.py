@@ -1,5 +1,7 @@
-"""Helpers shared by the corpus loaders: cheap media existence checks, the on_missing policy,
-locating a corpus folder inside the path a user gave, and strict CSV reading."""
+"""Helpers shared by the corpus loaders: the loaders' common opening (`open_release`: on_missing
+checked, card and class set read, corpus folder found) and what they gather while reading
+(`Gathered`: utterances, skips, the on_missing policy, cheap media existence checks), and strict
+CSV reading."""
 
 from __future__ import annotations
 
@@ -7,9 +9,12 @@ import csv
 import io
 import os
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from merbench.data.base import Skip, Utterance
+from merbench.data.base import Corpus, Protocol, Skip, Utterance
+from merbench.data.card import class_set, load_card
 from merbench.errors import UserError
 
 ON_MISSING = ("skip", "fail")
@@ -48,6 +53,59 @@ def record_missing(on_missing: str, skipped: list[Skip], utt_id: str, reason: st
     if on_missing == "fail":
         raise UserError(f"{utt_id}: {reason} (on_missing=fail; use on_missing=skip to skip it)")
     skipped.append(Skip(utt_id, reason))
+
+
+@dataclass
+class Gathered:
+    """What a loader collects while it reads a corpus: the utterances kept, the skips with their
+    reasons, and a `MediaIndex` for media existence checks. `missing` applies the ``on_missing``
+    policy (`record_missing`); `skip` records an unusable utterance whatever the policy."""
+
+    on_missing: str = "skip"
+    media: MediaIndex = field(default_factory=MediaIndex)
+    utterances: list[Utterance] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+
+    def skip(self, utt_id: str, reason: str) -> None:
+        self.skipped.append(Skip(utt_id, reason))
+
+    def missing(self, utt_id: str, reason: str) -> None:
+        record_missing(self.on_missing, self.skipped, utt_id, reason)
+
+    def corpus(
+        self, name: str, protocol: Protocol, root: Path, excluded: dict[str, int] | None = None
+    ) -> Corpus:
+        return Corpus(name, self.utterances, protocol, self.skipped, root, excluded or {})
+
+
+@dataclass(frozen=True)
+class Release:
+    """A corpus release opened by its loader: its folder, its card, its class set (`labels` in
+    class-index order, `merge` raw label -> counted label)."""
+
+    root: Path
+    card: dict[str, Any]
+    labels: tuple[str, ...]
+    merge: dict[str, str]
+
+
+def open_release(
+    name: str,
+    on_missing: str,
+    root: Path | None,
+    marker: str,
+    release_dirs: tuple[str, ...],
+    title: str,
+    classes: str = "",
+) -> tuple[Release, Gathered]:
+    """The opening every release loader shares: check ``datasets/<name>.on_missing``, read the
+    card `name` and its class set `classes` (`class_set`), find the folder holding `marker`
+    (`find_root`), and start gathering under that policy. UserErrors as those helpers raise."""
+    check_on_missing(on_missing, f"datasets/{name}")
+    card = load_card(name)
+    labels, merge = class_set(card, classes)
+    folder = find_root(root, marker, release_dirs, title)
+    return Release(folder, card, labels, merge), Gathered(on_missing)
 
 
 def require_utterances(

@@ -20,9 +20,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from merbench.data.base import Corpus, CorpusLoader, Skip, Utterance
-from merbench.data.card import class_set, leave_one_group_out, load_card, make_protocol
-from merbench.data.common import MediaIndex, check_on_missing, find_root, record_missing
+from merbench.data.base import Corpus, CorpusLoader, Utterance
+from merbench.data.card import leave_one_group_out, make_protocol
+from merbench.data.common import open_release
 from merbench.errors import UserError
 from merbench.registry import DATASETS
 
@@ -148,13 +148,11 @@ class IemocapCorpus(CorpusLoader):
 
     def load(self, root: Path | None = None) -> Corpus:
         cfg = self.config
-        check_on_missing(cfg.on_missing, "datasets/iemocap")
-        card = load_card("iemocap")
-        labels, merge = class_set(card, cfg.classes)
-        root = find_root(root, "Session1", ("IEMOCAP_full_release",), "IEMOCAP")
-        media = MediaIndex()
-        utterances: list[Utterance] = []
-        skipped: list[Skip] = []
+        release, got = open_release(
+            "iemocap", cfg.on_missing, root, "Session1", ("IEMOCAP_full_release",), "IEMOCAP",
+            cfg.classes,
+        )  # fmt: skip
+        root, labels, merge = release.root, release.labels, release.merge
         excluded: Counter = Counter()
         seen: dict[str, str] = {}
         for n, session in enumerate(SESSIONS, start=1):
@@ -186,22 +184,20 @@ class IemocapCorpus(CorpusLoader):
                         excluded[rec.label] += 1
                         continue
                     if texts is None:
-                        record_missing(
-                            cfg.on_missing, skipped, rec.utt_id, f"missing transcript: {trans_path}"
-                        )
+                        got.missing(rec.utt_id, f"missing transcript: {trans_path}")
                         continue
                     text = texts.get(rec.utt_id)
                     if text is None:
-                        skipped.append(Skip(rec.utt_id, f"no transcription line: {trans_path}"))
+                        got.skip(rec.utt_id, f"no transcription line: {trans_path}")
                         continue
                     if not text:
-                        skipped.append(Skip(rec.utt_id, f"empty text: {trans_path}"))
+                        got.skip(rec.utt_id, f"empty text: {trans_path}")
                         continue
                     wav = wav_dir / f"{rec.utt_id}.wav"
-                    if cfg.check_media and not media.exists(wav):
-                        record_missing(cfg.on_missing, skipped, rec.utt_id, f"missing audio: {wav}")
+                    if cfg.check_media and not got.media.exists(wav):
+                        got.missing(rec.utt_id, f"missing audio: {wav}")
                         continue
-                    utterances.append(
+                    got.utterances.append(
                         Utterance(
                             id=rec.utt_id,
                             speaker=speaker_of(rec.utt_id),
@@ -219,10 +215,9 @@ class IemocapCorpus(CorpusLoader):
                         )
                     )
                 if cfg.check_media:
-                    _check_every_wav_labelled(emo_path, records, media.names(wav_dir))
+                    _check_every_wav_labelled(emo_path, records, got.media.names(wav_dir))
         groups = [f"Ses0{n}" for n in range(1, 6)]
-        splits = leave_one_group_out(utterances, groups, card["protocol"]["dev_rule"])
-        protocol = make_protocol(card, labels, splits)
-        return Corpus(
-            "iemocap", utterances, protocol, skipped, root, dict(sorted(excluded.items()))
-        )
+        rule = release.card["protocol"]["dev_rule"]
+        splits = leave_one_group_out(got.utterances, groups, rule)
+        protocol = make_protocol(release.card, labels, splits)
+        return got.corpus("iemocap", protocol, root, dict(sorted(excluded.items())))

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from merbench.data.base import Corpus, CorpusLoader, Skip, Split, Utterance
-from merbench.data.card import class_set, load_card, make_protocol
-from merbench.data.common import MediaIndex, check_on_missing, find_root, record_missing
+from merbench.data.base import Corpus, CorpusLoader, Split, Utterance
+from merbench.data.card import make_protocol
+from merbench.data.common import open_release
 from merbench.errors import UserError
 from merbench.registry import DATASETS
 
@@ -82,7 +82,6 @@ class M3edCorpus(CorpusLoader):
 
     def load(self, root: Path | None = None) -> Corpus:
         cfg = self.config
-        check_on_missing(cfg.on_missing, "datasets/m3ed")
         try:
             cfg.audio_pattern.format(**{f: "x" for f in PATTERN_FIELDS})
         except (KeyError, IndexError, ValueError) as exc:
@@ -90,9 +89,10 @@ class M3edCorpus(CorpusLoader):
                 f"datasets/m3ed.audio_pattern: bad pattern {cfg.audio_pattern!r} ({exc}); "
                 f"fields: {', '.join('{' + f + '}' for f in PATTERN_FIELDS)}"
             ) from None
-        card = load_card("m3ed")
-        labels, merge = class_set(card, "")
-        root = find_root(root, "annotation.json", ("M3ED",), "M3ED")
+        release, got = open_release(
+            "m3ed", cfg.on_missing, root, "annotation.json", ("M3ED",), "M3ED"
+        )
+        root, card, labels, merge = release.root, release.card, release.labels, release.merge
         split_of = read_split_lists(root)
         path = root / "annotation.json"
         try:
@@ -103,9 +103,6 @@ class M3edCorpus(CorpusLoader):
             raise UserError(f"{path}: not valid UTF-8 ({exc.reason})") from None
         if not isinstance(annotation, dict):
             raise UserError(f"{path}: expected an object of series at the top level")
-        media = MediaIndex()
-        utterances: list[Utterance] = []
-        skipped: list[Skip] = []
         parts: dict[str, list[str]] = {"train": [], "dev": [], "test": []}
         seen: set[str] = set()
 
@@ -138,21 +135,21 @@ class M3edCorpus(CorpusLoader):
                     spk = str(_require(turn, "Speaker", path, at)).strip()
                     text = str(_require(turn, "Text", path, at)).strip()
                     if split is None:
-                        skipped.append(Skip(utt_id, f"series in no split list: {movie}"))
+                        got.skip(utt_id, f"series in no split list: {movie}")
                         continue
                     if not text:
-                        skipped.append(Skip(utt_id, f"empty text: {path} {at}"))
+                        got.skip(utt_id, f"empty text: {path} {at}")
                         continue
                     rel = cfg.audio_pattern.format(
                         movie=movie, dialogue=dia, utt_id=utt_id, speaker=spk
                     )
                     audio = root / rel
-                    if cfg.check_media and not media.exists(audio):
-                        record_missing(cfg.on_missing, skipped, utt_id, f"missing audio: {audio}")
+                    if cfg.check_media and not got.media.exists(audio):
+                        got.missing(utt_id, f"missing audio: {audio}")
                         continue
                     info = speakers.get(spk) if isinstance(speakers, dict) else None
                     name = info.get("Name", spk) if isinstance(info, dict) else spk
-                    utterances.append(
+                    got.utterances.append(
                         Utterance(
                             id=utt_id,
                             speaker=f"{movie}_{name}",
@@ -172,7 +169,7 @@ class M3edCorpus(CorpusLoader):
                     parts[split].append(utt_id)
         for movie, split in split_of.items():
             if movie not in annotation:
-                skipped.append(Skip(movie, f"listed series not in annotation.json: {split}"))
+                got.skip(movie, f"listed series not in annotation.json: {split}")
         official = Split(
             "official", tuple(parts["train"]), tuple(parts["dev"]), tuple(parts["test"])
         )
@@ -183,4 +180,4 @@ class M3edCorpus(CorpusLoader):
             multilabel=cfg.multilabel,
             overrides=card["multilabel"] if cfg.multilabel else None,
         )
-        return Corpus("m3ed", utterances, protocol, skipped, root)
+        return got.corpus("m3ed", protocol, root)

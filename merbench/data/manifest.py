@@ -18,15 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from merbench.data.base import Corpus, CorpusLoader, Skip, Split, Utterance
+from merbench.data.base import Corpus, CorpusLoader, Split, Utterance
 from merbench.data.card import leave_one_group_out, load_card, make_protocol
-from merbench.data.common import (
-    MediaIndex,
-    check_on_missing,
-    read_csv_rows,
-    record_missing,
-    require_utterances,
-)
+from merbench.data.common import Gathered, check_on_missing, read_csv_rows, require_utterances
 from merbench.errors import UserError
 from merbench.registry import DATASETS
 
@@ -139,9 +133,7 @@ class ManifestCorpus(CorpusLoader):
         rows = read_manifest(path)
         by_fold = "split" not in rows[0][1] if rows else False
         speech_only = all(not row["text"].strip() for _, row in rows)
-        media = MediaIndex()
-        utterances: list[Utterance] = []
-        skipped: list[Skip] = []
+        got = Gathered(cfg.on_missing)
         seen: dict[str, str] = {}
         part_of: dict[str, str] = {}
         for where, row in rows:
@@ -171,21 +163,19 @@ class ManifestCorpus(CorpusLoader):
                 part = SPLIT_NAMES[raw]
             text = row["text"].strip()
             if not text and not speech_only:
-                skipped.append(Skip(utt_id, f"empty text: {where}"))
+                got.skip(utt_id, f"empty text: {where}")
                 continue
             audio_field = row["audio"].strip()
             if not audio_field:
-                record_missing(
-                    cfg.on_missing, skipped, utt_id, f"missing audio: empty path at {where}"
-                )
+                got.missing(utt_id, f"missing audio: empty path at {where}")
                 continue
             audio = Path(audio_field)
             audio = audio if audio.is_absolute() else path.parent / audio
-            if cfg.check_media and not media.exists(audio):
-                record_missing(cfg.on_missing, skipped, utt_id, f"missing audio: {audio}")
+            if cfg.check_media and not got.media.exists(audio):
+                got.missing(utt_id, f"missing audio: {audio}")
                 continue
             group = part if by_fold else (row.get("group") or "").strip() or row["speaker"].strip()
-            utterances.append(
+            got.utterances.append(
                 Utterance(
                     id=utt_id,
                     speaker=row["speaker"].strip(),
@@ -197,7 +187,8 @@ class ManifestCorpus(CorpusLoader):
                 )
             )
             part_of[utt_id] = part
-        require_utterances(utterances, skipped, str(path), len(rows))
+        utterances = got.utterances
+        require_utterances(utterances, got.skipped, str(path), len(rows))
         check_label_spelling([(u.label, str(u.meta["row"])) for u in utterances], cfg.labels)
         labels = tuple(cfg.labels) or tuple(sorted({u.label for u in utterances}))
         card = load_card("manifest")
@@ -217,4 +208,4 @@ class ManifestCorpus(CorpusLoader):
             }
             splits = (Split("official", ids["train"], ids["dev"], ids["test"]),)
         protocol = make_protocol(card, labels, splits, headline_metrics=cfg.headline_metrics)
-        return Corpus("manifest", utterances, protocol, skipped, path.parent)
+        return got.corpus("manifest", protocol, path.parent)

@@ -17,15 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from merbench.data.base import Corpus, CorpusLoader, Skip, Split, Utterance
-from merbench.data.card import class_set, load_card, make_protocol
-from merbench.data.common import (
-    MediaIndex,
-    check_on_missing,
-    find_root,
-    read_csv_rows,
-    record_missing,
-)
+from merbench.data.base import Corpus, CorpusLoader, Split, Utterance
+from merbench.data.card import make_protocol
+from merbench.data.common import open_release, read_csv_rows
 from merbench.errors import UserError
 from merbench.registry import DATASETS
 
@@ -62,13 +56,10 @@ class MeldCorpus(CorpusLoader):
 
     def load(self, root: Path | None = None) -> Corpus:
         cfg = self.config
-        check_on_missing(cfg.on_missing, "datasets/meld")
-        card = load_card("meld")
-        labels, merge = class_set(card, "")
-        root = find_root(root, "train_sent_emo.csv", ("MELD.Raw",), "MELD")
-        media = MediaIndex()
-        utterances: list[Utterance] = []
-        skipped: list[Skip] = []
+        release, got = open_release(
+            "meld", cfg.on_missing, root, "train_sent_emo.csv", ("MELD.Raw",), "MELD"
+        )
+        root, labels, merge = release.root, release.labels, release.merge
         parts: dict[str, list[str]] = {s: [] for s in SPLITS}
         for split in SPLITS:
             path = root / f"{split}_sent_emo.csv"
@@ -99,17 +90,17 @@ class MeldCorpus(CorpusLoader):
                     )
                 text = row["Utterance"].strip()
                 if not text:
-                    skipped.append(Skip(utt_id, f"empty text: {path}:{line}"))
+                    got.skip(utt_id, f"empty text: {path}:{line}")
                     continue
                 audio = media_dir / f"{stem}.wav"
-                if not media.exists(audio):
+                if not got.media.exists(audio):
                     audio = media_dir / f"{stem}.mp4"
-                    if cfg.check_media and not media.exists(audio):
-                        record_missing(cfg.on_missing, skipped, utt_id, f"missing media: {audio}")
+                    if cfg.check_media and not got.media.exists(audio):
+                        got.missing(utt_id, f"missing media: {audio}")
                         continue
                 meta = {"split": split, "line": line}
                 meta.update({k.lower(): row[k] for k in OPTIONAL if k in row})
-                utterances.append(
+                got.utterances.append(
                     Utterance(
                         id=utt_id,
                         speaker=row["Speaker"].strip(),
@@ -124,5 +115,5 @@ class MeldCorpus(CorpusLoader):
         official = Split(
             "official", tuple(parts["train"]), tuple(parts["dev"]), tuple(parts["test"])
         )
-        protocol = make_protocol(card, labels, [official])
-        return Corpus("meld", utterances, protocol, skipped, root)
+        protocol = make_protocol(release.card, labels, [official])
+        return got.corpus("meld", protocol, root)
