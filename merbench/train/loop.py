@@ -69,15 +69,18 @@ def predict(
     (forward under `precision`'s autocast; fp32 when None)."""
     model.eval()
     precision = precision or Precision("fp32", device)
-    probs, embeds = [], []
+    probs, embeds, order = [], [], []
     for batch in maker.batches(ids, batch_size):
+        order += batch.ids
         batch = batch.to(device)
         with precision.autocast():
             logits, embed = model.logits(batch).float(), model.embed(batch).float()
         p = torch.sigmoid(logits) if maker.multilabel else torch.softmax(logits, -1)
         probs.append(p.cpu().numpy())
         embeds.append(embed.cpu().numpy())
-    return np.concatenate(probs), np.concatenate(embeds)
+    where = {utt: k for k, utt in enumerate(order)}  # batches come in length order
+    back = np.array([where[i] for i in ids])
+    return np.concatenate(probs)[back], np.concatenate(embeds)[back]
 
 
 #: Metrics logged for every run besides the protocol's headline metrics.
@@ -142,7 +145,9 @@ def train_one(
     protocol = corpus.protocol
     metrics = tuple(protocol.headline_metrics)
     select = config.select_metric or metrics[0]
-    maker = BatchMaker(corpus, audio, text, config.max_frames, config.max_tokens)
+    maker = BatchMaker(
+        corpus, audio, text, config.max_frames, config.max_tokens, config.length_buckets
+    )
     model = make_model(audio.dim, text.dim, len(protocol.labels)).to(device)
     optimiser_cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
     weight_decay = config.weight_decay if config.optimizer == "adamw" else 0.0
