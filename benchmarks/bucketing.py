@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_rows  # noqa: E402
 
 BENCHMARK = "bucketing"
 LABELS = ("neutral", "happy", "sad", "angry")
@@ -88,8 +92,7 @@ def epoch(data, buckets: bool) -> tuple[float, int, int]:
 
 
 def row(measure: str, value: float, unit: str, target=None, met=None, note: str = "") -> dict:
-    return {"benchmark": BENCHMARK, "measure": measure, "value": float(value), "unit": unit,
-            "target": target, "met": met, "note": note}  # fmt: skip
+    return bench_rows.row(BENCHMARK, measure, value, unit, target, met, note)
 
 
 def run(quick: bool = False, n: int = 800) -> list[dict]:
@@ -127,6 +130,4 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="48 utterances (smoke test)")
     parser.add_argument("-n", type=int, default=800, help="utterances in the epoch")
     args = parser.parse_args()
-    for r in run(args.quick, args.n):
-        print(f"{r['measure']:<40} {r['value']:>12.6g} {r['unit']:<10} {r['target'] or '':<8} "
-              f"{'' if r['met'] is None else ('met' if r['met'] else 'MISSED'):<7} {r['note']}")  # fmt: skip
+    bench_rows.print_rows(run(args.quick, args.n))

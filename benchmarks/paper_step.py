@@ -24,9 +24,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_rows  # noqa: E402
 
 BENCHMARK = "paper-step"
 #: (M, audio frames, tokens, feature width) of the paper's step and of the quick smoke run
@@ -127,8 +131,7 @@ def matmul_peak(dtype, m: int, d: int, ffn: int, repeats: int = 5) -> float:
 
 
 def row(measure: str, value: float, unit: str, target=None, met=None, note: str = "") -> dict:
-    return {"benchmark": BENCHMARK, "measure": measure, "value": float(value), "unit": unit,
-            "target": target, "met": met, "note": note}  # fmt: skip
+    return bench_rows.row(BENCHMARK, measure, value, unit, target, met, note)
 
 
 def run(quick: bool = False, steps: int = 3) -> list[dict]:
@@ -198,6 +201,4 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="tiny config (smoke test)")
     parser.add_argument("--steps", type=int, default=3, help="timed steps after the warm-up")
     args = parser.parse_args()
-    for r in run(args.quick, args.steps):
-        print(f"{r['measure']:<40} {r['value']:>10.4g} {r['unit']:<12} {r['target'] or '':<10} "
-              f"{'' if r['met'] is None else ('met' if r['met'] else 'MISSED'):<7} {r['note']}")  # fmt: skip
+    bench_rows.print_rows(run(args.quick, args.steps))
