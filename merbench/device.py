@@ -16,3 +16,55 @@ def resolve_device(device: str) -> str:
     if device != "cpu" and not torch.cuda.is_available():
         raise UserError(f"--device {device}: no CUDA device is visible (use --device auto or cpu)")
     return device
+
+
+#: Values of `TrainConfig.precision` / ``--precision``.
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def native_bf16(device: str) -> bool:
+    """Whether `device` runs bf16 matmuls natively: a CUDA GPU that supports bf16, or a CPU whose
+    oneDNN has bf16 kernels (AVX-512 / AMX / Arm bf16; ``torch.ops.mkldnn._is_mkldnn_bf16_supported``).
+    On an AVX2-only CPU bf16 runs through slow reference kernels (a 2048^2 matmul did not finish in
+    10 minutes), so it is never chosen there."""
+    import torch
+
+    if device.startswith("cuda"):
+        return bool(torch.cuda.is_bf16_supported())
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def resolve_precision(precision: str, device: str, bf16: bool | None = None) -> str:
+    """``fp32``, ``bf16`` or ``fp16`` for `precision` on `device` (``cpu``, ``cuda``, ``cuda:N``).
+
+    ``auto``: bf16 where it is native (GPU or CPU), else fp16 on a GPU, else fp32. An explicit
+    ``bf16`` on a device without native bf16, or ``fp16`` on a CPU, is a `UserError` (one line
+    naming the device's limit), never a silent slow run. `bf16` overrides the detection
+    (`native_bf16`), for tests and for callers that already know it.
+    """
+    if precision not in PRECISIONS:
+        raise UserError(f"--precision {precision}: expected {', '.join(PRECISIONS)}")
+    gpu = device.startswith("cuda")
+    if precision == "fp32":
+        return "fp32"
+    if precision == "fp16":
+        if not gpu:
+            raise UserError(
+                "--precision fp16: fp16 autocast needs a CUDA GPU; on a CPU use auto, fp32 or bf16"
+            )
+        return "fp16"
+    native = native_bf16(device) if bf16 is None else bf16
+    if precision == "bf16" and not native:
+        what = "GPU" if gpu else "CPU (no AVX-512/AMX bf16 kernels)"
+        instead = "fp16 or auto" if gpu else "auto or fp32"
+        raise UserError(f"--precision bf16: this {what} has no native bf16; use {instead}")
+    if native:
+        return "bf16"
+    return "fp16" if gpu else "fp32"
+
+
+def autocast_dtype(precision: str):
+    """The autocast dtype of a resolved precision (None for fp32: no autocast)."""
+    import torch
+
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]

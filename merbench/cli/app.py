@@ -61,6 +61,13 @@ DatasetOption = Annotated[
 ]
 Seeds = Annotated[str, typer.Option(help="Seed count (3 = 0,1,2) or list (0,1,2).")]
 Device = Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda or cuda:N.")]
+Precision = Annotated[
+    str | None,
+    typer.Option(
+        help="auto (bf16 where native, fp16 on GPUs without bf16, else fp32), fp32, bf16 or fp16; "
+        "sets train.precision."
+    ),
+]
 Executor = Annotated[str, typer.Option(help="Where runs execute (merbench list executors).")]
 ExecutorOption = Annotated[
     list[str] | None,

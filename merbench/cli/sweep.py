@@ -21,6 +21,7 @@ from merbench.cli.app import (
     Executor,
     ExecutorOption,
     Plugin,
+    Precision,
     Seeds,
     Sets,
     ShowTable,
@@ -45,6 +46,7 @@ def sweep_options(
     seeds: Seeds = "1",
     split: Splits = None,
     device: Device = "auto",
+    precision: Precision = None,
     executor: Executor = "local",
     executor_option: ExecutorOption = None,
     tracking_uri: TrackingUri = None,
@@ -86,6 +88,8 @@ def _sweep(
         plan_sweep,
     )
 
+    if shared["precision"] is not None:
+        overrides = {**overrides, "train.precision": shared["precision"]}
     options = SweepOptions(
         recipe=recipe,
         grid=grid,

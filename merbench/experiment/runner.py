@@ -164,6 +164,7 @@ def train_and_track(task: RunTask) -> Outcome:
             task.device,
         )
         run.log_epoch_curves(result.curves)
+        run.set_tag(tracking.TAG + "precision", result.precision)
         if result.balance.dominant:
             run.set_tag(tracking.TAG + "balance_warning", result.balance.dominant)
         run.log_metrics(

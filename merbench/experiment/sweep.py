@@ -105,7 +105,7 @@ def plan_sweep(options: SweepOptions) -> SweepPlan:
 
     Raises `UserError` for an unknown recipe, grid, plugin, option, split or executor.
     """
-    from merbench.device import resolve_device
+    from merbench.device import resolve_device, resolve_precision
     from merbench.registry import EXECUTORS, load_plugin_modules
 
     preflight.use_cache_root(options.cache_dir)
@@ -118,6 +118,8 @@ def plan_sweep(options: SweepOptions) -> SweepPlan:
     )
     EXECUTORS.resolve(options.executor, dict(options.executor_options))  # checked before any work
     device = resolve_device(options.device)
+    for conf in confs:  # an unsupported precision is refused before any work
+        resolve_precision(conf.config["train"]["precision"], device)
     uri = tracking.resolve_uri(options.tracking_uri)
     notes = [f"{c.name}: {note}" for c in confs for note in c.notes]
     corpora: dict[DatasetRef, Corpus] = {}

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from merbench.errors import UserError
+from merbench.models.attention import encode
 from merbench.models.base import Adapter
 from merbench.registry import ADAPTERS
 
@@ -189,7 +190,7 @@ class TransformerAdapter(Adapter):
                 f"{self.max_positions}; raise it or frame_stride"
             )
         y = y + self.pos(torch.arange(t, device=y.device))
-        y = self.encoder(y, src_key_padding_mask=~mask)
+        y = encode(self.encoder, y, ~mask)
         return y * mask.unsqueeze(-1).to(y.dtype)
 
 

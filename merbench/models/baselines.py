@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from merbench.models.adapted import AdaptedModel
+from merbench.models.attention import encode
 from merbench.models.base import Batch, ModelSpec, masked_mean
 from merbench.models.losses import classification_loss, cmd, grad_reverse, soft_orthogonality
 from merbench.registry import MODELS
@@ -173,7 +174,7 @@ class FDRL(AdaptedModel):
             parts.append(x + self.types.weight[kind] + self.pos(positions))
         x = torch.cat(parts, 1)
         mask = torch.cat(masks, 1)
-        y = self.fusion(x, src_key_padding_mask=~mask)
+        y = encode(self.fusion, x, ~mask)
         return masked_mean(y, mask)
 
     def losses(self, batch: Batch) -> dict[str, Tensor]:
@@ -271,7 +272,7 @@ class MISA(AdaptedModel):
         )
 
     def _fuse(self, sh_a, sh_t, p_a, p_t) -> Tensor:
-        h = self.fusion(torch.stack([p_a, p_t, sh_a, sh_t], 1))  # [M, 4, d]
+        h = encode(self.fusion, torch.stack([p_a, p_t, sh_a, sh_t], 1), None)  # [M, 4, d]
         return self.project(h.flatten(1))
 
     def losses(self, batch: Batch) -> dict[str, Tensor]:

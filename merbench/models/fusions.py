@@ -11,6 +11,9 @@ text_mask [M,Tt]) -> [M, out_dim]``. Masks are True on real frames.
 - ``concat``: early fusion: masked mean of each modality, concatenated, MLP.
 - ``audio`` / ``text``: the same fusion on one modality (its ``modalities`` field), for unimodal
   baselines.
+
+Attention runs through `scaled_dot_product_attention` with key padding masks
+(`merbench.models.attention`); parameters are those of the PyTorch modules.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from merbench.errors import UserError
+from merbench.models.attention import attend, encode
 from merbench.models.base import FusionEncoder, masked_mean
 from merbench.registry import FUSIONS
 
@@ -150,17 +154,20 @@ class SelfFusion(FusionEncoder):
         seq_len = int(lengths.max())
         self._check_length(seq_len)
         rows = torch.arange(m, device=audio.device)
-        x = audio.new_zeros(m, seq_len, d)
-        x[:, 0] = self.cls
+        # under autocast the adapters' outputs may be bf16/fp16 while CLS/SEP stay fp32
+        dtype = torch.promote_types(audio.dtype, text.dtype)
+        x = audio.new_zeros(m, seq_len, d, dtype=dtype)
+        x[:, 0] = self.cls.to(dtype)
+        sep = self.sep.to(dtype).expand(m, d)
         # destination of each real frame: 1 + its rank among the real frames of its utterance
         dest_a = audio_mask.long().cumsum(1)  # [M, Ta]
         r_a = rows.unsqueeze(1).expand(m, ta)
-        x = x.index_put((r_a[audio_mask], dest_a[audio_mask]), audio[audio_mask])
-        x = x.index_put((rows, la + 1), self.sep.expand(m, d))
+        x = x.index_put((r_a[audio_mask], dest_a[audio_mask]), audio[audio_mask].to(dtype))
+        x = x.index_put((rows, la + 1), sep)
         dest_t = la.unsqueeze(1) + 1 + text_mask.long().cumsum(1)
         r_t = rows.unsqueeze(1).expand(m, tt)
-        x = x.index_put((r_t[text_mask], dest_t[text_mask]), text[text_mask])
-        x = x.index_put((rows, la + lt + 2), self.sep.expand(m, d))
+        x = x.index_put((r_t[text_mask], dest_t[text_mask]), text[text_mask].to(dtype))
+        x = x.index_put((rows, la + lt + 2), sep)
         positions = torch.arange(seq_len, device=audio.device).unsqueeze(0)
         padding = positions >= lengths.unsqueeze(1)
         segments = (positions > (la + 1).unsqueeze(1)).long()
@@ -172,8 +179,7 @@ class SelfFusion(FusionEncoder):
         if segments is not None:
             x = x + self.segment(segments)
         x = self.dropout(self.norm(x))
-        y = self.encoder(x, src_key_padding_mask=padding)
-        return y[:, 0]
+        return encode(self.encoder, x, padding)[:, 0]
 
 
 @dataclass
@@ -203,14 +209,11 @@ class _CrossLayer(nn.Module):
         self.self_t = _encoder(d, 1, heads, ffn_mult, dropout)
 
     def forward(self, a: Tensor, a_pad: Tensor, t: Tensor, t_pad: Tensor) -> tuple[Tensor, Tensor]:
-        a_ctx = self.a2t(a, t, t, key_padding_mask=t_pad, need_weights=False)[0]
-        t_ctx = self.t2a(t, a, a, key_padding_mask=a_pad, need_weights=False)[0]
+        a_ctx = attend(self.a2t, a, t, t_pad)
+        t_ctx = attend(self.t2a, t, a, a_pad)
         a = self.norm_a(a + self.drop(a_ctx))
         t = self.norm_t(t + self.drop(t_ctx))
-        return (
-            self.self_a(a, src_key_padding_mask=a_pad),
-            self.self_t(t, src_key_padding_mask=t_pad),
-        )
+        return encode(self.self_a, a, a_pad), encode(self.self_t, t, t_pad)
 
 
 def _key_padding(mask: Tensor) -> Tensor:

@@ -10,6 +10,7 @@ import torch
 
 from merbench.data.base import Corpus
 from merbench.models.base import Batch
+from merbench.train.sampler import bucketed_batches, random_batches
 
 
 class Features(TypingProtocol):
@@ -54,8 +55,11 @@ class BatchMaker:
         text: Features,
         max_frames: int = 1024,
         max_tokens: int = 128,
+        buckets: bool = True,
     ) -> None:
         self.corpus, self.audio, self.text = corpus, audio, text
+        self.buckets = buckets
+        self._lengths: dict[str, int] = {}
         self.max_frames, self.max_tokens = max_frames, max_tokens
         self.labels = corpus.protocol.labels
         self.multilabel = corpus.protocol.multilabel
@@ -77,10 +81,23 @@ class BatchMaker:
         t, tm = pad(text)
         return Batch(a, am, t, tm, self.label_tensor(ids), list(ids))
 
+    def length(self, utt_id: str) -> int:
+        """Padded positions the utterance occupies: audio frames + text tokens, after cropping
+        (read once per utterance, then cached)."""
+        if utt_id not in self._lengths:
+            audio = min(len(self.audio[utt_id]), self.max_frames)
+            self._lengths[utt_id] = audio + min(len(self.text[utt_id]), self.max_tokens)
+        return self._lengths[utt_id]
+
     def batches(
         self, ids: Sequence[str], batch_size: int, rng: np.random.Generator | None = None
     ) -> Iterator[Batch]:
-        """Batches over `ids`, shuffled with `rng` when given (training), in order otherwise."""
-        order = np.arange(len(ids)) if rng is None else rng.permutation(len(ids))
-        for start in range(0, len(ids), batch_size):
-            yield self.make([ids[j] for j in order[start : start + batch_size]])
+        """Batches over `ids`, shuffled with `rng` when given (training), else in a fixed order
+        (read `Batch.ids` for it). With `buckets` (the default) batches group utterances of similar
+        length (`merbench.train.sampler`); otherwise a plain permutation (or `ids` in order)."""
+        if self.buckets:
+            order = bucketed_batches([self.length(i) for i in ids], batch_size, rng)
+        else:
+            order = random_batches(len(ids), batch_size, rng)
+        for batch in order:
+            yield self.make([ids[j] for j in batch])

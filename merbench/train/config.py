@@ -25,3 +25,9 @@ class TrainConfig:
     select_metric: str = ""
     max_frames: int = 1024  # audio frames kept per utterance (longer inputs are cropped centrally)
     max_tokens: int = 128
+    # autocast dtype: auto = bf16 where native (GPU, AVX-512/AMX CPU), fp16 + gradient scaler on a
+    # GPU without bf16, else fp32 (merbench.device.resolve_precision)
+    # batches group utterances of similar length, shuffled (merbench.train.sampler); False: a plain
+    # random permutation per epoch, padded to the longest of each batch
+    length_buckets: bool = True
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"

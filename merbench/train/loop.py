@@ -25,6 +25,7 @@ from merbench.train.balance import BalanceLog, BalanceMeter
 from merbench.train.batches import BatchMaker, Features
 from merbench.train.config import TrainConfig
 from merbench.train.guards import check_finite, check_trained
+from merbench.train.precision import Precision
 
 
 @dataclass
@@ -44,6 +45,7 @@ class RunResult:
     seconds: float
     embeddings: np.ndarray | None = None
     balance: BalanceLog = field(default_factory=BalanceLog)
+    precision: str = "fp32"  # the resolved precision the run trained in (fp32, bf16, fp16)
 
 
 def seed_everything(seed: int) -> None:
@@ -56,18 +58,29 @@ def seed_everything(seed: int) -> None:
 
 @torch.no_grad()
 def predict(
-    model: MERModel, maker: BatchMaker, ids: tuple[str, ...], batch_size: int, device: str
+    model: MERModel,
+    maker: BatchMaker,
+    ids: tuple[str, ...],
+    batch_size: int,
+    device: str,
+    precision: Precision | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Class probabilities ``[N, C]`` and fused embeddings ``[N, D]`` for `ids`, in order."""
+    """Class probabilities ``[N, C]`` and fused embeddings ``[N, D]`` for `ids`, in order
+    (forward under `precision`'s autocast; fp32 when None)."""
     model.eval()
-    probs, embeds = [], []
+    precision = precision or Precision("fp32", device)
+    probs, embeds, order = [], [], []
     for batch in maker.batches(ids, batch_size):
+        order += batch.ids
         batch = batch.to(device)
-        logits = model.logits(batch)
+        with precision.autocast():
+            logits, embed = model.logits(batch).float(), model.embed(batch).float()
         p = torch.sigmoid(logits) if maker.multilabel else torch.softmax(logits, -1)
-        probs.append(p.float().cpu().numpy())
-        embeds.append(model.embed(batch).float().cpu().numpy())
-    return np.concatenate(probs), np.concatenate(embeds)
+        probs.append(p.cpu().numpy())
+        embeds.append(embed.cpu().numpy())
+    where = {utt: k for k, utt in enumerate(order)}  # batches come in length order
+    back = np.array([where[i] for i in ids])
+    return np.concatenate(probs)[back], np.concatenate(embeds)[back]
 
 
 #: Metrics logged for every run besides the protocol's headline metrics.
@@ -127,11 +140,14 @@ def train_one(
     selected weights are the untrained ones raises `merbench.train.guards.RunFailed` (see there).
     """
     started = time.perf_counter()
+    precision = Precision.resolve(config.precision, device)
     seed_everything(seed)
     protocol = corpus.protocol
     metrics = tuple(protocol.headline_metrics)
     select = config.select_metric or metrics[0]
-    maker = BatchMaker(corpus, audio, text, config.max_frames, config.max_tokens)
+    maker = BatchMaker(
+        corpus, audio, text, config.max_frames, config.max_tokens, config.length_buckets
+    )
     model = make_model(audio.dim, text.dim, len(protocol.labels)).to(device)
     optimiser_cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
     weight_decay = config.weight_decay if config.optimizer == "adamw" else 0.0
@@ -151,19 +167,17 @@ def train_one(
         for batch in maker.batches(split.train, config.batch_size, rng):
             if len(batch) < 2:  # contrastive and pair terms need two samples
                 continue
-            losses = model.losses(batch.to(device))
+            with precision.autocast():
+                losses = model.losses(batch.to(device))
             check_finite(losses, epoch=epoch, step=total_steps)
             meter.measure(losses)
             optimiser.zero_grad(set_to_none=True)
-            losses["total"].backward()
-            if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimiser.step()
+            precision.step(losses["total"], optimiser, model.parameters(), config.grad_clip)
             for name, value in losses.items():
                 sums[name] = sums.get(name, 0.0) + float(value.detach())
             steps += 1
             total_steps += 1
-        dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device)
+        dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device, precision)
         dev_scores = score(maker, split.dev, dev_probs, metrics)
         row = {"epoch": float(epoch)}
         row.update({f"train/{k}": v / max(steps, 1) for k, v in sums.items()})
@@ -181,8 +195,10 @@ def train_one(
         total_steps, best_epoch, batch_size=config.batch_size, train_size=len(split.train)
     )
     model.load_state_dict(best_state)
-    dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device)
-    test_probs, test_embeds = predict(model, maker, split.test, config.batch_size, device)
+    dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device, precision)
+    test_probs, test_embeds = predict(
+        model, maker, split.test, config.batch_size, device, precision
+    )
     result_metrics = {f"dev/{k}": v for k, v in score(maker, split.dev, dev_probs, metrics).items()}
     result_metrics.update(
         {f"test/{k}": v for k, v in score(maker, split.test, test_probs, metrics).items()}
@@ -198,4 +214,5 @@ def train_one(
         seconds=time.perf_counter() - started,
         embeddings=test_embeds,
         balance=meter.log(),
+        precision=precision.name,
     )
