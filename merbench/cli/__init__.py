@@ -7,6 +7,7 @@ naming the culprit and exit status 2.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -33,6 +34,20 @@ from merbench.cli.app import (
 from merbench.errors import UserError
 
 __all__ = ["app", "main"]
+
+
+@app.callback()
+def options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", help="Show MLflow's and Alembic's INFO logging (silenced by default)."
+        ),
+    ] = False,
+) -> None:
+    """Options of every command (before the command's name: merbench --verbose table ...)."""
+    if verbose:
+        os.environ["MERBENCH_VERBOSE"] = "1"  # read by tracking.quiet_mlflow, here and in workers
 
 
 # -- list ---------------------------------------------------------------------------------------
