@@ -463,7 +463,7 @@ CASES = [
     Case(
         "table-format",
         lambda w, t: ["table", "--format", "xml"],
-        "--format xml: expected terminal, md, latex or csv",
+        "--format xml: expected terminal, md, latex, csv, pdf, png",
     ),
     Case(
         "table-empty-store",

@@ -7,6 +7,7 @@ naming the culprit and exit status 2.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -33,6 +34,20 @@ from merbench.cli.app import (
 from merbench.errors import UserError
 
 __all__ = ["app", "main"]
+
+
+@app.callback()
+def options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", help="Show MLflow's and Alembic's INFO logging (silenced by default)."
+        ),
+    ] = False,
+) -> None:
+    """Options of every command (before the command's name: merbench --verbose table ...)."""
+    if verbose:
+        os.environ["MERBENCH_VERBOSE"] = "1"  # read by tracking.quiet_mlflow, here and in workers
 
 
 # -- list ---------------------------------------------------------------------------------------
@@ -67,12 +82,20 @@ def list_plugins(
 
 
 # -- table --------------------------------------------------------------------------------------
+TABLE_FORMATS = ("terminal", "md", "latex", "csv", "pdf", "png")
+
+
 @app.command()
 def table(
     dataset: Annotated[list[str] | None, typer.Option(help="Dataset(s) to show.")] = None,
     grid: Annotated[str | None, typer.Option(help="Ablation layout of this grid.")] = None,
     format: Annotated[
-        str, typer.Option("--format", help="terminal, md, latex or csv.")
+        str,
+        typer.Option(
+            "--format",
+            help="terminal, md, latex, csv, or pdf / png (the LaTeX compiled with pdflatex; "
+            "needs --out).",
+        ),
     ] = "terminal",
     out: Annotated[Path | None, typer.Option(help="Write to FILE instead of printing.")] = None,
     reference: Annotated[
@@ -109,8 +132,17 @@ def table(
     from merbench.experiment.recipes import load_grid
     from merbench.report.render import render_table
 
-    if format not in ("terminal", "md", "latex", "csv"):  # before the store: nothing to read
-        raise UserError(f"--format {format}: expected terminal, md, latex or csv")
+    if format not in TABLE_FORMATS:  # before the store: nothing to read
+        raise UserError(f"--format {format}: expected {', '.join(TABLE_FORMATS)}")
+    compiled = format in ("pdf", "png")
+    if compiled and out is None:
+        raise UserError(f"--format {format} writes a file: give --out FILE.{format}")
+    if compiled and balance:
+        raise UserError(f"--balance has no --format {format}: use md or csv")
+    if compiled:
+        from merbench.report.latex import require_tools
+
+        require_tools(format)  # one line before reading the store when pdflatex is missing
     uri = tracking.resolve_uri(tracking_uri)
     _open_store(uri)
     grid_spec = load_grid(grid) if grid else None
@@ -125,7 +157,7 @@ def table(
             runs,
             datasets=sorted(runs["dataset"].unique()),
             grid=grid_spec,
-            fmt=format,
+            fmt="latex" if compiled else format,
             reference=reference,
             test=test,
             alpha=alpha,
@@ -134,7 +166,12 @@ def table(
             details=details,
             **({"slice": slice} if slice else {}),
         )
-    if out is not None:
+    if compiled:
+        from merbench.report.latex import render_file
+
+        render_file(text, out, format)
+        console.print(f"wrote {out}")
+    elif out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(text if isinstance(text, str) else str(text))

@@ -38,10 +38,13 @@ def setup_env() -> None:
 
 def quiet_mlflow() -> None:
     """After importing mlflow (which sets its loggers to INFO): keep "Creating initial MLflow
-    database tables..." and the like off a command's stderr."""
+    database tables..." and the like (MLflow's and Alembic's INFO lines) off a command's stderr,
+    unless ``MERBENCH_VERBOSE=1`` (``merbench --verbose``)."""
     import logging
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    verbose = os.environ.get("MERBENCH_VERBOSE") == "1"
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def resolve_uri(uri: str | None = None) -> str:

@@ -98,6 +98,15 @@ def latex_header(name: str) -> str:
     return latex_escape(name)
 
 
+def latex_label(label: str) -> str:
+    """A row label with its component names subscripted (``BME + FE_c`` -> ``BME + FE$_{c}$``;
+    only an upper-case name with a one- or two-character index, so ``audio_only`` stays as is)."""
+    return " ".join(
+        latex_header(word) if re.fullmatch(r"[A-Z]+_[A-Za-z0-9]{1,2}", word) else latex_escape(word)
+        for word in label.split(" ")
+    )
+
+
 def _latex_cell(cell: CellView | None, view: TableView, row: RowView) -> str:
     number, std, marks = _cell_parts(cell, view, row)
     if not number:
@@ -111,14 +120,16 @@ def _latex_cell(cell: CellView | None, view: TableView, row: RowView) -> str:
 
 
 def to_latex(view: TableView, label: str = "tab:merbench") -> str:
-    """booktabs LaTeX (pandas Styler.to_latex with hrules); needs amssymb for ``\\checkmark``."""
+    """booktabs LaTeX (pandas Styler.to_latex with hrules); needs the packages booktabs, amssymb
+    (``\\checkmark``) and graphicx (a table wider than the line is scaled down to it); it compiles
+    cleanly in `merbench.report.latex.document` (tested with pdflatex)."""
     group_cols = [("", "Model" if not view.components else "Row")]
     group_cols += [("Methods", latex_header(c)) for c in view.components]
     group_cols += [(view.title_of(d), latex_escape(view.headers[(d, m)])) for d, m in
                    view.columns]  # fmt: skip
     body = []
     for row in view.rows:
-        line = [latex_escape(row.label) + (r"$^{*}$" if row.kind == "reported" else "")]
+        line = [latex_label(row.label) + (r"$^{*}$" if row.kind == "reported" else "")]
         line += [r"\checkmark" if c in row.marks else "" for c in view.components]
         line += [_latex_cell(row.cells.get(col), view, row) for col in view.columns]
         body.append(line)
@@ -131,7 +142,29 @@ def to_latex(view: TableView, label: str = "tab:merbench") -> str:
         hrules=True, multicol_align="c", column_format=spec, position="t",
         position_float="centering", caption=latex_escape(" ".join(view.caption)), label=label,
     )  # fmt: skip
-    return _latex_rules(text, view, group_cols)
+    return _fit_line(_latex_rules(text, view, group_cols), wide=len(group_cols) > WIDE_COLUMNS)
+
+
+WIDE_COLUMNS = 8  # more columns than this: ``table*`` (the full text width in two-column papers)
+
+
+def _fit_line(text: str, wide: bool) -> str:
+    """Typeset the tabular in a box and scale it down to the line width only when it is wider
+    (graphicx's ``\\resizebox``), so that no table overflows; a wide table is a ``table*``."""
+    start, end = (
+        text.index(r"\begin{tabular}"),
+        text.index(r"\end{tabular}") + len(r"\end{tabular}"),
+    )
+    fitted = (
+        "\\sbox0{%\n" + text[start:end] + "}%\n"
+        "\\ifdim\\wd0>\\linewidth\\resizebox{\\linewidth}{!}{\\usebox0}\\else\\usebox0\\fi"
+    )
+    text = text[:start] + fitted + text[end:]
+    if wide:
+        text = text.replace(r"\begin{table}", r"\begin{table*}").replace(
+            r"\end{table}", r"\end{table*}"
+        )
+    return text
 
 
 def _latex_rules(text: str, view: TableView, group_cols: list[tuple[str, str]]) -> str:
@@ -169,12 +202,32 @@ def _plain_cell(cell: CellView | None, view: TableView, row: RowView, md: bool) 
     return number + (f" \u00b1 {std}" if std else "") + marks
 
 
+def column_groups(view: TableView) -> list[str]:
+    """Per metric column, its dataset's title on the first column of the dataset's group and ""
+    on the others (a dataset spans its metric columns once); all "" when the table has a single
+    dataset (its title names it)."""
+    datasets = [d for d, _ in view.columns]
+    if len(set(datasets)) < 2:
+        return [""] * len(datasets)
+    return [view.title_of(d) if i == 0 or datasets[i - 1] != d else "" for i, d in
+            enumerate(datasets)]  # fmt: skip
+
+
 def to_markdown(view: TableView) -> str:
-    """A pipe table (bold best, <u>underlined</u> second best) followed by the caption notes."""
-    header = ["Model" if not view.components else "Row", *view.components]
-    header += [f"{view.title_of(d)} {view.headers[(d, m)]}" for d, m in view.columns]
+    """A pipe table (bold best, <u>underlined</u> second best) followed by the caption notes.
+    With several datasets the header names each dataset once, over its first column, and the
+    first line under it names the metrics (a pipe table has no spanning cells)."""
+    groups = column_groups(view)
+    metrics = [view.headers[c] for c in view.columns]
+    first = ["Model" if not view.components else "Row", *view.components]
     align = [":--"] + [":-:"] * len(view.components) + ["--:"] * len(view.columns)
+    if any(groups):
+        header, under = first + groups, [""] * len(first) + metrics
+    else:
+        header, under = first + metrics, None
     lines = [f"**{view.title}**", "", "| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    if under is not None:
+        lines.append("| " + " | ".join(under) + " |")
     for row in view.rows:
         cells = [_row_label(row)] + ["\u2713" if c in row.marks else "" for c in view.components]
         cells += [_plain_cell(row.cells.get(col), view, row, md=True) for col in view.columns]
@@ -236,8 +289,10 @@ def terminal_table(view: TableView) -> Any:
     table.add_column("Model" if not view.components else "Row", no_wrap=True)
     for c in view.components:
         table.add_column(c, justify="center")
-    for d, m in view.columns:
-        table.add_column(f"{view.title_of(d)}\n{view.headers[(d, m)]}", justify="right")
+    groups = column_groups(view)
+    for group, col in zip(groups, view.columns, strict=True):
+        header = view.headers[col] if not any(groups) else f"{group}\n{view.headers[col]}"
+        table.add_column(header, justify="right")
     last_measured = max((i for i, r in enumerate(view.rows) if r.kind == "measured"), default=-1)
     for i, row in enumerate(view.rows):
         cells: list[Any] = [Text(_row_label(row), style="dim" if row.kind == "reported" else "")]
@@ -308,10 +363,11 @@ def details_text(view: TableView, fmt: str, color: bool = False) -> str:
     if fmt == "latex":
         body = frame.map(lambda v: latex_escape(str(v)))
         body.columns = [latex_escape(c) for c in body.columns]
-        return body.style.hide(axis="index").to_latex(
+        text = body.style.hide(axis="index").to_latex(
             hrules=True, position="t", position_float="centering", caption=latex_escape(title),
             label="tab:merbench-tests", column_format="lllllr" + "l" * (len(body.columns) - 6),
         )  # fmt: skip
+        return _fit_line(text, wide=True)
     if fmt in ("md", "markdown"):
         lines = [f"**{title}**", "", "| " + " | ".join(frame.columns) + " |",
                  "|" + "|".join(["---"] * len(frame.columns)) + "|"]  # fmt: skip

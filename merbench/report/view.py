@@ -220,6 +220,8 @@ def build_view(
     if delta is None:
         delta = grid is None
     deltas = _deltas(rows, columns, reference) if delta else None
+    if deltas is not None and all(v is None for v in deltas.values()):
+        deltas = None  # a single row (or no two values in any column): no Δ row of dashes
     titles = {d: protocols[d].display for d in datasets}
     title = _title([titles[d] for d in datasets], grid_name, grid)
     view = TableView(

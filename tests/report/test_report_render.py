@@ -143,7 +143,11 @@ def latex_structure_ok(text: str) -> None:
         assert depth >= 0
     assert depth == 0
     assert text.count(r"\begin{tabular}") == text.count(r"\end{tabular}") == 1
-    assert text.count(r"\begin{table}") == text.count(r"\end{table}") == 1
+    assert (
+        len(re.findall(r"\\begin\{table\*?\}", text))
+        == len(re.findall(r"\\end\{table\*?\}", text))
+        == 1
+    )
     for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
         assert rule in text
     spec = re.search(r"\\begin\{tabular\}\{([lcr ]+)\}", text).group(1).replace(" ", "")
