@@ -369,7 +369,7 @@ def main() -> None:
     """Entry point: run the Typer app; a UserError is one red line and exit status 2."""
     from merbench import env
 
-    env.apply(env.OFFLINE, env.QUIET)
+    env.apply(env.OFFLINE, env.QUIET, env.THREADS)  # before anything imports torch
     try:
         app()
     except UserError as exc:
