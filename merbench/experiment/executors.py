@@ -193,7 +193,6 @@ class LocalExecutor(Executor):
         try:
             while futures:
                 done, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
-                _drain(started, announce)
                 for future in done:
                     index = futures.pop(future)
                     announce(index)  # its start event may still be in the queue's pipe
@@ -204,6 +203,9 @@ class LocalExecutor(Executor):
                     yield outcome
                     if self.config.fail_fast and getattr(outcome, "status", "") == "FAILED":
                         return
+                _drain(
+                    started, announce
+                )  # after the outcomes: a start follows the end it waited for
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -177,19 +177,23 @@ def execute_sweep(
     progress: Progress | None = None,
     on_start: Callable[[RunTask], None] | None = None,
 ) -> Iterator[Outcome]:
-    """Fill the feature store, then run every task of `sweep` not finished, yielding outcomes
-    (``on_start(task)`` when a run starts, where the executor knows it).
+    """Fill the feature store (`prepare_sweep`), then run every task of `sweep` not finished
+    (`run_sweep`), yielding outcomes; ``on_start(task)`` when a run starts, where the executor
+    knows it."""
+    prepare_sweep(sweep, progress)
+    yield from run_sweep(sweep, on_start)
 
-    Runs an interrupted sweep left RUNNING are marked FAILED first (they are run again); runs
-    whose key another live process holds are left alone (SKIPPED if they come up). Utterances
-    whose media cannot be decoded are left out of the runs and recorded in `sweep.unreadable`
-    (with the dataset option ``on_missing=fail`` the first of them is a UserError instead).
+
+def prepare_sweep(sweep: SweepPlan, progress: Progress | None = None) -> None:
+    """Fill the feature store for every dataset of `sweep` (only the encoders its corpus can feed).
+
+    Utterances whose media cannot be decoded are left out of the runs and recorded in
+    `sweep.unreadable` (with the dataset option ``on_missing=fail`` the first of them is a
+    UserError instead).
     """
-    from merbench.experiment.runner import execute_task, prepare_features
-    from merbench.registry import EXECUTORS
+    from merbench.experiment.runner import prepare_features
 
     options = sweep.options
-    executor = EXECUTORS.build(options.executor, **executor_options(options))
     for ref, corpus in sweep.corpora.items():
         encoders = needed_encoders(sweep.configurations, corpus)  # no text encoder: speech only
         on_missing = dict(ref.options).get("on_missing", "skip")
@@ -198,8 +202,32 @@ def execute_sweep(
         )
         if unreadable:
             sweep.unreadable[ref.name] = unreadable
+
+
+def run_sweep(
+    sweep: SweepPlan, on_start: Callable[[RunTask], None] | None = None
+) -> Iterator[Outcome]:
+    """Run every task of `sweep` not finished (features already in the store), yielding outcomes.
+
+    Runs an interrupted sweep left RUNNING are marked FAILED first (they are run again); runs
+    whose key another live process holds are left alone (SKIPPED if they come up).
+    """
+    from merbench.experiment.runner import execute_task
+    from merbench.registry import EXECUTORS
+
+    executor = EXECUTORS.build(sweep.options.executor, **executor_options(sweep.options))
     todo, _ = pending(sweep.tasks, sweep.tracking_uri)
     yield from executor.run(todo, execute_task, on_start)
+
+
+def runs_at_once(sweep: SweepPlan) -> tuple[int, int]:
+    """(runs at once, threads per run) of the local executor for `sweep`'s unfinished runs;
+    (1, 0) for other executors (they size their own pools)."""
+    from merbench.registry import EXECUTORS
+
+    if sweep.options.executor != "local":
+        return 1, 0
+    return EXECUTORS.build("local", **executor_options(sweep.options)).plan(sweep.to_run)
 
 
 def unreadable_notes(sweep: SweepPlan) -> list[str]:
