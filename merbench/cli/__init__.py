@@ -405,8 +405,11 @@ def datasets_check(
 def main() -> None:
     """Entry point: run the Typer app; a UserError is one red line and exit status 2."""
     from merbench import env
+    from merbench.cli import lean
 
-    env.apply(env.OFFLINE, env.QUIET)
+    env.apply(env.OFFLINE, env.QUIET, env.THREADS)  # before anything imports torch
+    if lean.wants_help(sys.argv):
+        lean.import_rich_utils_lean()  # help without importing markdown-it and pygments
     try:
         app()
     except UserError as exc:

@@ -36,6 +36,14 @@ from merbench.cli.app import (
 )
 from merbench.errors import UserError
 
+Jobs = Annotated[
+    int,
+    typer.Option(
+        help="Runs at once on this machine (local executor), in worker processes, threads "
+        "divided among them; GPUs round-robin when there are several."
+    ),
+]
+
 
 def sweep_options(
     variant: Variant = None,
@@ -49,6 +57,7 @@ def sweep_options(
     precision: Precision = None,
     executor: Executor = "local",
     executor_option: ExecutorOption = None,
+    jobs: Jobs = 1,
     tracking_uri: TrackingUri = None,
     cache_dir: CacheDir = None,
     plugin: Plugin = None,
@@ -107,6 +116,7 @@ def _sweep(
         device=shared["device"],
         executor=shared["executor"],
         executor_options=tuple(parse_pairs(shared["executor_option"], "--executor-option").items()),
+        jobs=shared["jobs"],
         tracking_uri=shared["tracking_uri"],
         cache_dir=str(shared["cache_dir"].expanduser()) if shared["cache_dir"] else None,
         plugins=tuple(shared["plugin"] or ()),
@@ -130,55 +140,60 @@ def _sweep(
 
 
 def _execute(sweep: Any) -> list[Any]:
-    """Run `sweep` with progress bars and a line per run; return the failed outcomes."""
+    """Fill the feature store (a bar per encoder), then run `sweep` with the live grid view in a
+    terminal (`merbench.report.live`), plain lines otherwise; return the failed outcomes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from merbench.experiment.sweep import execute_sweep, unreadable_notes
+    from merbench.experiment.sweep import prepare_sweep, run_sweep, runs_at_once, unreadable_notes
+    from merbench.report.live import GridView
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    failed = []
-    with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
-        bars: dict[str, int] = {}
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+        prepare_sweep(sweep, encoding_progress(progress, {}))
+    for note in unreadable_notes(sweep):
+        err_console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
+    runs, threads = runs_at_once(sweep)
+    finished = {t.run_key for t in sweep.of("finished")}
+    view = GridView(sweep.tasks, finished, runs)
+    if sweep.to_run:
+        console.print(f"training {len(sweep.to_run)} runs: {_parallelism(runs, threads)}",
+                      highlight=False)  # fmt: skip
+    failed: list[Any] = []
+    if console.is_terminal and sweep.to_run:
+        from rich.live import Live
 
-        on_progress = encoding_progress(progress, bars)
-
-        def extracted() -> None:  # once, when the features are in the store
-            for bar in bars.values():
-                progress.remove_task(bar)
-            bars.clear()
-            for note in unreadable_notes(sweep):
-                err_console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
-
-        training = None
-        for outcome in execute_sweep(sweep, on_progress):
-            if training is None:
-                extracted()
-                training = progress.add_task("training", total=len(sweep.to_run))
-            progress.advance(training)
-            t = outcome.task
-            if outcome.status == "FAILED":
-                failed.append(outcome)
-                progress.console.print(
-                    f"[red]FAILED[/] {t.name} {t.split} seed {t.seed}: {outcome.error}"
-                )
-            elif outcome.status == "SKIPPED":
-                progress.console.print(f"skipped {t.name} {t.split} seed {t.seed}: {outcome.error}")
-            else:
-                first = [k for k in outcome.metrics if k.startswith("test/")][:3]
-                shown = ", ".join(f"{k[5:]} {outcome.metrics[k]:.3f}" for k in first)
-                progress.console.print(
-                    f"{t.name} {t.split} seed {t.seed}: {shown} ({outcome.seconds:.1f}s)"
-                )
-                if outcome.warning:
-                    progress.console.print(
-                        f"[yellow]warning[/]: {t.name} {t.split} seed {t.seed}: "
-                        f"{escape(outcome.warning)}",
-                        markup=True,
-                        highlight=False,
-                    )
-        if training is None:
-            extracted()  # every run was finished before: extraction only
+        with Live(view, console=console, refresh_per_second=2) as live:
+            for outcome in run_sweep(sweep, view.start):
+                _report(live.console, view.finish(outcome), outcome, failed)
+    else:
+        for outcome in run_sweep(sweep, lambda task: _plain(view.start(task))):
+            _report(console, view.finish(outcome), outcome, failed)
     return failed
+
+
+def _parallelism(runs: int, threads: int) -> str:
+    if not threads:
+        return "on the executor's workers"
+    return f"{runs} at once, {threads} thread{'s' if threads > 1 else ''} each"
+
+
+def _plain(line: str) -> None:
+    console.print(line, markup=False, highlight=False)
+
+
+def _report(out: Any, line: str, outcome: Any, failed: list[Any]) -> None:
+    """Print an outcome's line (a failure in red) and its warning; collect the failures."""
+    if outcome.status == "FAILED":
+        failed.append(outcome)
+        out.print(f"[red]{escape(line)}[/]", highlight=False)
+    else:
+        out.print(line, markup=False, highlight=False)
+    if outcome.warning:
+        t = outcome.task
+        out.print(
+            f"[yellow]warning[/]: {t.name} {t.split} seed {t.seed}: {escape(outcome.warning)}",
+            highlight=False,
+        )
 
 
 def _print_table(uri: str, datasets: list[str], grid: str | None, tasks: list) -> None:

@@ -1,21 +1,38 @@
 """Executors: where the runs of a sweep execute (axis `executors`: local, ray, submitit).
 
-Contract: ``Executor(config).run(tasks, fn) -> Iterator[Outcome]`` calls ``fn(task)`` for every
-task, in this process or elsewhere, and yields each task's `Outcome` as it completes. A task that
-raises yields an outcome with status FAILED and the error's one-line message; its MLflow run is
-already marked FAILED by the tracking context, so the next sweep redoes it.
+Contract: ``Executor(config).run(tasks, fn, on_start=None) -> Iterator[Outcome]`` calls
+``fn(task)`` for every task, in this process or elsewhere, and yields each task's `Outcome` as it
+completes; ``on_start(task)`` is called when a task starts, where the executor can know it (local
+executor). A task that raises yields an outcome with status FAILED and the error's one-line
+message; its MLflow run is already marked FAILED by the tracking context, so the next sweep redoes
+it.
+
+Threads (issue 11): a run computes on the threads it is given, set once per worker process
+(`merbench.env.set_threads`). The local executor gives a small CPU-scale model (width `d` below
+`LARGE_WIDTH`) one thread, since its steps are thousands of tiny ops that a second thread does not
+speed up and that collapse when another process competes for the core; the cores go to parallel
+runs (``jobs``). A large model gets the cores divided by ``jobs``. Never more threads than cores
+in all. Ray and submitit workers use their share (``cpus_per_run``, ``cpus_per_task``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import queue
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from merbench import env
 from merbench.errors import UserError
 from merbench.registry import EXECUTORS
+
+#: A model at least this wide (``model.d`` of its resolved config) gets several threads per run.
+LARGE_WIDTH = 256
+
+OnStart = Callable[[Any], None] | None
 
 
 def _failed(task: Any, exc: BaseException) -> Any:
@@ -38,31 +55,191 @@ def _guarded(fn: Callable[[Any], Any], task: Any) -> Any:
         return _failed(task, exc)
 
 
+def _in_threads(threads: int, fn: Callable[[Any], Any], task: Any) -> Any:
+    """``_guarded(fn, task)`` on `threads` compute threads (a Ray or Slurm worker's share)."""
+    env.set_threads(threads)
+    return _guarded(fn, task)
+
+
+def is_large(task: Any) -> bool:
+    """Whether `task` (a `RunTask`, or anything with a ``config`` dict) trains a model wide enough
+    to gain from several threads (``model.d >= LARGE_WIDTH``)."""
+    config = getattr(task, "config", None)
+    model = config.get("model", {}) if isinstance(config, dict) else {}
+    width = model.get("d", 0) if isinstance(model, dict) else 0
+    return isinstance(width, int | float) and width >= LARGE_WIDTH
+
+
+def thread_plan(jobs: int, cores: int, large: bool) -> tuple[int, int]:
+    """(runs at once, threads per run) for `jobs` requested on `cores` cores: at most one run
+    per core; one thread per run for a small model, the cores divided among the runs for a
+    large one. ``runs * threads <= cores`` always."""
+    if jobs < 1:
+        raise UserError(f"--jobs {jobs}: expected at least 1")
+    runs = max(1, min(jobs, cores))
+    return runs, (max(1, cores // runs) if large else 1)
+
+
+def gpu_slots(device: str, runs: int, device_count: int) -> list[str] | None:
+    """The device of each of `runs` worker slots: GPUs round-robin when `device` is ``cuda``
+    (not one chosen GPU) and several are visible; None (every task keeps its device) otherwise."""
+    if device != "cuda" or device_count < 2:
+        return None
+    return [f"cuda:{slot % device_count}" for slot in range(runs)]
+
+
+def _device_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 class Executor:
     """Base class of `executors` plugins (see the module docstring for the contract)."""
 
     def __init__(self, config: Any) -> None:
         self.config = config
 
-    def run(self, tasks: list[Any], fn: Callable[[Any], Any]) -> Iterator[Any]:
+    def run(
+        self, tasks: list[Any], fn: Callable[[Any], Any], on_start: OnStart = None
+    ) -> Iterator[Any]:
         raise NotImplementedError  # pragma: no cover
 
 
 @dataclass
 class LocalConfig:
-    """Runs one after another in this process (the default; uses the GPU when `--device` says)."""
+    """On this machine: ``jobs`` runs at once (1: one after another in this process; more: worker
+    processes, spawned), ``threads`` per run (0: from the model's size, see the module docstring),
+    GPUs round-robin over the workers when ``--device`` is ``cuda`` and there are several."""
 
+    jobs: int = 1
+    threads: int = 0
     fail_fast: bool = False
 
 
 @EXECUTORS.register("local", config=LocalConfig)
 class LocalExecutor(Executor):
-    def run(self, tasks: list[Any], fn: Callable[[Any], Any]) -> Iterator[Any]:
-        for task in tasks:
-            outcome = _guarded(fn, task)
-            yield outcome
-            if self.config.fail_fast and getattr(outcome, "status", "") == "FAILED":
-                return
+    def __init__(self, config: Any, device_count: Callable[[], int] = _device_count) -> None:
+        super().__init__(config)
+        self.device_count = device_count  # injected by tests of the GPU round-robin
+
+    def plan(self, tasks: list[Any]) -> tuple[int, int]:
+        """(runs at once, threads per run) for `tasks` on this machine."""
+        runs, threads = thread_plan(self.config.jobs, env.cores(), any(map(is_large, tasks)))
+        if self.config.threads:
+            threads = max(1, min(self.config.threads, env.cores() // runs))
+        return runs, threads
+
+    def run(
+        self, tasks: list[Any], fn: Callable[[Any], Any], on_start: OnStart = None
+    ) -> Iterator[Any]:
+        if not tasks:
+            return
+        runs, threads = self.plan(tasks)
+        if runs == 1:
+            yield from self._in_process(tasks, fn, threads, on_start)
+            return
+        devices = gpu_slots(getattr(tasks[0], "device", ""), runs, self.device_count())
+        yield from self._in_workers(tasks, fn, runs, threads, devices, on_start)
+
+    def _in_process(
+        self, tasks: list[Any], fn: Callable[[Any], Any], threads: int, on_start: OnStart
+    ) -> Iterator[Any]:
+        import torch
+
+        before = torch.get_num_threads()  # feature extraction in this process keeps its threads
+        env.set_threads(threads)
+        try:
+            for task in tasks:
+                if on_start is not None:
+                    on_start(task)
+                outcome = _guarded(fn, task)
+                yield outcome
+                if self.config.fail_fast and getattr(outcome, "status", "") == "FAILED":
+                    return
+        finally:
+            torch.set_num_threads(before)
+
+    def _in_workers(
+        self,
+        tasks: list[Any],
+        fn: Callable[[Any], Any],
+        runs: int,
+        threads: int,
+        devices: list[str] | None,
+        on_start: OnStart,
+    ) -> Iterator[Any]:
+        """`runs` spawned worker processes (not threads: torch's thread pools and the GIL), each
+        on `threads` threads; start events come back through a queue."""
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        context = multiprocessing.get_context("spawn")
+        slots, started = context.Queue(), context.Queue()
+        for slot in range(runs):
+            slots.put(slot)
+        pool = ProcessPoolExecutor(
+            runs, context, initializer=_worker_init, initargs=(threads, slots, started, devices)
+        )
+        futures = {pool.submit(_worker_task, fn, task, i): i for i, task in enumerate(tasks)}
+        announced: set[int] = set()
+
+        def announce(index: int) -> None:  # once per task, and always before its outcome
+            if index not in announced:
+                announced.add(index)
+                if on_start is not None:
+                    on_start(tasks[index])
+
+        try:
+            while futures:
+                done, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = futures.pop(future)
+                    announce(index)  # its start event may still be in the queue's pipe
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # the worker process died
+                        outcome = _failed(tasks[index], exc)
+                    yield outcome
+                    if self.config.fail_fast and getattr(outcome, "status", "") == "FAILED":
+                        return
+                _drain(
+                    started, announce
+                )  # after the outcomes: a start follows the end it waited for
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _drain(started: Any, announce: Callable[[int], None]) -> None:
+    """Announce every start event waiting in the queue `started` (task indices)."""
+    while True:
+        try:
+            announce(started.get_nowait())
+        except queue.Empty:
+            return
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(threads: int, slots: Any, started: Any, devices: list[str] | None) -> None:
+    """A worker process's setup, before it imports torch: its threads, its slot (and GPU)."""
+    env.set_threads(threads)
+    _take_slot(slots, started, devices)
+
+
+def _take_slot(slots: Any, started: Any, devices: list[str] | None) -> None:
+    """Take the next free worker slot from the queue `slots`; its device is the worker's GPU."""
+    slot = slots.get()
+    _WORKER.update(started=started, device=devices[slot] if devices else None)
+
+
+def _worker_task(fn: Callable[[Any], Any], task: Any, index: int) -> Any:
+    """Run `task` in a worker: announce its start, move it to the worker's GPU, guard it."""
+    _WORKER["started"].put(index)
+    if _WORKER["device"] is not None and hasattr(task, "device"):
+        task = dataclasses.replace(task, device=_WORKER["device"])
+    return _guarded(fn, task)
 
 
 @dataclass
@@ -75,18 +252,13 @@ class RayConfig:
     gpus_per_run: float = 0.0
 
 
-def _ray_task(fn: Callable[[Any], Any], task: Any) -> Any:
-    import torch
-
-    torch.set_num_threads(1)
-    return _guarded(fn, task)
-
-
 @EXECUTORS.register("ray", config=RayConfig)
 class RayExecutor(Executor):
     """One Ray task per run; results stream back as they finish."""
 
-    def run(self, tasks: list[Any], fn: Callable[[Any], Any]) -> Iterator[Any]:
+    def run(
+        self, tasks: list[Any], fn: Callable[[Any], Any], on_start: OnStart = None
+    ) -> Iterator[Any]:
         try:
             import ray
         except ImportError:
@@ -103,8 +275,9 @@ class RayExecutor(Executor):
             else:
                 kwargs["num_cpus"] = cfg.num_cpus
             ray.init(**kwargs)
-        remote = ray.remote(num_cpus=cfg.cpus_per_run, num_gpus=cfg.gpus_per_run)(_ray_task)
-        refs = {remote.remote(fn, task): task for task in tasks}
+        remote = ray.remote(num_cpus=cfg.cpus_per_run, num_gpus=cfg.gpus_per_run)(_in_threads)
+        threads = max(1, int(cfg.cpus_per_run))  # the worker's share of the cores
+        refs = {remote.remote(threads, fn, task): task for task in tasks}
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1)
             for ref in ready:
@@ -133,7 +306,9 @@ class SubmititConfig:
 class SubmititExecutor(Executor):
     """Submits every run as an element of one Slurm job array and streams results as they end."""
 
-    def run(self, tasks: list[Any], fn: Callable[[Any], Any]) -> Iterator[Any]:
+    def run(
+        self, tasks: list[Any], fn: Callable[[Any], Any], on_start: OnStart = None
+    ) -> Iterator[Any]:
         try:
             import submitit
         except ImportError:
@@ -153,7 +328,8 @@ class SubmititExecutor(Executor):
             if cfg.partition:
                 params["slurm_partition"] = cfg.partition
         executor.update_parameters(**params)
-        jobs = executor.map_array(_guarded, [fn] * len(tasks), tasks)
+        threads = [max(1, cfg.cpus_per_task)] * len(tasks)  # the Slurm task's share of the cores
+        jobs = executor.map_array(_in_threads, threads, [fn] * len(tasks), tasks)
         for job, task in zip(jobs, tasks, strict=True):
             try:
                 yield job.result()

@@ -40,7 +40,8 @@ class SweepOptions:
     """Everything `merbench run` and `merbench ablate` ask for (one object for both commands).
 
     `recipe` or `grid` names the configurations (neither: the default recipe); `overrides` are
-    dotted ``ROLE.KEY`` values applied after them; `seeds` are the seeds themselves.
+    dotted ``ROLE.KEY`` values applied after them; `seeds` are the seeds themselves; `jobs` runs
+    at once on the local executor (its option ``jobs``).
     """
 
     recipe: str | None = None
@@ -53,6 +54,7 @@ class SweepOptions:
     device: str = "auto"
     executor: str = "local"
     executor_options: tuple[tuple[str, str], ...] = ()
+    jobs: int = 1
     tracking_uri: str | None = None
     cache_dir: str | None = None
     plugins: tuple[str, ...] = ()
@@ -116,7 +118,7 @@ def plan_sweep(options: SweepOptions) -> SweepPlan:
         overrides=dict(options.overrides),
         variant=options.variant,
     )
-    EXECUTORS.resolve(options.executor, dict(options.executor_options))  # checked before any work
+    EXECUTORS.resolve(options.executor, executor_options(options))  # checked before any work
     device = resolve_device(options.device)
     for conf in confs:  # an unsupported precision is refused before any work
         resolve_precision(conf.config["train"]["precision"], device)
@@ -156,19 +158,44 @@ def _state(status: str | None) -> str:
     return "finished" if status == "FINISHED" else "failed"
 
 
-def execute_sweep(sweep: SweepPlan, progress: Progress | None = None) -> Iterator[Outcome]:
-    """Fill the feature store, then run every task of `sweep` not finished, yielding outcomes.
+def executor_options(options: SweepOptions) -> dict[str, Any]:
+    """The executor's options: ``--executor-option`` values, and ``jobs`` from ``--jobs`` (local
+    executor only: Ray and Slurm size their own pools; a UserError names their option)."""
+    chosen: dict[str, Any] = dict(options.executor_options)
+    if options.jobs < 1:
+        raise UserError(f"--jobs {options.jobs}: expected at least 1")
+    if options.jobs != 1:
+        if options.executor != "local":
+            raise UserError(
+                f"--jobs is for the local executor; with --executor {options.executor} set its "
+                "own pool size (ray: --executor-option num_cpus=N, submitit: array_parallelism=N)"
+            )
+        chosen["jobs"] = options.jobs
+    return chosen
 
-    Runs an interrupted sweep left RUNNING are marked FAILED first (they are run again); runs
-    whose key another live process holds are left alone (SKIPPED if they come up). Utterances
-    whose media cannot be decoded are left out of the runs and recorded in `sweep.unreadable`
-    (with the dataset option ``on_missing=fail`` the first of them is a UserError instead).
+
+def execute_sweep(
+    sweep: SweepPlan,
+    progress: Progress | None = None,
+    on_start: Callable[[RunTask], None] | None = None,
+) -> Iterator[Outcome]:
+    """Fill the feature store (`prepare_sweep`), then run every task of `sweep` not finished
+    (`run_sweep`), yielding outcomes; ``on_start(task)`` when a run starts, where the executor
+    knows it."""
+    prepare_sweep(sweep, progress)
+    yield from run_sweep(sweep, on_start)
+
+
+def prepare_sweep(sweep: SweepPlan, progress: Progress | None = None) -> None:
+    """Fill the feature store for every dataset of `sweep` (only the encoders its corpus can feed).
+
+    Utterances whose media cannot be decoded are left out of the runs and recorded in
+    `sweep.unreadable` (with the dataset option ``on_missing=fail`` the first of them is a
+    UserError instead).
     """
-    from merbench.experiment.runner import execute_task, prepare_features
-    from merbench.registry import EXECUTORS
+    from merbench.experiment.runner import prepare_features
 
     options = sweep.options
-    executor = EXECUTORS.build(options.executor, **dict(options.executor_options))
     for ref, corpus in sweep.corpora.items():
         encoders = needed_encoders(sweep.configurations, corpus)  # no text encoder: speech only
         on_missing = dict(ref.options).get("on_missing", "skip")
@@ -177,8 +204,32 @@ def execute_sweep(sweep: SweepPlan, progress: Progress | None = None) -> Iterato
         )
         if unreadable:
             sweep.unreadable[ref.name] = unreadable
+
+
+def run_sweep(
+    sweep: SweepPlan, on_start: Callable[[RunTask], None] | None = None
+) -> Iterator[Outcome]:
+    """Run every task of `sweep` not finished (features already in the store), yielding outcomes.
+
+    Runs an interrupted sweep left RUNNING are marked FAILED first (they are run again); runs
+    whose key another live process holds are left alone (SKIPPED if they come up).
+    """
+    from merbench.experiment.runner import execute_task
+    from merbench.registry import EXECUTORS
+
+    executor = EXECUTORS.build(sweep.options.executor, **executor_options(sweep.options))
     todo, _ = pending(sweep.tasks, sweep.tracking_uri)
-    yield from executor.run(todo, execute_task)
+    yield from executor.run(todo, execute_task, on_start)
+
+
+def runs_at_once(sweep: SweepPlan) -> tuple[int, int]:
+    """(runs at once, threads per run) of the local executor for `sweep`'s unfinished runs;
+    (1, 0) for other executors (they size their own pools)."""
+    from merbench.registry import EXECUTORS
+
+    if sweep.options.executor != "local":
+        return 1, 0
+    return EXECUTORS.build("local", **executor_options(sweep.options)).plan(sweep.to_run)
 
 
 def unreadable_notes(sweep: SweepPlan) -> list[str]:
