@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import pickle
+import subprocess
+import sys
 
 import pytest
 
@@ -66,3 +68,21 @@ def test_reading_back_validates_again() -> None:
     data["components"]["fusion"]["layerz"] = 2
     with pytest.raises(UserError, match="fusions/concat: unknown option layerz"):
         ResolvedConfig.from_dict(data)
+
+
+def test_a_planned_task_ships_to_a_fresh_process_intact() -> None:
+    from merbench.experiment.plan import DatasetRef, RunTask
+
+    config = resolve(load_recipe("drkf"), variant="code")
+    task = RunTask("drkf", "", config, DatasetRef("synth"), '{"name":"synth"}', "fold1", 3,
+                   "k", "c", "cpu", "", None)  # fmt: skip
+    code = (
+        "import pickle, sys; t = pickle.loads(sys.stdin.buffer.read()); "
+        "print(t.identity_json()); print(t.config.components['augmentation'].config.variant)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(task),
+                         capture_output=True, check=True)  # fmt: skip
+    identity, variant = out.stdout.decode().splitlines()
+    assert identity == task.identity_json() and variant == "code"
+    assert json.loads(identity)["config"] == json.loads(config.to_json())
+    assert json.loads(identity)["split"] == "fold1" and json.loads(identity)["seed"] == 3
