@@ -45,6 +45,11 @@ def test_importing_the_cli_imports_neither_torch_nor_mlflow() -> None:
         (["run", "--data-root", "/no/such/folder"], "--data-root /no/such/folder: no such folder"),
         (["run", "--plugin", "no_such_module"], "--plugin no_such_module: cannot import it"),
         (["list", "gizmos"], "unknown plugin kind 'gizmos'; valid: datasets"),
+        (["run", "--precision", "fp64"], "train.precision: 'fp64' is not one of auto, fp32"),
+        (
+            ["run", "--precision", "fp16", "--device", "cpu"],
+            "--precision fp16: fp16 autocast needs a CUDA GPU",
+        ),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(
