@@ -263,6 +263,55 @@ def plot(
 
 
 @app.command()
+def report(
+    grid: Annotated[str, typer.Option(help="The grid to report (merbench list: grids).")],
+    out: Annotated[Path, typer.Option(help="Folder for the page, its PDF and figures.")] = Path(
+        "results/report"
+    ),
+    dataset: Annotated[list[str] | None, typer.Option(help="Only these dataset(s).")] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+    tsne: Annotated[bool, typer.Option(help="t-SNE of fused test representations.")] = True,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """One self-contained HTML page (and a PDF with pdflatex) for a grid: the table with its
+    caption, the tests behind its marks, every figure, the loss balance and the environment."""
+    from merbench.experiment import tracking
+    from merbench.experiment.recipes import load_grid
+    from merbench.report.html import write_report
+
+    uri = tracking.resolve_uri(tracking_uri)
+    _open_store(uri)
+    runs = _finished_runs(uri, dataset, grid)
+    frame = tracking.search(uri, "attributes.status = 'FINISHED'")
+    frame = frame[frame["run_id"].isin(set(runs["run_id"]))]
+    tags = pd_tags(frame, ("version", "git_commit", "device"))
+    mlflow_client = tracking.client(uri)
+
+    def history(run_id: str, key: str) -> list[tuple[int, float]]:
+        return [(m.step, m.value) for m in mlflow_client.get_metric_history(run_id, key)]
+
+    with console.status(f"writing the report of {grid}"):
+        written = write_report(
+            runs, grid={**load_grid(grid), "name": Path(grid).stem}, out_dir=out,
+            predictions=lambda run_id: tracking.load_predictions(run_id, uri),
+            embeddings=(lambda run_id: tracking.load_embeddings(run_id, uri)) if tsne else None,
+            history=history, tags=tags, alpha=alpha,
+        )  # fmt: skip
+    for note in written.notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False)
+    console.print(f"wrote {written.html} ({len(written.figures)} figures)")
+    if written.pdf is not None:
+        console.print(f"wrote {written.pdf}")
+
+
+def pd_tags(frame, names: tuple[str, ...]):
+    """The merbench tags `names` of MLflow's search frame as columns of their own."""
+    import pandas as pd
+
+    return pd.DataFrame({n: frame.get(f"tags.merbench.{n}", pd.Series(dtype=str)) for n in names})
+
+
+@app.command()
 def ui(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 5000,
     tracking_uri: TrackingUri = None,
