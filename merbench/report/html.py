@@ -142,7 +142,10 @@ def plot_curves(runs: pd.DataFrame, history: History, out_dir: Path, rows: list[
             continue
         axes[0].set(title="training loss (train/total)", xlabel="epoch", ylabel="loss")
         axes[1].set(title=f"dev {metric} (per epoch)", xlabel="epoch", ylabel=metric)
-        axes[1].legend(fontsize=6, loc="best")
+        if not axes[1].lines:  # runs made before dev curves were logged
+            axes[1].text(0.5, 0.5, f"no dev_curve/{metric} logged", ha="center",
+                         transform=axes[1].transAxes)  # fmt: skip
+        (axes[1] if axes[1].lines else axes[0]).legend(fontsize=6, loc="best")
         fig.suptitle(f"{dataset}: mean over folds and seeds", fontsize=9)
         out = out_dir / f"curves_{dataset}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
