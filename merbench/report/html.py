@@ -178,7 +178,8 @@ table.paper thead tr:last-child th{border-bottom:1px solid #000}
 tr.reported td{font-style:italic;color:#555}.caption{font-size:12px;color:#333}
 .caption p{margin:.2em 0}figure{display:inline-block;margin:.5em;vertical-align:top}
 figure img{max-width:100%}figcaption{font-size:12px;color:#555}
-table.plain td,table.plain th{border-bottom:1px solid #ddd}"""
+table.plain td,table.plain th{border-bottom:1px solid #ddd;text-align:left}
+table.paper th[colspan]{text-align:center;border-bottom:1px solid #000}"""
 
 
 def write_report(
