@@ -211,26 +211,104 @@ def plot(
     out: Annotated[Path, typer.Option(help="Folder for the PNG files.")] = Path("results/plots"),
     reference: Annotated[str | None, typer.Option(help="Row compared against.")] = None,
     tsne: Annotated[bool, typer.Option(help="t-SNE of fused test representations.")] = True,
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="figures (confusion matrices, t-SNE, forest plot), cd (critical-difference "
+            "diagram: Friedman + Nemenyi over dataset x split blocks) or all."
+        ),
+    ] = "figures",
+    metric: Annotated[
+        str | None, typer.Option(help="Metric to rank or compare (default: the first headline).")
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level of the CD diagram.")] = 0.05,
     tracking_uri: TrackingUri = None,
 ) -> None:
-    """Confusion matrices, t-SNE of fused representations, forest plot of the comparisons."""
+    """Confusion matrices, t-SNE of fused representations, forest plot of the comparisons, and
+    the critical-difference diagram of the configurations (--kind cd)."""
     from merbench.experiment import tracking
     from merbench.experiment.recipes import load_grid
-    from merbench.report.plots import plot_files
+
+    if kind not in ("figures", "cd", "all"):
+        raise UserError(f"--kind {kind}: expected figures, cd or all")
+    uri = tracking.resolve_uri(tracking_uri)
+    _open_store(uri)
+    runs = _finished_runs(uri, dataset, grid)
+    grid_spec = load_grid(grid) if grid else None
+    if kind in ("figures", "all"):
+        from merbench.report.plots import plot_files
+
+        paths = plot_files(
+            runs,
+            out_dir=out,
+            datasets=dataset,
+            grid=grid_spec,
+            predictions=lambda run_id: tracking.load_predictions(run_id, uri),
+            reference=reference,
+            metric=metric,
+            embeddings=(lambda run_id: tracking.load_embeddings(run_id, uri)) if tsne else None,
+        )
+        for path in paths:
+            console.print(str(path))
+    if kind in ("cd", "all"):
+        from merbench.report.cd import cd_summary, plot_cd_files
+
+        rows = [str(r["name"]) for r in grid_spec["rows"]] if grid_spec else None
+        path, result = plot_cd_files(
+            runs, out, rows=rows, datasets=dataset, metric=metric, alpha=alpha,
+            name=f"cd_{Path(grid).stem}" if grid else "cd",
+        )  # fmt: skip
+        console.print(cd_summary(result), markup=False, highlight=False)
+        console.print(str(path))
+
+
+@app.command()
+def report(
+    grid: Annotated[str, typer.Option(help="The grid to report (merbench list: grids).")],
+    out: Annotated[Path, typer.Option(help="Folder for the page, its PDF and figures.")] = Path(
+        "results/report"
+    ),
+    dataset: Annotated[list[str] | None, typer.Option(help="Only these dataset(s).")] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+    tsne: Annotated[bool, typer.Option(help="t-SNE of fused test representations.")] = True,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """One self-contained HTML page (and a PDF with pdflatex) for a grid: the table with its
+    caption, the tests behind its marks, every figure, the loss balance and the environment."""
+    from merbench.experiment import tracking
+    from merbench.experiment.recipes import load_grid
+    from merbench.report.html import write_report
 
     uri = tracking.resolve_uri(tracking_uri)
     _open_store(uri)
-    paths = plot_files(
-        _finished_runs(uri, dataset, grid),
-        out_dir=out,
-        datasets=dataset,
-        grid=load_grid(grid) if grid else None,
-        predictions=lambda run_id: tracking.load_predictions(run_id, uri),
-        reference=reference,
-        embeddings=(lambda run_id: tracking.load_embeddings(run_id, uri)) if tsne else None,
-    )
-    for path in paths:
-        console.print(str(path))
+    runs = _finished_runs(uri, dataset, grid)
+    frame = tracking.search(uri, "attributes.status = 'FINISHED'")
+    frame = frame[frame["run_id"].isin(set(runs["run_id"]))]
+    tags = pd_tags(frame, ("version", "git_commit", "device"))
+    mlflow_client = tracking.client(uri)
+
+    def history(run_id: str, key: str) -> list[tuple[int, float]]:
+        return [(m.step, m.value) for m in mlflow_client.get_metric_history(run_id, key)]
+
+    with console.status(f"writing the report of {grid}"):
+        written = write_report(
+            runs, grid={**load_grid(grid), "name": Path(grid).stem}, out_dir=out,
+            predictions=lambda run_id: tracking.load_predictions(run_id, uri),
+            embeddings=(lambda run_id: tracking.load_embeddings(run_id, uri)) if tsne else None,
+            history=history, tags=tags, alpha=alpha,
+        )  # fmt: skip
+    for note in written.notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False)
+    console.print(f"wrote {written.html} ({len(written.figures)} figures)")
+    if written.pdf is not None:
+        console.print(f"wrote {written.pdf}")
+
+
+def pd_tags(frame, names: tuple[str, ...]):
+    """The merbench tags `names` of MLflow's search frame as columns of their own."""
+    import pandas as pd
+
+    return pd.DataFrame({n: frame.get(f"tags.merbench.{n}", pd.Series(dtype=str)) for n in names})
 
 
 @app.command()

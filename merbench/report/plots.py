@@ -30,6 +30,13 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), dpi=120, layout="constrained")
 
 
+def _wrap(text: str, width: int = 40) -> str:
+    """A title or label broken into lines of `width` characters (long ones were clipped)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "plot"
 
@@ -58,7 +65,7 @@ def plot_confusion(counts: np.ndarray, labels: Sequence[str], out: Path, title: 
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(_wrap(title), fontsize=9)
     for i in range(len(labels)):
         for j in range(len(labels)):
             ax.text(j, i, f"{share[i, j]:.2f}\n({counts[i, j]})", ha="center", va="center",
@@ -132,7 +139,7 @@ def plot_tsne(
     ax.legend(fontsize=7, markerscale=1.5)
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title, fontsize=9)
+    ax.set_title(_wrap(title), fontsize=9)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     return out
@@ -192,8 +199,8 @@ def plot_forest(comparisons: pd.DataFrame, out: Path, title: str = "") -> Path:
     ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
     ax.set_yticks(y, frame["row"].tolist())
     reference = frame["reference"].iloc[0]
-    ax.set_xlabel(f"difference to {reference} (points, {frame['test'].iloc[0]})")
-    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(_wrap(f"difference to {reference} (points, {frame['test'].iloc[0]})"))
+    ax.set_title(_wrap(title), fontsize=9)
     ax.legend(fontsize=7, loc="best")
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)

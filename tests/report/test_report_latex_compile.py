@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from report_helpers import on_dataset
-from test_report_render import GRID, TABLE4_GRID, no_runs, synth_runs
+from test_report_render import GOLDEN, GRID, TABLE4_GRID, no_runs, synth_runs
 
 from merbench.report.latex import LatexError, compile_pdf, document, pdf_to_png
 from merbench.report.render import render_table
@@ -61,7 +61,7 @@ SHAPES = {
         no_runs(), datasets=["m3ed"], fmt="latex", reference="DRKF"
     ),
     "incomplete cells": lambda: render_table(incomplete(), fmt="latex", reported=False),
-    "inconsistent slice columns": lambda: render_table(
+    "table 4 layout, one dataset, two digits": lambda: render_table(
         synth_runs(), grid=GRID, fmt="latex", reported=False, show_std=True, digits=2
     ),
 }
@@ -72,6 +72,11 @@ def test_table_compiles_without_error_or_overfull_box(shape: str, tmp_path: Path
     tex = SHAPES[shape]()
     pdf = compile_pdf(document(tex), tmp_path / "table.pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("golden", sorted(p.name for p in GOLDEN.glob("*.tex")))
+def test_golden_tables_compile(golden: str, tmp_path: Path) -> None:
+    compile_pdf(document((GOLDEN / golden).read_text()), tmp_path / "golden.pdf")
 
 
 def test_all_shapes_in_one_document_and_png(tmp_path: Path) -> None:
