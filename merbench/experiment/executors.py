@@ -17,7 +17,9 @@ in all. Ray and submitit workers use their share (``cpus_per_run``, ``cpus_per_t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib
 import os
 import queue
 import traceback
@@ -108,9 +110,10 @@ class Executor:
 
 @dataclass
 class LocalConfig:
-    """On this machine: ``jobs`` runs at once (1: one after another in this process; more: worker
-    processes, spawned), ``threads`` per run (0: from the model's size, see the module docstring),
-    GPUs round-robin over the workers when ``--device`` is ``cuda`` and there are several."""
+    """On this machine: ``jobs`` runs at once (1: one after another in this process; more: one in
+    this process and ``jobs - 1`` in spawned worker processes), ``threads`` per run (0: from the
+    model's size, see the module docstring), GPUs round-robin over the slots when ``--device`` is
+    ``cuda`` and there are several."""
 
     jobs: int = 1
     threads: int = 0
@@ -169,19 +172,40 @@ class LocalExecutor(Executor):
         devices: list[str] | None,
         on_start: OnStart,
     ) -> Iterator[Any]:
-        """`runs` spawned worker processes (not threads: torch's thread pools and the GIL), each
-        on `threads` threads; start events come back through a queue."""
+        """`runs` at once: one in this process (warm: torch, MLflow and the corpus are loaded
+        already), in a thread while the main thread dispatches, and ``runs - 1`` in spawned
+        worker processes (not threads: torch's thread pools and the GIL), each on `threads`
+        threads. A task goes to whichever slot is free; start events come back through queues.
+        """
         import multiprocessing
+        import threading
+        from collections import deque
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        import torch
 
         context = multiprocessing.get_context("spawn")
         slots, started = context.Queue(), context.Queue()
-        for slot in range(runs):
+        for slot in range(1, runs):  # slot 0 is this process
             slots.put(slot)
         pool = ProcessPoolExecutor(
-            runs, context, initializer=_worker_init, initargs=(threads, slots, started, devices)
+            runs - 1, context, initializer=_worker_init, initargs=(threads, slots, started, devices)
         )
-        futures = {pool.submit(_worker_task, fn, task, i): i for i, task in enumerate(tasks)}
+        todo, local = deque(range(len(tasks))), queue.Queue()
+        lock, stop = threading.Lock(), threading.Event()
+
+        def next_index() -> int | None:
+            with lock:
+                return todo.popleft() if todo and not stop.is_set() else None
+
+        def in_this_process() -> None:
+            while (index := next_index()) is not None:
+                local.put((index, None))
+                task = tasks[index]
+                if devices and hasattr(task, "device"):
+                    task = dataclasses.replace(task, device=devices[0])
+                local.put((index, _guarded(fn, task)))
+
         announced: set[int] = set()
 
         def announce(index: int) -> None:  # once per task, and always before its outcome
@@ -190,24 +214,60 @@ class LocalExecutor(Executor):
                 if on_start is not None:
                     on_start(tasks[index])
 
+        before = torch.get_num_threads()  # feature extraction in this process keeps its threads
+        env.set_threads(threads)
+        worker = threading.Thread(target=in_this_process, daemon=True)
+        worker.start()
+        futures: dict[Any, int] = {}
+        interrupted = False
         try:
-            while futures:
-                done, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
+            while True:
+                while len(futures) < runs - 1 and (index := next_index()) is not None:
+                    futures[pool.submit(_worker_task, fn, tasks[index], index)] = index
+                if not futures and not worker.is_alive() and local.empty():
+                    return
+                if futures:
+                    done, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
+                else:  # only the run in this process is left
+                    done = set()
+                    worker.join(0.2)
+                outcomes = []
                 for future in done:
                     index = futures.pop(future)
-                    announce(index)  # its start event may still be in the queue's pipe
                     try:
-                        outcome = future.result()
+                        outcomes.append((index, future.result()))
                     except Exception as exc:  # the worker process died
-                        outcome = _failed(tasks[index], exc)
+                        outcomes.append((index, _failed(tasks[index], exc)))
+                outcomes += _local_outcomes(local, announce)
+                for index, outcome in outcomes:
+                    announce(index)  # its start event may still be in the queue's pipe
                     yield outcome
                     if self.config.fail_fast and getattr(outcome, "status", "") == "FAILED":
                         return
-                _drain(
-                    started, announce
-                )  # after the outcomes: a start follows the end it waited for
+                _drain(started, announce)  # after the outcomes: a start follows the end before
+        except KeyboardInterrupt:
+            interrupted = True  # the run in this process dies with it (resumed next time)
+            raise
         finally:
+            stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
+            if not interrupted:
+                worker.join()  # the run in this process ends (fail_fast: after its run)
+            torch.set_num_threads(before)
+
+
+def _local_outcomes(local: Any, announce: Callable[[int], None]) -> list[tuple[int, Any]]:
+    """The outcomes the run in this process queued ((index, None) announces a start)."""
+    outcomes = []
+    while True:
+        try:
+            index, outcome = local.get_nowait()
+        except queue.Empty:
+            return outcomes
+        if outcome is None:
+            announce(index)
+        else:
+            outcomes.append((index, outcome))
 
 
 def _drain(started: Any, announce: Callable[[int], None]) -> None:
@@ -223,9 +283,13 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_init(threads: int, slots: Any, started: Any, devices: list[str] | None) -> None:
-    """A worker process's setup, before it imports torch: its threads, its slot (and GPU)."""
+    """A worker process's setup, before it imports torch: its threads, its slot (and GPU), and
+    the imports every run needs (so that they overlap the first runs of the other slots)."""
     env.set_threads(threads)
     _take_slot(slots, started, devices)
+    with contextlib.suppress(ImportError):
+        importlib.import_module("merbench.experiment.runner")
+        importlib.import_module("mlflow")
 
 
 def _take_slot(slots: Any, started: Any, devices: list[str] | None) -> None:
