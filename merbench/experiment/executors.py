@@ -125,25 +125,59 @@ class LocalExecutor(Executor):
     def __init__(self, config: Any, device_count: Callable[[], int] = _device_count) -> None:
         super().__init__(config)
         self.device_count = device_count  # injected by tests of the GPU round-robin
+        self._workers: _Workers | None = None
 
     def plan(self, tasks: list[Any]) -> tuple[int, int]:
         """(runs at once, threads per run) for `tasks` on this machine."""
-        runs, threads = thread_plan(self.config.jobs, env.cores(), any(map(is_large, tasks)))
+        return self._plan(any(map(is_large, tasks)))
+
+    def _plan(self, large: bool) -> tuple[int, int]:
+        runs, threads = thread_plan(self.config.jobs, env.cores(), large)
         if self.config.threads:
             threads = max(1, min(self.config.threads, env.cores() // runs))
         return runs, threads
+
+    def start_workers(
+        self, large: bool, device: str, warm: Callable[[], None] | None = None
+    ) -> None:
+        """Start the worker processes now, each calling `warm()` once (imports, corpus), so that
+        their start overlaps this process's own planning and feature extraction; `run` uses them
+        when its tasks need the same threads and devices. Nothing with one job."""
+        runs, threads = self._plan(large)
+        if runs > 1 and self._workers is None:
+            devices = gpu_slots(device, runs, self.device_count())
+            self._workers = _Workers(runs, threads, devices, warm)
+
+    def close(self, kill: bool = False) -> None:
+        """Stop the worker processes started by `start_workers` (when `run` did not use them);
+        `kill`: at once (planning failed: do not wait for their warm-up)."""
+        if self._workers is not None:
+            if kill:
+                for process in list(getattr(self._workers.pool, "_processes", {}).values()):
+                    process.terminate()
+            self._workers.pool.shutdown(wait=not kill, cancel_futures=True)
+            self._workers = None
 
     def run(
         self, tasks: list[Any], fn: Callable[[Any], Any], on_start: OnStart = None
     ) -> Iterator[Any]:
         if not tasks:
+            self.close()
             return
         runs, threads = self.plan(tasks)
         if runs == 1:
+            self.close()
             yield from self._in_process(tasks, fn, threads, on_start)
             return
         devices = gpu_slots(getattr(tasks[0], "device", ""), runs, self.device_count())
-        yield from self._in_workers(tasks, fn, runs, threads, devices, on_start)
+        workers, self._workers = self._workers, None
+        if workers is None or (workers.runs, workers.threads, workers.devices) != (
+            runs, threads, devices
+        ):  # fmt: skip
+            if workers is not None:
+                workers.pool.shutdown(wait=True, cancel_futures=True)
+            workers = _Workers(runs, threads, devices)
+        yield from self._in_workers(tasks, fn, workers, on_start)
 
     def _in_process(
         self, tasks: list[Any], fn: Callable[[Any], Any], threads: int, on_start: OnStart
@@ -164,33 +198,20 @@ class LocalExecutor(Executor):
             torch.set_num_threads(before)
 
     def _in_workers(
-        self,
-        tasks: list[Any],
-        fn: Callable[[Any], Any],
-        runs: int,
-        threads: int,
-        devices: list[str] | None,
-        on_start: OnStart,
+        self, tasks: list[Any], fn: Callable[[Any], Any], workers: _Workers, on_start: OnStart
     ) -> Iterator[Any]:
-        """`runs` at once: one in this process (warm: torch, MLflow and the corpus are loaded
-        already), in a thread while the main thread dispatches, and ``runs - 1`` in spawned
-        worker processes (not threads: torch's thread pools and the GIL), each on `threads`
-        threads. A task goes to whichever slot is free; start events come back through queues.
-        """
-        import multiprocessing
+        """`workers.runs` at once: one in this process (warm: torch, MLflow and the corpus are
+        loaded already), in a thread while the main thread dispatches, and ``runs - 1`` in the
+        spawned worker processes of `workers`. A task goes to whichever slot is free; start
+        events come back through queues."""
         import threading
         from collections import deque
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import FIRST_COMPLETED, wait
 
         import torch
 
-        context = multiprocessing.get_context("spawn")
-        slots, started = context.Queue(), context.Queue()
-        for slot in range(1, runs):  # slot 0 is this process
-            slots.put(slot)
-        pool = ProcessPoolExecutor(
-            runs - 1, context, initializer=_worker_init, initargs=(threads, slots, started, devices)
-        )
+        runs, threads, devices = workers.runs, workers.threads, workers.devices
+        pool, started = workers.pool, workers.started
         todo, local = deque(range(len(tasks))), queue.Queue()
         lock, stop = threading.Lock(), threading.Event()
 
@@ -270,6 +291,35 @@ def _local_outcomes(local: Any, announce: Callable[[int], None]) -> list[tuple[i
             outcomes.append((index, outcome))
 
 
+class _Workers:
+    """``runs - 1`` spawned worker processes (slot 0 is the calling process), each on `threads`
+    threads, slot k on ``devices[k]``; each calls `warm()` once when it starts."""
+
+    def __init__(
+        self,
+        runs: int,
+        threads: int,
+        devices: list[str] | None,
+        warm: Callable[[], None] | None = None,
+    ) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.runs, self.threads, self.devices = runs, threads, devices
+        context = multiprocessing.get_context("spawn")
+        slots, self.started = context.Queue(), context.Queue()
+        for slot in range(1, runs):  # slot 0 is this process
+            slots.put(slot)
+        self.pool = ProcessPoolExecutor(
+            runs - 1,
+            context,
+            initializer=_worker_init,
+            initargs=(threads, slots, self.started, devices, warm),
+        )
+        for _ in range(runs - 1):  # spawn every worker now (the pool spawns them on submit)
+            self.pool.submit(int)
+
+
 def _drain(started: Any, announce: Callable[[int], None]) -> None:
     """Announce every start event waiting in the queue `started` (task indices)."""
     while True:
@@ -282,7 +332,13 @@ def _drain(started: Any, announce: Callable[[int], None]) -> None:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(threads: int, slots: Any, started: Any, devices: list[str] | None) -> None:
+def _worker_init(
+    threads: int,
+    slots: Any,
+    started: Any,
+    devices: list[str] | None,
+    warm: Callable[[], None] | None = None,
+) -> None:
     """A worker process's setup, before it imports torch: its threads, its slot (and GPU), and
     the imports every run needs (so that they overlap the first runs of the other slots)."""
     env.set_threads(threads)
@@ -290,6 +346,11 @@ def _worker_init(threads: int, slots: Any, started: Any, devices: list[str] | No
     with contextlib.suppress(ImportError):
         importlib.import_module("merbench.experiment.runner")
         importlib.import_module("mlflow")
+    if warm is not None:
+        try:
+            warm()
+        except Exception:  # noqa: S110 - the first run reports the same error with its task
+            pass
 
 
 def _take_slot(slots: Any, started: Any, devices: list[str] | None) -> None:
