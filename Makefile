@@ -34,8 +34,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check merbench tests benchmarks
 
 bench: $(VENV)/.installed-dev
-	$(BIN)/python benchmarks/extraction_throughput.py --n 100 --threads 2
-	$(BIN)/python benchmarks/corpus_loading.py
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf results/mlflow.db results/artifacts .cache

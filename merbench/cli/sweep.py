@@ -122,7 +122,7 @@ def _sweep(
         plugins=tuple(shared["plugin"] or ()),
     )
     with console.status(f"loading {shared['dataset']}" + asr_note(options.datasets[0])):
-        sweep = plan_sweep(options)
+        sweep = plan_sweep(options, start_workers=not shared["dry_run"])
     for note in sweep.notes:
         err_console.print(f"[yellow]note[/]: {note}", highlight=False)
     if shared["dry_run"]:
@@ -148,8 +148,13 @@ def _execute(sweep: Any) -> list[Any]:
     from merbench.report.live import GridView
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
-        prepare_sweep(sweep, encoding_progress(progress, {}))
+    try:
+        with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+            prepare_sweep(sweep, encoding_progress(progress, {}))
+    except BaseException:
+        if sweep.executor is not None:
+            sweep.executor.close(kill=True)  # no worker left warming up for runs that never come
+        raise
     for note in unreadable_notes(sweep):
         err_console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
     runs, threads = runs_at_once(sweep)

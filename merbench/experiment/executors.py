@@ -17,7 +17,9 @@ in all. Ray and submitit workers use their share (``cpus_per_run``, ``cpus_per_t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib
 import os
 import queue
 import traceback
@@ -108,9 +110,10 @@ class Executor:
 
 @dataclass
 class LocalConfig:
-    """On this machine: ``jobs`` runs at once (1: one after another in this process; more: worker
-    processes, spawned), ``threads`` per run (0: from the model's size, see the module docstring),
-    GPUs round-robin over the workers when ``--device`` is ``cuda`` and there are several."""
+    """On this machine: ``jobs`` runs at once (1: one after another in this process; more: one in
+    this process and ``jobs - 1`` in spawned worker processes), ``threads`` per run (0: from the
+    model's size, see the module docstring), GPUs round-robin over the slots when ``--device`` is
+    ``cuda`` and there are several."""
 
     jobs: int = 1
     threads: int = 0
@@ -122,25 +125,59 @@ class LocalExecutor(Executor):
     def __init__(self, config: Any, device_count: Callable[[], int] = _device_count) -> None:
         super().__init__(config)
         self.device_count = device_count  # injected by tests of the GPU round-robin
+        self._workers: _Workers | None = None
 
     def plan(self, tasks: list[Any]) -> tuple[int, int]:
         """(runs at once, threads per run) for `tasks` on this machine."""
-        runs, threads = thread_plan(self.config.jobs, env.cores(), any(map(is_large, tasks)))
+        return self._plan(any(map(is_large, tasks)))
+
+    def _plan(self, large: bool) -> tuple[int, int]:
+        runs, threads = thread_plan(self.config.jobs, env.cores(), large)
         if self.config.threads:
             threads = max(1, min(self.config.threads, env.cores() // runs))
         return runs, threads
+
+    def start_workers(
+        self, large: bool, device: str, warm: Callable[[], None] | None = None
+    ) -> None:
+        """Start the worker processes now, each calling `warm()` once (imports, corpus), so that
+        their start overlaps this process's own planning and feature extraction; `run` uses them
+        when its tasks need the same threads and devices. Nothing with one job."""
+        runs, threads = self._plan(large)
+        if runs > 1 and self._workers is None:
+            devices = gpu_slots(device, runs, self.device_count())
+            self._workers = _Workers(runs, threads, devices, warm)
+
+    def close(self, kill: bool = False) -> None:
+        """Stop the worker processes started by `start_workers` (when `run` did not use them);
+        `kill`: at once (planning failed: do not wait for their warm-up)."""
+        if self._workers is not None:
+            if kill:
+                for process in list(getattr(self._workers.pool, "_processes", {}).values()):
+                    process.terminate()
+            self._workers.pool.shutdown(wait=not kill, cancel_futures=True)
+            self._workers = None
 
     def run(
         self, tasks: list[Any], fn: Callable[[Any], Any], on_start: OnStart = None
     ) -> Iterator[Any]:
         if not tasks:
+            self.close()
             return
         runs, threads = self.plan(tasks)
         if runs == 1:
+            self.close()
             yield from self._in_process(tasks, fn, threads, on_start)
             return
         devices = gpu_slots(getattr(tasks[0], "device", ""), runs, self.device_count())
-        yield from self._in_workers(tasks, fn, runs, threads, devices, on_start)
+        workers, self._workers = self._workers, None
+        if workers is None or (workers.runs, workers.threads, workers.devices) != (
+            runs, threads, devices
+        ):  # fmt: skip
+            if workers is not None:
+                workers.pool.shutdown(wait=True, cancel_futures=True)
+            workers = _Workers(runs, threads, devices)
+        yield from self._in_workers(tasks, fn, workers, on_start)
 
     def _in_process(
         self, tasks: list[Any], fn: Callable[[Any], Any], threads: int, on_start: OnStart
@@ -161,27 +198,35 @@ class LocalExecutor(Executor):
             torch.set_num_threads(before)
 
     def _in_workers(
-        self,
-        tasks: list[Any],
-        fn: Callable[[Any], Any],
-        runs: int,
-        threads: int,
-        devices: list[str] | None,
-        on_start: OnStart,
+        self, tasks: list[Any], fn: Callable[[Any], Any], workers: _Workers, on_start: OnStart
     ) -> Iterator[Any]:
-        """`runs` spawned worker processes (not threads: torch's thread pools and the GIL), each
-        on `threads` threads; start events come back through a queue."""
-        import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        """`workers.runs` at once: one in this process (warm: torch, MLflow and the corpus are
+        loaded already), in a thread while the main thread dispatches, and ``runs - 1`` in the
+        spawned worker processes of `workers`. A task goes to whichever slot is free; start
+        events come back through queues."""
+        import threading
+        from collections import deque
+        from concurrent.futures import FIRST_COMPLETED, wait
 
-        context = multiprocessing.get_context("spawn")
-        slots, started = context.Queue(), context.Queue()
-        for slot in range(runs):
-            slots.put(slot)
-        pool = ProcessPoolExecutor(
-            runs, context, initializer=_worker_init, initargs=(threads, slots, started, devices)
-        )
-        futures = {pool.submit(_worker_task, fn, task, i): i for i, task in enumerate(tasks)}
+        import torch
+
+        runs, threads, devices = workers.runs, workers.threads, workers.devices
+        pool, started = workers.pool, workers.started
+        todo, local = deque(range(len(tasks))), queue.Queue()
+        lock, stop = threading.Lock(), threading.Event()
+
+        def next_index() -> int | None:
+            with lock:
+                return todo.popleft() if todo and not stop.is_set() else None
+
+        def in_this_process() -> None:
+            while (index := next_index()) is not None:
+                local.put((index, None))
+                task = tasks[index]
+                if devices and hasattr(task, "device"):
+                    task = dataclasses.replace(task, device=devices[0])
+                local.put((index, _guarded(fn, task)))
+
         announced: set[int] = set()
 
         def announce(index: int) -> None:  # once per task, and always before its outcome
@@ -190,24 +235,89 @@ class LocalExecutor(Executor):
                 if on_start is not None:
                     on_start(tasks[index])
 
+        before = torch.get_num_threads()  # feature extraction in this process keeps its threads
+        env.set_threads(threads)
+        worker = threading.Thread(target=in_this_process, daemon=True)
+        worker.start()
+        futures: dict[Any, int] = {}
+        interrupted = False
         try:
-            while futures:
-                done, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
+            while True:
+                while len(futures) < runs - 1 and (index := next_index()) is not None:
+                    futures[pool.submit(_worker_task, fn, tasks[index], index)] = index
+                if not futures and not worker.is_alive() and local.empty():
+                    return
+                if futures:
+                    done, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
+                else:  # only the run in this process is left
+                    done = set()
+                    worker.join(0.2)
+                outcomes = []
                 for future in done:
                     index = futures.pop(future)
-                    announce(index)  # its start event may still be in the queue's pipe
                     try:
-                        outcome = future.result()
+                        outcomes.append((index, future.result()))
                     except Exception as exc:  # the worker process died
-                        outcome = _failed(tasks[index], exc)
+                        outcomes.append((index, _failed(tasks[index], exc)))
+                outcomes += _local_outcomes(local, announce)
+                for index, outcome in outcomes:
+                    announce(index)  # its start event may still be in the queue's pipe
                     yield outcome
                     if self.config.fail_fast and getattr(outcome, "status", "") == "FAILED":
                         return
-                _drain(
-                    started, announce
-                )  # after the outcomes: a start follows the end it waited for
+                _drain(started, announce)  # after the outcomes: a start follows the end before
+        except KeyboardInterrupt:
+            interrupted = True  # the run in this process dies with it (resumed next time)
+            raise
         finally:
+            stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
+            if not interrupted:
+                worker.join()  # the run in this process ends (fail_fast: after its run)
+            torch.set_num_threads(before)
+
+
+def _local_outcomes(local: Any, announce: Callable[[int], None]) -> list[tuple[int, Any]]:
+    """The outcomes the run in this process queued ((index, None) announces a start)."""
+    outcomes = []
+    while True:
+        try:
+            index, outcome = local.get_nowait()
+        except queue.Empty:
+            return outcomes
+        if outcome is None:
+            announce(index)
+        else:
+            outcomes.append((index, outcome))
+
+
+class _Workers:
+    """``runs - 1`` spawned worker processes (slot 0 is the calling process), each on `threads`
+    threads, slot k on ``devices[k]``; each calls `warm()` once when it starts."""
+
+    def __init__(
+        self,
+        runs: int,
+        threads: int,
+        devices: list[str] | None,
+        warm: Callable[[], None] | None = None,
+    ) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.runs, self.threads, self.devices = runs, threads, devices
+        context = multiprocessing.get_context("spawn")
+        slots, self.started = context.Queue(), context.Queue()
+        for slot in range(1, runs):  # slot 0 is this process
+            slots.put(slot)
+        self.pool = ProcessPoolExecutor(
+            runs - 1,
+            context,
+            initializer=_worker_init,
+            initargs=(threads, slots, self.started, devices, warm),
+        )
+        for _ in range(runs - 1):  # spawn every worker now (the pool spawns them on submit)
+            self.pool.submit(int)
 
 
 def _drain(started: Any, announce: Callable[[int], None]) -> None:
@@ -222,10 +332,25 @@ def _drain(started: Any, announce: Callable[[int], None]) -> None:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(threads: int, slots: Any, started: Any, devices: list[str] | None) -> None:
-    """A worker process's setup, before it imports torch: its threads, its slot (and GPU)."""
+def _worker_init(
+    threads: int,
+    slots: Any,
+    started: Any,
+    devices: list[str] | None,
+    warm: Callable[[], None] | None = None,
+) -> None:
+    """A worker process's setup, before it imports torch: its threads, its slot (and GPU), and
+    the imports every run needs (so that they overlap the first runs of the other slots)."""
     env.set_threads(threads)
     _take_slot(slots, started, devices)
+    with contextlib.suppress(ImportError):
+        importlib.import_module("merbench.experiment.runner")
+        importlib.import_module("mlflow")
+    if warm is not None:
+        try:
+            warm()
+        except Exception:  # noqa: S110 - the first run reports the same error with its task
+            pass
 
 
 def _take_slot(slots: Any, started: Any, devices: list[str] | None) -> None:

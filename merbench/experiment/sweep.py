@@ -18,6 +18,7 @@ only the encoders the corpus can feed (`needed_encoders`). A corpus loaded with 
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -79,6 +80,8 @@ class SweepPlan:
     #: per dataset, the utterances whose media could not be decoded (id -> message), filled by
     #: `execute_sweep` once the features are extracted; the runs leave them out
     unreadable: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: the executor, when planning started its workers already (`plan_sweep(start_workers=True)`)
+    executor: Any = None
 
     def of(self, status: str) -> list[RunTask]:
         """The tasks whose state is `status` (``finished``, ``failed`` or ``todo``)."""
@@ -102,8 +105,12 @@ class SweepPlan:
         )
 
 
-def plan_sweep(options: SweepOptions) -> SweepPlan:
+def plan_sweep(options: SweepOptions, start_workers: bool = False) -> SweepPlan:
     """Resolve the configurations, load each corpus, expand the runs and read their state.
+
+    With `start_workers` and ``jobs`` > 1 on the local executor, its worker processes start as
+    soon as the configurations are known, and load torch, MLflow and the corpora while this
+    process plans and extracts features (`execute_sweep` uses them).
 
     Raises `UserError` for an unknown recipe, grid, plugin, option, split or executor.
     """
@@ -121,35 +128,66 @@ def plan_sweep(options: SweepOptions) -> SweepPlan:
     EXECUTORS.resolve(options.executor, executor_options(options))  # checked before any work
     device = resolve_device(options.device)
     for conf in confs:  # an unsupported precision is refused before any work
-        resolve_precision(conf.config["train"]["precision"], device)
-    uri = tracking.resolve_uri(options.tracking_uri)
-    notes = [f"{c.name}: {note}" for c in confs for note in c.notes]
-    corpora: dict[DatasetRef, Corpus] = {}
-    tasks: list[RunTask] = []
-    for ref in options.datasets:
-        corpus = corpora[ref] = load_corpus(ref, options.cache_dir)
-        preflight.check_plan(confs, corpus, options.splits)
-        if corpus.skipped:
-            first = corpus.skipped[0]
-            notes.append(
-                f"{ref.name}: {len(corpus.skipped)} utterances skipped (first: {first.id}: "
-                f"{first.reason}); see `merbench datasets check`"
+        resolve_precision(conf.config.train.precision, device)
+    executor = _started_executor(options, confs, device) if start_workers else None
+    try:
+        uri = tracking.resolve_uri(options.tracking_uri)
+        notes = [f"{c.name}: {note}" for c in confs for note in c.notes]
+        corpora: dict[DatasetRef, Corpus] = {}
+        tasks: list[RunTask] = []
+        for ref in options.datasets:
+            corpus = corpora[ref] = load_corpus(ref, options.cache_dir)
+            preflight.check_plan(confs, corpus, options.splits)
+            if corpus.skipped:
+                first = corpus.skipped[0]
+                notes.append(
+                    f"{ref.name}: {len(corpus.skipped)} utterances skipped (first: {first.id}: "
+                    f"{first.reason}); see `merbench datasets check`"
+                )
+            tasks += plan(
+                confs,
+                ref,
+                corpus,
+                options.seeds,
+                splits=options.splits,
+                device=device,
+                tracking_uri=uri,
+                cache_dir=options.cache_dir,
+                plugins=options.plugins,
             )
-        tasks += plan(
-            confs,
-            ref,
-            corpus,
-            options.seeds,
-            splits=options.splits,
-            device=device,
-            tracking_uri=uri,
-            cache_dir=options.cache_dir,
-            plugins=options.plugins,
-        )
-    preflight.open_tracking(uri)  # after the cheap checks: a bad option creates no store
-    stored = tracking.run_states(uri) if tasks else {}
-    state = {t.run_key: _state(stored.get(t.run_key)) for t in tasks}
-    return SweepPlan(options, confs, corpora, tasks, state, device, uri, notes)
+        preflight.open_tracking(uri)  # after the cheap checks: a bad option creates no store
+        stored = tracking.run_states(uri) if tasks else {}
+        state = {t.run_key: _state(stored.get(t.run_key)) for t in tasks}
+    except BaseException:
+        if executor is not None:
+            executor.close(kill=True)  # a planning error: no worker is left warming up
+        raise
+    return SweepPlan(options, confs, corpora, tasks, state, device, uri, notes, executor=executor)
+
+
+def _started_executor(options: SweepOptions, confs: list[Configuration], device: str) -> Any:
+    """The local executor with its workers started (None for one job or another executor)."""
+    from merbench.experiment.executors import LocalExecutor, is_large
+    from merbench.registry import EXECUTORS
+
+    if options.executor != "local" or options.jobs == 1:
+        return None
+    executor: LocalExecutor = EXECUTORS.build("local", **executor_options(options))
+    large = any(is_large(conf) for conf in confs)
+    warm = functools.partial(warm_worker, options.datasets, options.cache_dir, options.plugins)
+    executor.start_workers(large, device, warm)
+    return executor
+
+
+def warm_worker(
+    datasets: tuple[DatasetRef, ...], cache_dir: str | None, plugins: tuple[str, ...]
+) -> None:
+    """What a worker process loads before its first run: the plugins and every corpus."""
+    from merbench.registry import load_plugin_modules
+
+    load_plugin_modules(plugins)
+    for ref in datasets:
+        load_corpus(ref, cache_dir)
 
 
 def _state(status: str | None) -> str:
@@ -217,7 +255,9 @@ def run_sweep(
     from merbench.experiment.runner import execute_task
     from merbench.registry import EXECUTORS
 
-    executor = EXECUTORS.build(sweep.options.executor, **executor_options(sweep.options))
+    executor = sweep.executor or EXECUTORS.build(
+        sweep.options.executor, **executor_options(sweep.options)
+    )
     todo, _ = pending(sweep.tasks, sweep.tracking_uri)
     yield from executor.run(todo, execute_task, on_start)
 
