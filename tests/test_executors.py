@@ -82,12 +82,13 @@ def test_jobs_below_one_is_a_user_error() -> None:
 
 def test_model_size_decides_large() -> None:
     from merbench.experiment.executors import is_large
+    from merbench.experiment.recipes import configurations
 
-    class Task:
-        def __init__(self, d: int) -> None:
-            self.config = {"model": {"name": "composed", "d": d}}
-
-    assert [is_large(Task(64)), is_large(Task(1024)), is_large("3")] == [False, True, False]
+    small, paper = (configurations(recipe=r)[0] for r in ("drkf", "drkf-paper-scale"))
+    wide = configurations(recipe="drkf", overrides={"model_options.d": 256})[0]
+    assert [is_large(small), is_large(paper), is_large(wide), is_large("3")] == [
+        False, True, True, False
+    ]  # fmt: skip
 
 
 def test_gpu_slots_round_robin() -> None:

@@ -64,11 +64,11 @@ def _in_threads(threads: int, fn: Callable[[Any], Any], task: Any) -> Any:
 
 
 def is_large(task: Any) -> bool:
-    """Whether `task` (a `RunTask`, or anything with a ``config`` dict) trains a model wide enough
-    to gain from several threads (``model.d >= LARGE_WIDTH``)."""
-    config = getattr(task, "config", None)
-    model = config.get("model", {}) if isinstance(config, dict) else {}
-    width = model.get("d", 0) if isinstance(model, dict) else 0
+    """Whether `task` (a `RunTask` or a `Configuration`: anything whose ``config`` is a
+    `ResolvedConfig`) trains a model wide enough to gain from several threads
+    (``model.d >= LARGE_WIDTH``)."""
+    model = getattr(getattr(task, "config", None), "model", None)
+    width = model.options().get("d", 0) if model is not None else 0
     return isinstance(width, int | float) and width >= LARGE_WIDTH
 
 
