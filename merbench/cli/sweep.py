@@ -20,6 +20,7 @@ from merbench.cli.app import (
     DryRun,
     Executor,
     ExecutorOption,
+    Finetune,
     Plugin,
     Seeds,
     Sets,
@@ -38,6 +39,7 @@ from merbench.errors import UserError
 
 def sweep_options(
     variant: Variant = None,
+    finetune: Finetune = False,
     sets: Sets = None,
     dataset: Dataset = "synth",
     data_root: DataRoot = None,
@@ -106,6 +108,7 @@ def _sweep(
         tracking_uri=shared["tracking_uri"],
         cache_dir=str(shared["cache_dir"].expanduser()) if shared["cache_dir"] else None,
         plugins=tuple(shared["plugin"] or ()),
+        finetune=shared["finetune"],
     )
     with console.status(f"loading {shared['dataset']}" + asr_note(options.datasets[0])):
         sweep = plan_sweep(options)

@@ -40,7 +40,8 @@ class SweepOptions:
     """Everything `merbench run` and `merbench ablate` ask for (one object for both commands).
 
     `recipe` or `grid` names the configurations (neither: the default recipe); `overrides` are
-    dotted ``ROLE.KEY`` values applied after them; `seeds` are the seeds themselves.
+    dotted ``ROLE.KEY`` values applied after them; `seeds` are the seeds themselves; `finetune`
+    trains the encoders' backbones end to end (`merbench.experiment.finetune`).
     """
 
     recipe: str | None = None
@@ -56,6 +57,7 @@ class SweepOptions:
     tracking_uri: str | None = None
     cache_dir: str | None = None
     plugins: tuple[str, ...] = ()
+    finetune: bool = False
 
 
 @dataclass
@@ -115,6 +117,7 @@ def plan_sweep(options: SweepOptions) -> SweepPlan:
         grid=options.grid,
         overrides=dict(options.overrides),
         variant=options.variant,
+        finetune=options.finetune,
     )
     EXECUTORS.resolve(options.executor, dict(options.executor_options))  # checked before any work
     device = resolve_device(options.device)
