@@ -41,9 +41,7 @@ class RawAudio:
         self.rate = int(getattr(self.extractor, "sampling_rate", info.sample_rate or 16000))
         kernels = info.config.get("conv_kernel") or [10, 3, 3, 3, 3, 2, 2]
         strides = info.config.get("conv_stride") or [5, 2, 2, 2, 2, 2, 2]
-        self.receptive = 1 + sum(
-            (k - 1) * int(np.prod(strides[:i])) for i, k in enumerate(kernels)
-        )
+        self.receptive = 1 + sum((k - 1) * int(np.prod(strides[:i])) for i, k in enumerate(kernels))
         self.meta: dict[str, Any] = {}
         self._cache: dict[str, np.ndarray] = {}
         self._cached_bytes = 0
