@@ -85,6 +85,9 @@ def freeze_below(model: Any, count: int, modality: str) -> None:
         pos = getattr(model.encoder, "pos_conv_embed", None)
         if pos is not None:
             freeze(pos)
+        norm = getattr(model.encoder, "layer_norm", None)
+        if norm is not None and not getattr(model.config, "do_stable_layer_norm", True):
+            freeze(norm)  # post-norm models (wav2vec2-base) normalise before the first layer
     for layer in layers[:count]:
         freeze(layer)
 
