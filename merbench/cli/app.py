@@ -79,6 +79,17 @@ Sets = Annotated[
 ]
 
 Variant = Annotated[str | None, typer.Option(help="paper or code.")]
+Finetune = Annotated[
+    bool,
+    typer.Option(
+        "--finetune",
+        help="Train the encoders' backbones end to end on raw waveforms and token ids (no feature "
+        "store): encoders.audio must be a wav2vec2-family hf:MODEL, encoders.text an hf:MODEL or "
+        "minilm (--set encoders.audio=hf:/path). Tune with --set adapter.backbone_lr=1e-5, "
+        "adapter.freeze_layers=K, adapter.gradient_checkpointing=true. Costly: every step runs "
+        "both backbones forward and backward; at paper scale a GPU job.",
+    ),
+]
 Splits = Annotated[list[str] | None, typer.Option("--split", help="Only these splits.")]
 ShowTable = Annotated[bool, typer.Option(help="Print the table at the end.")]
 DryRun = Annotated[

@@ -20,6 +20,7 @@ from merbench.cli.app import (
     DryRun,
     Executor,
     ExecutorOption,
+    Finetune,
     Plugin,
     Precision,
     Seeds,
@@ -47,6 +48,7 @@ Jobs = Annotated[
 
 def sweep_options(
     variant: Variant = None,
+    finetune: Finetune = False,
     sets: Sets = None,
     dataset: Dataset = "synth",
     data_root: DataRoot = None,
@@ -120,6 +122,7 @@ def _sweep(
         tracking_uri=shared["tracking_uri"],
         cache_dir=str(shared["cache_dir"].expanduser()) if shared["cache_dir"] else None,
         plugins=tuple(shared["plugin"] or ()),
+        finetune=shared["finetune"],
     )
     with console.status(f"loading {shared['dataset']}" + asr_note(options.datasets[0])):
         sweep = plan_sweep(options, start_workers=not shared["dry_run"])

@@ -58,18 +58,17 @@ def hub_cache_dir() -> str | None:
     return None  # huggingface_hub's default
 
 
-def resolve_model(model: str, revision: str = "main") -> tuple[Path, str]:
-    """Local folder of `model` and the identity of its weights (checkpoint hash or name@commit).
-
-    `model` is a local folder or a hub name found in the Hugging Face cache. Anything else raises one
-    `UserError` naming the model and how to provide it, without touching the network (unless
-    ``HF_HUB_OFFLINE=0``).
-    """
+def find_model(model: str, revision: str = "main") -> Path:
+    """Local folder of `model`: a folder holding a ``config.json``, or a hub name found in the
+    Hugging Face cache. Anything else raises one `UserError` naming the model and how to provide
+    it, without touching the network (unless ``HF_HUB_OFFLINE=0``)."""
     if not model:
         raise UserError("hf encoder: no model given; use hf:<hub-name> or hf:<local folder>")
     local = Path(model).expanduser()
     if local.is_dir():
-        return local.resolve(), checkpoint_hash(local)
+        if not (local / "config.json").is_file():
+            raise UserError(f"hf:{model}: not a Hugging Face model folder (no config.json)")
+        return local.resolve()
     if model.startswith(("/", ".", "~")) or model.count("/") > 1:
         raise UserError(f"hf:{model}: no such model folder")
     from huggingface_hub import snapshot_download
@@ -91,4 +90,13 @@ def resolve_model(model: str, revision: str = "main") -> tuple[Path, str]:
         ) from None
     if not (folder / "config.json").is_file():
         raise UserError(f"hf:{model}: cached snapshot {folder} has no config.json")
+    return folder
+
+
+def resolve_model(model: str, revision: str = "main") -> tuple[Path, str]:
+    """Local folder of `model` (`find_model`) and the identity of its weights: the checkpoint
+    hash of a local folder, ``name@commit`` of a hub snapshot."""
+    folder = find_model(model, revision)
+    if Path(model).expanduser().is_dir():
+        return folder, checkpoint_hash(folder)
     return folder, f"{model}@{folder.name}"

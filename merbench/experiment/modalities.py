@@ -86,9 +86,13 @@ def check_modalities(configurations: Iterable[Any], corpus: Corpus, dataset: str
 
 
 def needed_encoders(configurations: Iterable[Any], corpus: Corpus) -> set[tuple[str, str]]:
-    """(modality, encoder spec) pairs to extract: no text encoder on a speech-only corpus."""
+    """(modality, encoder spec) pairs to extract: no text encoder on a speech-only corpus, none
+    for a configuration that fine-tunes its backbones on raw inputs (`finetune.raw_inputs`)."""
+    from merbench.experiment.finetune import raw_inputs
+
     modalities = ("audio",) if speech_only(corpus) else ("audio", "text")
-    return {(m, getattr(c.config.encoders, m)) for c in configurations for m in modalities}
+    cached = [c for c in configurations if not raw_inputs(c.config)]
+    return {(m, getattr(c.config.encoders, m)) for c in cached for m in modalities}
 
 
 class AbsentText:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from merbench.errors import UserError
+from merbench.experiment.finetune import finetune_recipe
 from merbench.experiment.resolved import Encoders, ResolvedConfig
 from merbench.paths import repo_file
 from merbench.registry import MODELS, Component, make_config, registry
@@ -188,10 +189,12 @@ def configurations(
     grid: str | None = None,
     overrides: dict[str, Any] | None = None,
     variant: str | None = None,
+    finetune: bool = False,
 ) -> list[Configuration]:
     """The configurations a command asks for: one recipe, or every row of a grid, with overrides.
 
-    Command-line `overrides` apply after the recipe (and after a grid row's own settings).
+    Command-line `overrides` apply after the recipe (and after a grid row's own settings);
+    `finetune` then makes each train its encoders end to end (`merbench.experiment.finetune`).
     """
     overrides = overrides or {}
     if grid is not None:
@@ -202,6 +205,7 @@ def configurations(
             raw = copy.deepcopy(base)
             notes = apply_overrides(raw, dict(row.get("set", {})))
             notes += apply_overrides(raw, overrides)
+            notes += finetune_recipe(raw) if finetune else []
             out.append(
                 Configuration(
                     name=row["name"],
@@ -215,4 +219,5 @@ def configurations(
     name = recipe or "concat"
     raw = load_recipe(name)
     notes = apply_overrides(raw, overrides)
+    notes += finetune_recipe(raw) if finetune else []
     return [Configuration(name=Path(name).stem, config=resolve(raw, variant), notes=notes)]

@@ -14,6 +14,7 @@ from typing import Any
 from merbench.data.base import Corpus
 from merbench.errors import UserError
 from merbench.experiment import tracking
+from merbench.experiment.finetune import raw_inputs
 from merbench.experiment.modalities import AbsentText, speech_only, text_label
 from merbench.experiment.plan import Outcome, RunTask, load_corpus
 from merbench.experiment.resolved import ResolvedConfig
@@ -36,6 +37,8 @@ def prepare_features(
     from merbench.encoders import build_encoder
     from merbench.features.manage import open_store
 
+    if not encoders:  # every run fine-tunes on raw inputs: the store is not even opened
+        return {}
     store = open_store(cache_dir)
     unreadable: dict[str, str] = {}
     for modality, spec in sorted(encoders):
@@ -87,6 +90,7 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "audio_encoder": config.encoders.audio,
         "text_encoder": config.encoders.text,
         "text": text_label(json.loads(task.dataset_identity_json)),
+        "finetune": "on" if raw_inputs(config) else "off",
     }
     for role, comp in config.components.items():
         # the ec/ed roles are heads: their plugin goes under `<role>_head`, so that the axis tag
@@ -129,24 +133,40 @@ def execute_task(task: RunTask) -> Outcome:
         return train_and_track(task)
 
 
-def train_and_track(task: RunTask) -> Outcome:
-    """Train and track one run. The MLflow run is FINISHED only when everything was logged."""
+def run_inputs(task: RunTask, corpus: Corpus) -> tuple[Any, Any, set[str]]:
+    """``(audio, text, usable ids)`` a run reads: for a config that fine-tunes its backbones,
+    raw waveforms and token ids (`merbench.train.raw`; the feature store is not opened) and the
+    utterances with audio; otherwise the store's entries and the utterances whose media could be
+    decoded."""
+    config = task.config
+    if raw_inputs(config):
+        from merbench.train.raw import raw_sources
+
+        audio, text = raw_sources(corpus, config)
+        return audio, text, {u.id for u in corpus.utterances if u.audio is not None}
     from merbench.encoders import build_encoder
     from merbench.features.manage import open_store
-    from merbench.features.transcripts import corpus_wer, transcript_table
-    from merbench.train.loop import train_one
 
-    load_plugin_modules(task.plugins)
-    corpus = load_corpus(task.dataset, task.cache_dir)
-    config = task.config
     store = open_store(task.cache_dir)
     audio = store.get(corpus, build_encoder(config.encoders.audio), device=task.device)
     usable = set(audio.ids)  # the utterances whose media could be decoded
     if speech_only(corpus):
-        text = AbsentText()
-    else:
-        text = store.get(corpus, build_encoder(config.encoders.text), device=task.device)
-        usable &= set(text.ids)
+        return audio, AbsentText(), usable
+    text = store.get(corpus, build_encoder(config.encoders.text), device=task.device)
+    return audio, text, usable & set(text.ids)
+
+
+def train_and_track(task: RunTask) -> Outcome:
+    """Train and track one run. The MLflow run is FINISHED only when everything was logged."""
+    from merbench.features.transcripts import corpus_wer, transcript_table
+    from merbench.train.batches import BatchMaker
+    from merbench.train.loop import train_one
+    from merbench.train.raw import RawBatchMaker
+
+    load_plugin_modules(task.plugins)
+    corpus = load_corpus(task.dataset, task.cache_dir)
+    config = task.config
+    audio, text, usable = run_inputs(task, corpus)
     transcripts, wer = transcript_table(corpus), corpus_wer(corpus)
     protocol = corpus.protocol.record(task.dataset.name)
     tags = run_tags(task) | {tracking.PROTOCOL_TAG: json.dumps(protocol, sort_keys=True)}
@@ -162,6 +182,7 @@ def train_and_track(task: RunTask) -> Outcome:
             config.train,
             task.seed,
             task.device,
+            batch_maker=RawBatchMaker if raw_inputs(config) else BatchMaker,
         )
         run.log_epoch_curves(result.curves)
         run.set_tag(tracking.TAG + "precision", result.precision)

@@ -42,7 +42,8 @@ class SweepOptions:
 
     `recipe` or `grid` names the configurations (neither: the default recipe); `overrides` are
     dotted ``ROLE.KEY`` values applied after them; `seeds` are the seeds themselves; `jobs` runs
-    at once on the local executor (its option ``jobs``).
+    at once on the local executor (its option ``jobs``); `finetune` trains the encoders'
+    backbones end to end (`merbench.experiment.finetune`).
     """
 
     recipe: str | None = None
@@ -59,6 +60,7 @@ class SweepOptions:
     tracking_uri: str | None = None
     cache_dir: str | None = None
     plugins: tuple[str, ...] = ()
+    finetune: bool = False
 
 
 @dataclass
@@ -124,6 +126,7 @@ def plan_sweep(options: SweepOptions, start_workers: bool = False) -> SweepPlan:
         grid=options.grid,
         overrides=dict(options.overrides),
         variant=options.variant,
+        finetune=options.finetune,
     )
     EXECUTORS.resolve(options.executor, executor_options(options))  # checked before any work
     device = resolve_device(options.device)

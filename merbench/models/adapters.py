@@ -8,8 +8,8 @@ audio adapters may pool frames by ``frame_stride`` (T' = ceil(T / stride)).
 
 - ``linear``: optional input normalisation, Linear(d_in, d), dropout, LayerNorm.
 - ``transformer``: ``linear`` followed by N Transformer encoder layers (key padding mask).
-- ``hf-finetune``: a Hugging Face backbone trained end to end on raw inputs (the ``--finetune``
-  path); see `HFFinetuneAdapter` for what the trainer still has to provide.
+- ``hf-finetune``: a Hugging Face backbone trained end to end on raw waveforms / token ids (the
+  ``--finetune`` path: `merbench.train.raw` feeds it, the feature store is bypassed).
 """
 
 from __future__ import annotations
@@ -196,17 +196,24 @@ class TransformerAdapter(Adapter):
 
 @dataclass
 class HFFinetuneConfig:
-    """Config of the ``hf-finetune`` adapter.
+    """Config of the ``hf-finetune`` adapter (what ``merbench run --finetune`` sets).
 
-    `audio_path` / `text_path`: a Hugging Face model name or local directory for each modality
-    (loaded with ``transformers.AutoModel.from_pretrained``; offline unless the user opts in);
-    `freeze_feature_encoder`: keep the convolutional front end of speech models frozen (as usual
-    when fine-tuning wav2vec2); `dropout` after the projection to d.
+    `audio_path` / `text_path`: the backbone of each modality, a local model folder, a hub name in
+    the local Hugging Face cache (offline unless the user opts in) or ``minilm``; audio backbones
+    are of the wav2vec2 family. `freeze_feature_encoder`: keep the convolutional front end of
+    speech models frozen (as usual when fine-tuning wav2vec2). `freeze_layers`: also freeze the
+    first K transformer layers and everything under them (0: none). `gradient_checkpointing`:
+    recompute the backbone's activations in the backward pass (less memory, ~30% more time).
+    `backbone_lr`: learning rate of the backbone's parameters (0: the run's ``train.lr``); the
+    projection and the rest of the model use ``train.lr``. `dropout` after the projection to d.
     """
 
     audio_path: str = ""
     text_path: str = ""
     freeze_feature_encoder: bool = True
+    freeze_layers: int = 0
+    gradient_checkpointing: bool = False
+    backbone_lr: float = 0.0
     dropout: float = 0.1
 
 
@@ -215,37 +222,37 @@ class HFFinetuneAdapter(Adapter):
     """A Hugging Face backbone trained end to end, then Linear(hidden, d), dropout, LayerNorm.
 
     This is the ``--finetune`` path of the paper (wav2vec2 + RoBERTa fine-tuned with the model).
-    It works on RAW inputs, not cached features:
+    It works on RAW inputs, not cached features (`raw_inputs`; the trainer feeds it through
+    `merbench.train.raw`, bypassing the feature store):
 
-    - audio: ``forward(waveform [M, N] float (16 kHz), mask [M, N] bool)``; the output frame mask
-      comes from the backbone's own feature-extractor output lengths;
+    - audio: ``forward(waveform [M, N] float (16 kHz, normalised), mask [M, N] bool)``; the output
+      frame mask comes from the backbone's own feature-extractor output lengths;
     - text: ``forward(input_ids [M, T] long, mask [M, T] bool)``.
 
-    Returns ``y [M, T', d]``; ``output_mask(mask) -> [M, T']``. `d_in` is ignored (the width is the backbone's
-    ``hidden_size``).
-
-    Wiring that remains for the trainer (not done here): batches must carry raw waveforms and
-    tokenizer ids instead of cached features (a data collator using the backbone's feature
-    extractor / tokenizer), the feature store must be bypassed, and parameter groups with a lower
-    learning rate for the backbone are advisable; at paper scale this is a GPU job.
+    Returns ``y [M, T', d]``; ``output_mask(mask) -> [M, T']``. `d_in` is ignored (the width is
+    the backbone's ``hidden_size``). `backbone` and `backbone_lr` tell the optimiser
+    (`merbench.train.optim`) which parameters take the backbone's learning rate.
     """
+
+    #: batches carry raw waveforms and token ids for this adapter, not cached features
+    raw_inputs = True
 
     def __init__(self, config: HFFinetuneConfig, d_in: int, d: int, modality: Modality = "audio"):
         super().__init__()
-        from transformers import AutoModel
+        from merbench.encoders.hf_finetune import load_trainable
 
         path = config.audio_path if modality == "audio" else config.text_path
         if not path:
             raise UserError(f"adapters/hf-finetune: set {modality}_path to a model name or folder")
-        try:
-            self.backbone = AutoModel.from_pretrained(path)
-        except OSError as exc:
-            raise UserError(f"adapters/hf-finetune: cannot load {path!r} ({exc})") from exc
+        self.backbone = load_trainable(
+            path,
+            modality,
+            freeze_feature_encoder_=config.freeze_feature_encoder,
+            freeze_layers=config.freeze_layers,
+            gradient_checkpointing=config.gradient_checkpointing,
+        )
+        self.backbone_lr = config.backbone_lr
         self.modality = modality
-        if modality == "audio" and config.freeze_feature_encoder:
-            freeze = getattr(self.backbone, "freeze_feature_encoder", None)
-            if freeze is not None:
-                freeze()
         hidden = int(self.backbone.config.hidden_size)
         self.proj = nn.Linear(hidden, d)
         self.dropout = nn.Dropout(config.dropout)

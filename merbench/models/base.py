@@ -21,7 +21,8 @@ class Batch:
 
     `audio` ``[M, Ta, da]`` float, `audio_mask` ``[M, Ta]`` bool, `text` ``[M, Tt, dt]``,
     `text_mask` ``[M, Tt]``, `labels` ``[M]`` long (or ``[M, C]`` float for multi-label),
-    `ids` the utterance ids in order.
+    `ids` the utterance ids in order. For adapters with ``raw_inputs`` (``--finetune``) `audio`
+    is instead waveforms ``[M, N]`` and `text` token ids ``[M, Tt]`` long (`merbench.train.raw`).
     """
 
     audio: Tensor
@@ -68,6 +69,8 @@ class Adapter(nn.Module):
     Built as ``Adapter(config, d_in, d)`` or ``Adapter(config, d_in, d, modality)`` with `modality`
     ``"audio"`` (default) or ``"text"``. An adapter may shorten the sequence (audio frame pooling);
     ``output_mask(mask [M,T]) -> [M,T']`` gives the mask of its output (identity by default).
+    An adapter whose class sets ``raw_inputs = True`` reads raw waveforms and token ids instead
+    of cached features; runs with it bypass the feature store (``--finetune``).
     """
 
     def output_mask(self, mask: Tensor) -> Tensor:

@@ -25,6 +25,7 @@ from merbench.train.balance import BalanceLog, BalanceMeter
 from merbench.train.batches import BatchMaker, Features
 from merbench.train.config import TrainConfig
 from merbench.train.guards import check_finite, check_trained
+from merbench.train.optim import make_optimiser
 from merbench.train.precision import Precision
 
 
@@ -130,14 +131,17 @@ def train_one(
     device: str = "cpu",
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     balance_steps: int = 10,
+    batch_maker: type[BatchMaker] = BatchMaker,
 ) -> RunResult:
     """Train ``make_model(audio_dim, text_dim, num_classes)`` on `split` and return its results.
 
     Early stopping: after each epoch the dev split is scored; the weights with the best
     `select_metric` are kept, and training stops after `patience` epochs without improvement.
     The loss balance is measured on the first `balance_steps` steps (0: not measured); it does
-    not change training. A non-finite loss term, a run without any optimiser step, or a run whose
-    selected weights are the untrained ones raises `merbench.train.guards.RunFailed` (see there).
+    not change training. `batch_maker` builds the batches (default: padded cached features;
+    `merbench.train.raw.RawBatchMaker`: raw inputs of fine-tuned backbones). A non-finite loss
+    term, a run without any optimiser step, or a run whose selected weights are the untrained
+    ones raises `merbench.train.guards.RunFailed` (see there).
     """
     started = time.perf_counter()
     precision = Precision.resolve(config.precision, device)
@@ -145,15 +149,11 @@ def train_one(
     protocol = corpus.protocol
     metrics = tuple(protocol.headline_metrics)
     select = config.select_metric or metrics[0]
-    maker = BatchMaker(
+    maker = batch_maker(
         corpus, audio, text, config.max_frames, config.max_tokens, config.length_buckets
     )
     model = make_model(audio.dim, text.dim, len(protocol.labels)).to(device)
-    optimiser_cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
-    weight_decay = config.weight_decay if config.optimizer == "adamw" else 0.0
-    optimiser = optimiser_cls(
-        model.parameters(), lr=config.lr, weight_decay=weight_decay, foreach=True
-    )  # one fused update over all tensors: the per-tensor loop dominated small models on CPU
+    optimiser = make_optimiser(model, config)
     rng = np.random.default_rng(seed)
     meter = BalanceMeter(model, balance_steps)
 

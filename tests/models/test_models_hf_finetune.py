@@ -69,5 +69,8 @@ def test_text_backbone_takes_token_ids(tmp_path):
 def test_missing_or_unloadable_backbone_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="audio_path"):
         build("adapters", "hf-finetune", 0, 8, "audio")
-    with pytest.raises(UserError, match="cannot load"):
+    with pytest.raises(UserError, match="nothing: no such model folder"):
         build("adapters", "hf-finetune", 0, 8, "text", text_path=str(tmp_path / "nothing"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="empty: not a Hugging Face model folder"):
+        build("adapters", "hf-finetune", 0, 8, "text", text_path=str(tmp_path / "empty"))
