@@ -18,7 +18,6 @@ from merbench.errors import UserError
 from merbench.experiment.recipes import configurations
 from merbench.experiment.runner import model_factory
 from merbench.registry import build
-from merbench.train.config import TrainConfig
 from merbench.train.optim import make_optimiser, param_groups
 from merbench.train.raw import RawBatchMaker, raw_sources
 
@@ -72,7 +71,7 @@ def finetune_config(backbones, **overrides) -> dict:
 
 def test_finetune_recipe_takes_its_backbones_from_the_encoders(backbones) -> None:
     config = finetune_config(backbones, **{"adapter.backbone_lr": 1e-5})
-    adapter = config["components"]["adapter"]
+    adapter = config.components["adapter"].to_dict()
     assert adapter["name"] == "hf-finetune"
     assert (adapter["audio_path"], adapter["text_path"]) == tuple(str(p) for p in backbones)
     assert adapter["backbone_lr"] == 1e-5 and adapter["dropout"] == 0.1  # kept from the recipe
@@ -125,7 +124,7 @@ def test_training_lowers_the_loss_and_moves_only_unfrozen_backbone_weights(
             return float(model.losses(batch)["total"])
 
     start = eval_loss()
-    optimiser = make_optimiser(model, TrainConfig(**config["train"]))
+    optimiser = make_optimiser(model, config.train)
     model.train()
     for _ in range(8):
         optimiser.zero_grad()

@@ -60,10 +60,10 @@ def finetune_recipe(recipe: dict[str, Any]) -> list[str]:
             "and cannot run on raw inputs; use pcmi or none"
         )
     encoders = recipe.get("encoders", {})
-    from merbench.experiment.recipes import DEFAULT_ENCODERS
+    from merbench.experiment.resolved import Encoders
 
     paths = {
-        f"{m}_path": backbone_path(str(encoders.get(m, DEFAULT_ENCODERS[m])), m)
+        f"{m}_path": backbone_path(str(encoders.get(m, getattr(Encoders(), m))), m)
         for m in ("audio", "text")
     }
     adapter = recipe.get("adapter", {})
