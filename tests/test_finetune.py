@@ -90,7 +90,10 @@ def test_raw_batches_hold_normalised_waveforms_and_token_ids(tmp_path, backbones
     corpus = tiny_corpus(tmp_path / "wav")
     audio, text = raw_sources(corpus, finetune_config(backbones))
     # max_frames 20 x 320 samples per frame: the 0.5 s (8000 samples) one is cut to its central 6400
-    batch = RawBatchMaker(corpus, audio, text, max_frames=20, max_tokens=5).make(["sad0", "sad1"])
+    maker = RawBatchMaker(corpus, audio, text, max_frames=20, max_tokens=5)
+    batch = maker.make(["sad0", "sad1"])
+    # bucketing lengths: min(samples // 320, 20) frames + min(8 tokens, 5)
+    assert [maker.length("sad0"), maker.length("sad1")] == [12 + 5, 20 + 5]
     assert batch.audio.shape == (2, 6400) and batch.audio.dtype == torch.float32
     assert batch.audio_mask.sum(1).tolist() == [4000, 6400]
     real = batch.audio[0, :4000]

@@ -103,6 +103,12 @@ class RawBatchMaker(BatchMaker):
     audio: RawAudio
     text: RawText
 
+    def length(self, utt_id: str) -> int:
+        """Positions `utt_id` takes in a batch, for length bucketing: backbone frames of its
+        audio plus its tokens, each within the crop limits."""
+        frames = len(self.audio[utt_id]) // self.audio.stride
+        return min(frames, self.max_frames) + min(len(self.text[utt_id]), self.max_tokens)
+
     def make(self, ids: Sequence[str]) -> Batch:
         waves = [self.audio.input_values(i, self.max_frames) for i in ids]
         tokens = [self.text.token_ids(i, self.max_tokens) for i in ids]
