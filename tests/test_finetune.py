@@ -89,7 +89,10 @@ def test_raw_batches_hold_normalised_waveforms_and_token_ids(tmp_path, backbones
     corpus = tiny_corpus(tmp_path / "wav")
     audio, text = raw_sources(corpus, finetune_config(backbones))
     # max_frames 20 x 320 samples per frame: the 0.5 s (8000 samples) one is cut to its central 6400
-    batch = RawBatchMaker(corpus, audio, text, max_frames=20, max_tokens=5).make(["sad0", "sad1"])
+    maker = RawBatchMaker(corpus, audio, text, max_frames=20, max_tokens=5)
+    batch = maker.make(["sad0", "sad1"])
+    # bucketing lengths: min(samples // 320, 20) frames + min(8 tokens, 5)
+    assert [maker.length("sad0"), maker.length("sad1")] == [12 + 5, 20 + 5]
     assert batch.audio.shape == (2, 6400) and batch.audio.dtype == torch.float32
     assert batch.audio_mask.sum(1).tolist() == [4000, 6400]
     real = batch.audio[0, :4000]
@@ -112,7 +115,8 @@ def test_training_lowers_the_loss_and_moves_only_unfrozen_backbone_weights(
     corpus = tiny_corpus(tmp_path / "wav")
     config = finetune_config(backbones, **{"adapter.freeze_layers": 1})
     audio, text = raw_sources(corpus, config)
-    batch = RawBatchMaker(corpus, audio, text, 40, 16).make([u.id for u in corpus.utterances])
+    ids = ["neutral0", "happy1", "sad0", "angry1"]  # one per class, 0.25 s and 0.5 s
+    batch = RawBatchMaker(corpus, audio, text, 25, 12).make(ids)
     torch.manual_seed(0)
     model = model_factory(config)(audio.dim, text.dim, len(LABELS))
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -130,7 +134,7 @@ def test_training_lowers_the_loss_and_moves_only_unfrozen_backbone_weights(
         optimiser.zero_grad()
         model.losses(batch)["total"].backward()
         optimiser.step()
-    assert eval_loss() < start - 0.05
+    assert eval_loss() < start - 0.05  # measured: 5.07 -> 4.53 after 8 steps
     after = model.state_dict()
 
     def moved(prefix: str) -> bool:

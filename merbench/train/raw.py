@@ -104,11 +104,10 @@ class RawBatchMaker(BatchMaker):
     text: RawText
 
     def length(self, utt_id: str) -> int:
-        """Padded positions of the utterance for length bucketing: waveform samples after
-        cropping (the tokens are negligible beside them); read once, then cached."""
-        if utt_id not in self._lengths:
-            self._lengths[utt_id] = len(self.audio.input_values(utt_id, self.max_frames))
-        return self._lengths[utt_id]
+        """Positions `utt_id` takes in a batch, for length bucketing: backbone frames of its
+        audio plus its tokens, each within the crop limits."""
+        frames = len(self.audio[utt_id]) // self.audio.stride
+        return min(frames, self.max_frames) + min(len(self.text[utt_id]), self.max_tokens)
 
     def make(self, ids: Sequence[str]) -> Batch:
         waves = [self.audio.input_values(i, self.max_frames) for i in ids]
@@ -118,8 +117,8 @@ class RawBatchMaker(BatchMaker):
         return Batch(a, am, t, tm, self.label_tensor(ids), list(ids))
 
 
-def raw_sources(corpus: Corpus, config: Any) -> tuple[RawAudio, RawText]:
-    """The audio and text sources of a resolved config (`ResolvedConfig`) whose adapter reads raw
-    inputs: the backbones named by its ``audio_path`` and ``text_path``."""
-    adapter = config.components["adapter"].options()
+def raw_sources(corpus: Corpus, config: dict[str, Any]) -> tuple[RawAudio, RawText]:
+    """The audio and text sources of a resolved config whose adapter reads raw inputs: the
+    backbones named by its ``audio_path`` and ``text_path``."""
+    adapter = config["components"]["adapter"]
     return RawAudio(corpus, adapter["audio_path"]), RawText(corpus, adapter["text_path"])
