@@ -11,7 +11,7 @@ Each measure is one `merbench ablate --no-table` process on a temporary cache an
 Peak memory is the largest sum of the resident memory of the merbench process and its workers,
 sampled from /proc every 0.2 s.
 
-    .venv/bin/python benchmarks/grid.py [--full]
+    .venv/bin/python benchmarks/grid.py [--full | --quick]
 """
 
 from __future__ import annotations
@@ -121,4 +121,4 @@ def run(quick: bool = False, full: bool = False) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    print(table(run(full="--full" in sys.argv)))
+    print(table(run(quick="--quick" in sys.argv, full="--full" in sys.argv)))

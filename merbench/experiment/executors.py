@@ -162,11 +162,11 @@ class LocalExecutor(Executor):
         self, tasks: list[Any], fn: Callable[[Any], Any], on_start: OnStart = None
     ) -> Iterator[Any]:
         if not tasks:
-            self.close()
+            self.close(kill=True)  # nothing to run: the workers' warm-up is not waited for
             return
         runs, threads = self.plan(tasks)
         if runs == 1:
-            self.close()
+            self.close(kill=True)
             yield from self._in_process(tasks, fn, threads, on_start)
             return
         devices = gpu_slots(getattr(tasks[0], "device", ""), runs, self.device_count())
@@ -175,7 +175,8 @@ class LocalExecutor(Executor):
             runs, threads, devices
         ):  # fmt: skip
             if workers is not None:
-                workers.pool.shutdown(wait=True, cancel_futures=True)
+                self._workers = workers
+                self.close(kill=True)
             workers = _Workers(runs, threads, devices)
         yield from self._in_workers(tasks, fn, workers, on_start)
 
