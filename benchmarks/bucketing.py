@@ -65,12 +65,11 @@ def epoch(data, buckets: bool) -> tuple[float, int, int]:
     from merbench.experiment.recipes import load_recipe, resolve
     from merbench.experiment.runner import model_factory
     from merbench.train.batches import BatchMaker
-    from merbench.train.config import TrainConfig
     from merbench.train.precision import Precision
 
     corp, audio, text, _ = data
     config = resolve(load_recipe("drkf"))
-    train = TrainConfig(**config["train"])
+    train = config.train
     maker = BatchMaker(corp, audio, text, train.max_frames, train.max_tokens, buckets=buckets)
     torch.manual_seed(0)
     model = model_factory(config)(audio.dim, text.dim, len(LABELS)).train()

@@ -31,23 +31,30 @@ def synth_first_batch():
     from merbench.features.store import FeatureStore
     from merbench.registry import DATASETS
     from merbench.train.batches import BatchMaker
-    from merbench.train.config import TrainConfig
 
     config = resolve(load_recipe("drkf"))
     corpus = DATASETS.build("synth").load(None)
     store = FeatureStore()
-    audio = store.get(corpus, build_encoder(config["encoders"]["audio"]))
-    text = store.get(corpus, build_encoder(config["encoders"]["text"]))
-    train = TrainConfig(**config["train"])
+    audio = store.get(corpus, build_encoder(config.encoders.audio))
+    text = store.get(corpus, build_encoder(config.encoders.text))
+    train = config.train
     maker = BatchMaker(corpus, audio, text, train.max_frames, train.max_tokens)
     split = corpus.protocol.splits[0]
     batch = next(iter(maker.batches(split.train, train.batch_size, np.random.default_rng(0))))
     return config, batch, audio.dim, text.dim, len(corpus.protocol.labels)
 
 
-def step_zero(config: dict, reduction: str, batch, dims: tuple[int, int, int]) -> dict:
+def with_reduction(config, reduction: str):
+    """`config` (a `ResolvedConfig`) with the PCMI loss's ``mse_reduction`` set to `reduction`."""
+    from merbench.experiment.resolved import ResolvedConfig
+
+    data = config.to_dict()
+    data["components"]["augmentation"]["mse_reduction"] = reduction
+    return ResolvedConfig.from_dict(data)
+
+
+def step_zero(config, reduction: str, batch, dims: tuple[int, int, int]) -> dict:
     """Weighted terms, gradient norms and shares on the shared parameters, clipped EC share."""
-    import copy
 
     import torch
 
@@ -55,8 +62,7 @@ def step_zero(config: dict, reduction: str, batch, dims: tuple[int, int, int]) -
     from merbench.train.balance import gradient_norms
     from merbench.train.loop import seed_everything
 
-    config = copy.deepcopy(config)
-    config["components"]["augmentation"]["mse_reduction"] = reduction
+    config = with_reduction(config, reduction)
     seed_everything(0)
     model = model_factory(config)(*dims)
     model.train()
@@ -86,8 +92,7 @@ def paper_scale(reduction: str) -> dict[str, float]:
     from merbench.experiment.runner import model_factory
     from merbench.models.base import Batch
 
-    config = resolve(load_recipe("drkf-paper-scale"))
-    config["components"]["augmentation"]["mse_reduction"] = reduction
+    config = with_reduction(resolve(load_recipe("drkf-paper-scale")), reduction)
     torch.manual_seed(0)
     model = model_factory(config)(1024, 1024, 4)
     batch = Batch.random(4, 349, 32, 1024, 1024)

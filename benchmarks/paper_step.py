@@ -54,7 +54,7 @@ def build(reference: bool, quick: bool):
     width = SHAPES[quick][3]
     torch.manual_seed(0)
     model = model_factory(config)(width, width, 4)
-    train = config["train"]
+    train = config.train
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=train["lr"], weight_decay=train["weight_decay"], foreach=True
     )

@@ -41,8 +41,11 @@ def workload(steps: int, budget: float = 15.0) -> float:
 
     torch.manual_seed(0)
     (conf,) = configurations(recipe="drkf")
-    config = conf.config
+    from merbench.experiment.resolved import ResolvedConfig
+
+    config = conf.config.to_dict()
     config["components"]["adapter"]["frame_stride"] = 1  # the batch below is already strided
+    config = ResolvedConfig.from_dict(config)
     model = model_factory(config)(25, 384, 4)
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3, foreach=True)
     lengths_a, lengths_t = [40, 33, 27, 38], [14, 11, 9, 13]

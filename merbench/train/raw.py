@@ -117,8 +117,8 @@ class RawBatchMaker(BatchMaker):
         return Batch(a, am, t, tm, self.label_tensor(ids), list(ids))
 
 
-def raw_sources(corpus: Corpus, config: dict[str, Any]) -> tuple[RawAudio, RawText]:
-    """The audio and text sources of a resolved config whose adapter reads raw inputs: the
-    backbones named by its ``audio_path`` and ``text_path``."""
-    adapter = config["components"]["adapter"]
+def raw_sources(corpus: Corpus, config: Any) -> tuple[RawAudio, RawText]:
+    """The audio and text sources of a resolved config (`ResolvedConfig`) whose adapter reads raw
+    inputs: the backbones named by its ``audio_path`` and ``text_path``."""
+    adapter = config.components["adapter"].options()
     return RawAudio(corpus, adapter["audio_path"]), RawText(corpus, adapter["text_path"])
