@@ -56,7 +56,7 @@ def build(reference: bool, quick: bool):
     model = model_factory(config)(width, width, 4)
     train = config.train
     optimiser = torch.optim.AdamW(
-        model.parameters(), lr=train["lr"], weight_decay=train["weight_decay"], foreach=True
+        model.parameters(), lr=train.lr, weight_decay=train.weight_decay, foreach=True
     )
     return model, optimiser
 
