@@ -23,7 +23,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_rows  # noqa: E402
+import benchrows  # noqa: E402
 
 BENCHMARK = "bucketing"
 LABELS = ("neutral", "happy", "sad", "angry")
@@ -91,7 +91,7 @@ def epoch(data, buckets: bool) -> tuple[float, int, int]:
 
 
 def row(measure: str, value: float, unit: str, target=None, met=None, note: str = "") -> dict:
-    return bench_rows.row(BENCHMARK, measure, value, unit, target, met, note)
+    return benchrows.row(BENCHMARK, measure, value, unit, target, met, note)
 
 
 def run(quick: bool = False, n: int = 800) -> list[dict]:
@@ -129,4 +129,4 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="48 utterances (smoke test)")
     parser.add_argument("-n", type=int, default=800, help="utterances in the epoch")
     args = parser.parse_args()
-    bench_rows.print_rows(run(args.quick, args.n))
+    print(benchrows.table(run(args.quick, args.n)))

@@ -31,7 +31,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_rows  # noqa: E402
+import benchrows  # noqa: E402
 
 BENCHMARK = "paper-step"
 #: (M, audio frames, tokens, feature width) of the paper's step and of the quick smoke run
@@ -132,7 +132,7 @@ def matmul_peak(dtype, m: int, d: int, ffn: int, repeats: int = 5) -> float:
 
 
 def row(measure: str, value: float, unit: str, target=None, met=None, note: str = "") -> dict:
-    return bench_rows.row(BENCHMARK, measure, value, unit, target, met, note)
+    return benchrows.row(BENCHMARK, measure, value, unit, target, met, note)
 
 
 def run(quick: bool = False, steps: int = 3) -> list[dict]:
@@ -203,4 +203,4 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="tiny config (smoke test)")
     parser.add_argument("--steps", type=int, default=3, help="timed steps after the warm-up")
     args = parser.parse_args()
-    bench_rows.print_rows(run(args.quick, args.steps))
+    print(benchrows.table(run(args.quick, args.steps)))
