@@ -27,13 +27,9 @@ import pandas as pd
 
 from merbench.errors import UserError
 from merbench.report.aggregate import finished_runs
-from merbench.report.render import (
-    _plain_cell,
-    details_frame,
-    details_text,
-    latex_escape,
-    to_latex,
-)
+from merbench.report.cells import _plain_cell
+from merbench.report.details import details_frame, details_text
+from merbench.report.render_latex import latex_escape, to_latex
 from merbench.report.view import TableView, build_view
 
 PACKAGES = ("merbench", "torch", "mlflow", "numpy", "pandas", "scipy", "scikit-learn", "autorank")
