@@ -1,0 +1,257 @@
+"""`merbench table`, `plot`, `report` and `ui`: read the tracked runs of an MLflow store and
+render them with the report layer; this module parses and prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from merbench.cli.app import TrackingUri, app, console, err_console
+from merbench.errors import UserError
+
+# -- table --------------------------------------------------------------------------------------
+TABLE_FORMATS = ("terminal", "md", "latex", "csv", "pdf", "png")
+
+
+@app.command()
+def table(
+    dataset: Annotated[list[str] | None, typer.Option(help="Dataset(s) to show.")] = None,
+    grid: Annotated[str | None, typer.Option(help="Ablation layout of this grid.")] = None,
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="terminal, md, latex, csv, or pdf / png (the LaTeX compiled with pdflatex; "
+            "needs --out).",
+        ),
+    ] = "terminal",
+    out: Annotated[Path | None, typer.Option(help="Write to FILE instead of printing.")] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="Row compared against (default: best).")
+    ] = None,
+    test: Annotated[
+        str | None,
+        typer.Option(help="Significance test (default: by protocol; merbench list stat_tests)."),
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+    reported: Annotated[bool, typer.Option(help="Show numbers papers report (marked).")] = True,
+    slice: Annotated[
+        str | None,
+        typer.Option("--slice", help="Add metrics on a slice: inconsistent, consistent."),
+    ] = None,
+    details: Annotated[
+        bool,
+        typer.Option(
+            help="Add the comparisons: difference, CI, p, corrected p, effect size, minimum "
+            "detectable difference."
+        ),
+    ] = False,
+    balance: Annotated[
+        bool,
+        typer.Option(
+            help="Show the loss balance instead: each loss term's value and share of the "
+            "gradient norm on the shared parameters, over the first training steps."
+        ),
+    ] = False,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Paper-style table of tracked runs: mean ± std over folds and seeds, significance marks."""
+    from merbench.experiment import tracking
+    from merbench.experiment.recipes import load_grid
+    from merbench.report.render import render_table
+
+    if format not in TABLE_FORMATS:  # before the store: nothing to read
+        raise UserError(f"--format {format}: expected {', '.join(TABLE_FORMATS)}")
+    compiled = format in ("pdf", "png")
+    if compiled and out is None:
+        raise UserError(f"--format {format} writes a file: give --out FILE.{format}")
+    if compiled and balance:
+        raise UserError(f"--balance has no --format {format}: use md or csv")
+    if compiled:
+        from merbench.report.latex import require_tools
+
+        require_tools(format)  # one line before reading the store when pdflatex is missing
+    uri = tracking.resolve_uri(tracking_uri)
+    _open_store(uri)
+    grid_spec = load_grid(grid) if grid else None
+    runs = _finished_runs(uri, dataset, grid)
+    if balance:
+        from merbench.report.balance import balance_frame, balance_markdown
+
+        frame = balance_frame(runs)
+        text = frame.to_csv(index=False) if format == "csv" else balance_markdown(frame)
+    else:
+        text = render_table(
+            runs,
+            datasets=sorted(runs["dataset"].unique()),
+            grid=grid_spec,
+            fmt="latex" if compiled else format,
+            reference=reference,
+            test=test,
+            alpha=alpha,
+            predictions=lambda run_id: tracking.load_predictions(run_id, uri),
+            reported=reported,
+            details=details,
+            **({"slice": slice} if slice else {}),
+        )
+    if compiled:
+        from merbench.report.latex import render_file
+
+        render_file(text, out, format)
+        console.print(f"wrote {out}")
+    elif out is not None:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text if isinstance(text, str) else str(text))
+        except OSError as exc:
+            raise UserError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
+        console.print(f"wrote {out}")
+    else:
+        console.print(text, markup=False, highlight=False)
+
+
+def _open_store(uri: str) -> None:
+    from merbench.experiment.preflight import open_tracking
+
+    open_tracking(uri)
+
+
+def _finished_runs(uri: str, datasets: list[str] | None, grid: str | None):
+    """Finished runs of the store, restricted to `datasets` and `grid`; none is a UserError."""
+    from merbench.experiment import tracking
+
+    runs = tracking.load_runs(uri)
+    if grid:
+        runs = runs[runs["grid"] == Path(grid).stem]
+    if datasets:
+        runs = runs[runs["dataset"].isin(datasets)]
+    if runs.empty:
+        raise UserError(
+            f"no finished runs in {uri} for the requested dataset(s)/grid; run some first"
+        )
+    return runs
+
+
+@app.command()
+def plot(
+    dataset: Annotated[list[str] | None, typer.Option(help="Dataset(s) to plot.")] = None,
+    grid: Annotated[str | None, typer.Option(help="Only the rows of this grid.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the PNG files.")] = Path("results/plots"),
+    reference: Annotated[str | None, typer.Option(help="Row compared against.")] = None,
+    tsne: Annotated[bool, typer.Option(help="t-SNE of fused test representations.")] = True,
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="figures (confusion matrices, t-SNE, forest plot), cd (critical-difference "
+            "diagram: Friedman + Nemenyi over dataset x split blocks) or all."
+        ),
+    ] = "figures",
+    metric: Annotated[
+        str | None, typer.Option(help="Metric to rank or compare (default: the first headline).")
+    ] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level of the CD diagram.")] = 0.05,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Confusion matrices, t-SNE of fused representations, forest plot of the comparisons, and
+    the critical-difference diagram of the configurations (--kind cd)."""
+    from merbench.experiment import tracking
+    from merbench.experiment.recipes import load_grid
+
+    if kind not in ("figures", "cd", "all"):
+        raise UserError(f"--kind {kind}: expected figures, cd or all")
+    uri = tracking.resolve_uri(tracking_uri)
+    _open_store(uri)
+    runs = _finished_runs(uri, dataset, grid)
+    grid_spec = load_grid(grid) if grid else None
+    if kind in ("figures", "all"):
+        from merbench.report.plots import plot_files
+
+        paths = plot_files(
+            runs,
+            out_dir=out,
+            datasets=dataset,
+            grid=grid_spec,
+            predictions=lambda run_id: tracking.load_predictions(run_id, uri),
+            reference=reference,
+            metric=metric,
+            embeddings=(lambda run_id: tracking.load_embeddings(run_id, uri)) if tsne else None,
+        )
+        for path in paths:
+            console.print(str(path))
+    if kind in ("cd", "all"):
+        from merbench.report.cd import cd_summary, plot_cd_files
+
+        rows = [str(r["name"]) for r in grid_spec["rows"]] if grid_spec else None
+        path, result = plot_cd_files(
+            runs, out, rows=rows, datasets=dataset, metric=metric, alpha=alpha,
+            name=f"cd_{Path(grid).stem}" if grid else "cd",
+        )  # fmt: skip
+        console.print(cd_summary(result), markup=False, highlight=False)
+        console.print(str(path))
+
+
+@app.command()
+def report(
+    grid: Annotated[str, typer.Option(help="The grid to report (merbench list: grids).")],
+    out: Annotated[Path, typer.Option(help="Folder for the page, its PDF and figures.")] = Path(
+        "results/report"
+    ),
+    dataset: Annotated[list[str] | None, typer.Option(help="Only these dataset(s).")] = None,
+    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+    tsne: Annotated[bool, typer.Option(help="t-SNE of fused test representations.")] = True,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """One self-contained HTML page (and a PDF with pdflatex) for a grid: the table with its
+    caption, the tests behind its marks, every figure, the loss balance and the environment."""
+    from merbench.experiment import tracking
+    from merbench.experiment.recipes import load_grid
+    from merbench.report.html import write_report
+
+    uri = tracking.resolve_uri(tracking_uri)
+    _open_store(uri)
+    runs = _finished_runs(uri, dataset, grid)
+    frame = tracking.search(uri, "attributes.status = 'FINISHED'")
+    frame = frame[frame["run_id"].isin(set(runs["run_id"]))]
+    tags = pd_tags(frame, ("version", "git_commit", "device"))
+    mlflow_client = tracking.client(uri)
+
+    def history(run_id: str, key: str) -> list[tuple[int, float]]:
+        return [(m.step, m.value) for m in mlflow_client.get_metric_history(run_id, key)]
+
+    with console.status(f"writing the report of {grid}"):
+        written = write_report(
+            runs, grid={**load_grid(grid), "name": Path(grid).stem}, out_dir=out,
+            predictions=lambda run_id: tracking.load_predictions(run_id, uri),
+            embeddings=(lambda run_id: tracking.load_embeddings(run_id, uri)) if tsne else None,
+            history=history, tags=tags, alpha=alpha,
+        )  # fmt: skip
+    for note in written.notes:
+        err_console.print(f"note: {note}", markup=False, highlight=False)
+    console.print(f"wrote {written.html} ({len(written.figures)} figures)")
+    if written.pdf is not None:
+        console.print(f"wrote {written.pdf}")
+
+
+def pd_tags(frame, names: tuple[str, ...]):
+    """The merbench tags `names` of MLflow's search frame as columns of their own."""
+    import pandas as pd
+
+    return pd.DataFrame({n: frame.get(f"tags.merbench.{n}", pd.Series(dtype=str)) for n in names})
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 5000,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """The MLflow UI on 127.0.0.1 for the project's store (one worker); Ctrl-C stops it."""
+    from merbench.experiment import tracking
+    from merbench.report.ui import serve
+
+    serve(
+        store=tracking.resolve_uri(tracking_uri),
+        port=port,
+        on_ready=lambda url: console.print(f"MLflow UI: {url} (Ctrl-C stops it)"),
+    )
