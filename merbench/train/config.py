@@ -29,7 +29,7 @@ class TrainConfig:
     # GPU without bf16, else fp32 (merbench.device.resolve_precision)
     # True: batches group utterances of similar length, shuffled (merbench.train.sampler); False
     # (default): a plain random permutation per epoch, padded to the longest of each batch. Off by
-    # default because where length carries the label (synth: sad speech is slower) buckets make
-    # batches near single-class: `make demo` (concat) falls from UA 58.7 to 48.0 with them on
+    # default because where length carries the label (synth: happy and angry voices speak at
+    # ~210 words/min, sad and neutral at ~150) buckets make batches near single-class: `make demo` (concat) falls from UA 58.7 to 48.0 with them on
     length_buckets: bool = False
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
