@@ -55,7 +55,7 @@ class BatchMaker:
         text: Features,
         max_frames: int = 1024,
         max_tokens: int = 128,
-        buckets: bool = True,
+        buckets: bool = False,
     ) -> None:
         self.corpus, self.audio, self.text = corpus, audio, text
         self.buckets = buckets
@@ -93,8 +93,8 @@ class BatchMaker:
         self, ids: Sequence[str], batch_size: int, rng: np.random.Generator | None = None
     ) -> Iterator[Batch]:
         """Batches over `ids`, shuffled with `rng` when given (training), else in a fixed order
-        (read `Batch.ids` for it). With `buckets` (the default) batches group utterances of similar
-        length (`merbench.train.sampler`); otherwise a plain permutation (or `ids` in order)."""
+        (read `Batch.ids` for it). With `buckets` (off by default, as `TrainConfig.length_buckets`)
+        batches group utterances of similar length (`merbench.train.sampler`); otherwise a plain permutation (or `ids` in order)."""
         if self.buckets:
             order = bucketed_batches([self.length(i) for i in ids], batch_size, rng)
         else:
