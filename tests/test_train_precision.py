@@ -11,11 +11,11 @@ from merbench.train.config import TrainConfig
 from merbench.train.loop import train_one
 
 
-def _train(precision: str):
+def _train(precision: str, large_model: bool = False):
     corpus, audio, text = toy_corpus()
     config = TrainConfig(max_epochs=1, patience=1, batch_size=8, precision=precision)
     return train_one(concat_config_factory(), corpus, corpus.protocol.splits[0], audio, text,
-                     config, seed=0)  # fmt: skip
+                     config, seed=0, large_model=large_model)  # fmt: skip
 
 
 def concat_config_factory():
@@ -42,7 +42,10 @@ def test_bf16_trains_under_autocast_where_the_cpu_has_it(monkeypatch):
         return y
 
     monkeypatch.setattr(torch.nn.Linear, "forward", spy)
-    result = _train("auto")
+    assert _train("auto").precision == "fp32"  # a small model: autocast would not pay
+    assert set(seen) == {torch.float32}
+    seen.clear()
+    result = _train("auto", large_model=True)
     assert result.precision == "bf16"
     assert seen and set(seen) == {torch.bfloat16}  # training and prediction ran under autocast
     assert all(0.0 <= v <= 1.0 for k, v in result.metrics.items() if k.startswith("test/"))

@@ -158,6 +158,7 @@ def run_inputs(task: RunTask, corpus: Corpus) -> tuple[Any, Any, set[str]]:
 
 def train_and_track(task: RunTask) -> Outcome:
     """Train and track one run. The MLflow run is FINISHED only when everything was logged."""
+    from merbench.experiment.executors.threads import is_large
     from merbench.features.transcripts import corpus_wer, transcript_table
     from merbench.train.batches import BatchMaker
     from merbench.train.loop import train_one
@@ -183,6 +184,7 @@ def train_and_track(task: RunTask) -> Outcome:
             task.seed,
             task.device,
             batch_maker=RawBatchMaker if raw_inputs(config) else BatchMaker,
+            large_model=is_large(task),
         )
         run.log_epoch_curves(result.curves)
         run.set_tag(tracking.TAG + "precision", result.precision)

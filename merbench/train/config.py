@@ -25,8 +25,9 @@ class TrainConfig:
     select_metric: str = ""
     max_frames: int = 1024  # audio frames kept per utterance (longer inputs are cropped centrally)
     max_tokens: int = 128
-    # autocast dtype: auto = bf16 where native (GPU, AVX-512/AMX CPU), fp16 + gradient scaler on a
-    # GPU without bf16, else fp32 (merbench.device.resolve_precision)
+    # autocast dtype: auto = bf16 on a GPU that has it, fp16 + gradient scaler on one without; on a
+    # CPU bf16 only where native (AVX-512/AMX) and for a large model (d >= 256), else fp32
+    # (merbench.device.resolve_precision)
     # True: batches group utterances of similar length, shuffled (merbench.train.sampler); False
     # (default): a plain random permutation per epoch, padded to the longest of each batch. Off by
     # default because where length carries the label (synth: happy and angry voices speak at

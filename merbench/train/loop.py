@@ -132,6 +132,7 @@ def train_one(
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     balance_steps: int = 10,
     batch_maker: type[BatchMaker] = BatchMaker,
+    large_model: bool = False,
 ) -> RunResult:
     """Train ``make_model(audio_dim, text_dim, num_classes)`` on `split` and return its results.
 
@@ -141,10 +142,12 @@ def train_one(
     not change training. `batch_maker` builds the batches (default: padded cached features;
     `merbench.train.raw.RawBatchMaker`: raw inputs of fine-tuned backbones). A non-finite loss
     term, a run without any optimiser step, or a run whose selected weights are the untrained
-    ones raises `merbench.train.guards.RunFailed` (see there).
+    ones raises `merbench.train.guards.RunFailed` (see there). `large_model`: whether the model
+    is large enough for bf16 autocast to pay on a CPU, for ``precision = auto``
+    (`merbench.device.resolve_precision`).
     """
     started = time.perf_counter()
-    precision = Precision.resolve(config.precision, device)
+    precision = Precision.resolve(config.precision, device, large_model)
     seed_everything(seed)
     protocol = corpus.protocol
     metrics = tuple(protocol.headline_metrics)

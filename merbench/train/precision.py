@@ -28,9 +28,10 @@ class Precision:
         self.scaler = torch.amp.GradScaler(self.device_type, enabled=self.scaled)
 
     @classmethod
-    def resolve(cls, precision: str, device: str) -> Precision:
-        """`precision` (auto, fp32, bf16, fp16) resolved for `device` (UserError if unsupported)."""
-        return cls(resolve_precision(precision, device), device)
+    def resolve(cls, precision: str, device: str, large: bool = False) -> Precision:
+        """`precision` (auto, fp32, bf16, fp16) resolved for `device` and a model that is `large`
+        or not (`resolve_precision`; UserError if unsupported)."""
+        return cls(resolve_precision(precision, device, large=large), device)
 
     def autocast(self) -> torch.autocast:
         return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None)

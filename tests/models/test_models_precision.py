@@ -84,6 +84,7 @@ def test_bf16_autocast_agrees_with_fp32_on_a_fixed_batch():
 
 
 CAPABILITY = [  # (device, native bf16, requested) -> resolved precision, or the error's words
+    # (for a large model; a small one: test_auto_on_a_cpu_takes_bf16_only_for_a_large_model)
     ("cpu", False, "auto", "fp32"),
     ("cpu", False, "fp32", "fp32"),
     (
@@ -106,10 +107,18 @@ CAPABILITY = [  # (device, native bf16, requested) -> resolved precision, or the
 @pytest.mark.parametrize(("device", "native", "requested", "expected"), CAPABILITY)
 def test_precision_choice_per_device_and_capability(device, native, requested, expected):
     if expected in ("fp32", "bf16", "fp16"):
-        assert resolve_precision(requested, device, bf16=native) == expected
+        assert resolve_precision(requested, device, bf16=native, large=True) == expected
     else:
         with pytest.raises(UserError, match=expected.replace("(", r"\(").replace(")", r"\)")):
-            resolve_precision(requested, device, bf16=native)
+            resolve_precision(requested, device, bf16=native, large=True)
+
+
+def test_auto_on_a_cpu_takes_bf16_only_for_a_large_model():
+    assert resolve_precision("auto", "cpu", bf16=True, large=False) == "fp32"
+    assert resolve_precision("auto", "cpu", bf16=True, large=True) == "bf16"
+    assert resolve_precision("bf16", "cpu", bf16=True, large=False) == "bf16"  # asked for: given
+    assert resolve_precision("auto", "cuda", bf16=True, large=False) == "bf16"  # GPUs: any size
+    assert resolve_precision("auto", "cuda", bf16=False, large=False) == "fp16"
 
 
 def test_auto_detects_this_cpu(monkeypatch):
@@ -118,7 +127,7 @@ def test_auto_detects_this_cpu(monkeypatch):
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
     assert device.resolve_precision("auto", "cpu") == "fp32"
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
-    assert device.resolve_precision("auto", "cpu") == "bf16"
+    assert device.resolve_precision("auto", "cpu", large=True) == "bf16"
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
     assert device.resolve_precision("auto", "cuda") == "fp16"
     with pytest.raises(UserError, match="--precision fp64: expected auto, fp32, bf16, fp16"):
