@@ -65,6 +65,7 @@ def epoch(data, buckets: bool) -> tuple[float, int, int]:
     from merbench.experiment.recipes import load_recipe, resolve
     from merbench.experiment.runner import model_factory
     from merbench.train.batches import BatchMaker
+    from merbench.train.optim import make_optimiser
     from merbench.train.precision import Precision
 
     corp, audio, text, _ = data
@@ -73,7 +74,7 @@ def epoch(data, buckets: bool) -> tuple[float, int, int]:
     maker = BatchMaker(corp, audio, text, train.max_frames, train.max_tokens, buckets=buckets)
     torch.manual_seed(0)
     model = model_factory(config)(audio.dim, text.dim, len(LABELS)).train()
-    optimiser = torch.optim.AdamW(model.parameters(), lr=train.lr, foreach=True)
+    optimiser = make_optimiser(model, train)
     fp32 = Precision("fp32", "cpu")
     padded = real = 0
     started = time.perf_counter()

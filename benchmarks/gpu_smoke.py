@@ -48,14 +48,16 @@ def smoke(device: str, precisions: tuple[str, ...], steps: int = 5) -> list[str]
 
     from merbench.experiment.recipes import load_recipe, resolve
     from merbench.experiment.runner import model_factory
+    from merbench.train.optim import make_optimiser
     from merbench.train.precision import Precision
 
     lines = []
     for requested in precisions:
         precision = Precision.resolve(requested, device)
         torch.manual_seed(0)
-        model = model_factory(resolve(load_recipe("drkf")))(25, 384, 4).to(device).train()
-        optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3, foreach=True)
+        config = resolve(load_recipe("drkf"))
+        model = model_factory(config)(25, 384, 4).to(device).train()
+        optimiser = make_optimiser(model, config.train)  # as train_one builds it
         before = [p.detach().clone() for p in model.parameters()]
         dtypes: set[torch.dtype] = set()
 

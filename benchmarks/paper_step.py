@@ -49,6 +49,7 @@ def build(reference: bool, quick: bool):
 
     from merbench.experiment.recipes import apply_overrides, load_recipe, resolve
     from merbench.experiment.runner import model_factory
+    from merbench.train.optim import make_optimiser
 
     raw = load_recipe("drkf-paper-scale")
     apply_overrides(
@@ -58,11 +59,7 @@ def build(reference: bool, quick: bool):
     width = SHAPES[quick][3]
     torch.manual_seed(0)
     model = model_factory(config)(width, width, 4)
-    train = config.train
-    optimiser = torch.optim.AdamW(
-        model.parameters(), lr=train.lr, weight_decay=train.weight_decay, foreach=True
-    )
-    return model, optimiser
+    return model, make_optimiser(model, config.train)  # as train_one builds it
 
 
 def reference_losses(model, batch):

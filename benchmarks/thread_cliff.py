@@ -38,6 +38,7 @@ def workload(steps: int, budget: float = 15.0) -> float:
     from merbench.experiment.recipes import configurations
     from merbench.experiment.runner import model_factory
     from merbench.models.base import Batch
+    from merbench.train.optim import make_optimiser
 
     torch.manual_seed(0)
     (conf,) = configurations(recipe="drkf")
@@ -47,7 +48,7 @@ def workload(steps: int, budget: float = 15.0) -> float:
     config["components"]["adapter"]["frame_stride"] = 1  # the batch below is already strided
     config = ResolvedConfig.from_dict(config)
     model = model_factory(config)(25, 384, 4)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3, foreach=True)
+    optimiser = make_optimiser(model, config.train)
     lengths_a, lengths_t = [40, 33, 27, 38], [14, 11, 9, 13]
     audio_mask = torch.arange(40)[None, :] < torch.tensor(lengths_a)[:, None]
     text_mask = torch.arange(14)[None, :] < torch.tensor(lengths_t)[:, None]
