@@ -18,7 +18,7 @@ M^2 = 16 pairs) on random inputs of the paper's shapes (batch 4, 349 audio frame
 
 The reference takes `REFERENCE_STEPS` steps (its target is a ratio of 4x: two steps resolve it).
 
-    PYTHONPATH=. .venv/bin/python benchmarks/paper_step.py            # ~5.5 min on 2 quiet cores
+    PYTHONPATH=. .venv/bin/python benchmarks/paper_step.py            # ~4 min on 2 idle cores (252 s)
     PYTHONPATH=. .venv/bin/python benchmarks/paper_step.py --quick    # tiny config, seconds
     PYTHONPATH=. .venv/bin/python benchmarks/paper_step.py --profile  # where a step's time goes
 """
