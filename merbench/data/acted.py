@@ -141,7 +141,7 @@ class ActedCorpus(CorpusLoader):
                 got.skip(parsed.id, parsed.skip)
                 continue
             label = emotions.get(parsed.emotion)
-            if label not in labels:
+            if label is None or label not in labels:
                 valid = ", ".join(sorted(emotions))
                 raise UserError(f"{path}: unknown emotion code {parsed.emotion!r}; valid: {valid}")
             if parsed.speaker not in speakers:

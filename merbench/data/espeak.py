@@ -86,7 +86,7 @@ class Speaker:
         if self._set_seed is not None:
             self._set_seed.argtypes = [ctypes.c_long]
 
-    def _collect(self, wav: ctypes.POINTER(ctypes.c_short), n: int, events: int) -> int:
+    def _collect(self, wav: ctypes._Pointer[ctypes.c_short], n: int, events: int) -> int:
         if n > 0 and wav:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
         return 0

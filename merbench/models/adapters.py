@@ -58,6 +58,10 @@ class MaskedFeatureNorm(nn.Module):
     running estimates (momentum 0.1) in evaluation. ``forward(x [M,T,d], mask [M,T]) -> [M,T,d]``.
     """
 
+    running_mean: Tensor  # [d], buffers registered in __init__
+    running_var: Tensor  # [d]
+    initialised: Tensor  # [] bool
+
     def __init__(self, dim: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()
         self.momentum, self.eps = momentum, eps

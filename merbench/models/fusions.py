@@ -83,7 +83,9 @@ class PoolFusion(FusionEncoder):
         return self.mlp(torch.cat(pooled, -1) if len(pooled) > 1 else pooled[0])
 
 
-def _encoder(d: int, layers: int, heads: int, ffn_mult: int, dropout: float) -> nn.Module:
+def _encoder(
+    d: int, layers: int, heads: int, ffn_mult: int, dropout: float
+) -> nn.TransformerEncoder:
     layer = nn.TransformerEncoderLayer(
         d, heads, ffn_mult * d, dropout, activation="gelu", batch_first=True
     )
@@ -139,7 +141,7 @@ class SelfFusion(FusionEncoder):
 
     def sequence(
         self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor]:
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """The input sequence ``[M, L, d]``, its key padding mask ``[M, L]`` (True = padding, or
         None in the code variant) and segment ids ``[M, L]``."""
         m, ta, d = audio.shape
