@@ -1,8 +1,8 @@
 """Environment defaults of merbench processes, declared once: offline model hubs, no telemetry,
 and the compute threads of a process.
 
-`OFFLINE` keeps Hugging Face from reaching the network unless the user opts in (DESIGN.md: a missing
-model is a clear error at once); `QUIET` turns off MLflow's telemetry and progress bars. Values the
+`OFFLINE` keeps Hugging Face from reaching the network unless the user opts in (a missing model is a
+clear error at once); `QUIET` turns off MLflow's telemetry and progress bars. Values the
 user already set win (`apply` uses ``setdefault``).
 
 `THREADS` makes OpenMP threads sleep when idle (``OMP_WAIT_POLICY=passive``) instead of spinning:

@@ -71,7 +71,7 @@ def model_factory(config: ResolvedConfig) -> Callable[[int, int, int], Any]:
 
 
 def run_tags(task: RunTask) -> dict[str, str]:
-    """The MLflow tags of a run (DESIGN.md: keys, names, each axis, dataset, split, seed)."""
+    """The MLflow tags of a run (docs/design.md: keys, names, each axis, dataset, split, seed)."""
     config = task.config
     model = config.model.options()
     tags = {

@@ -2,7 +2,7 @@
 
 Each is built as ``Model(config, spec)`` and uses the roles ``adapter`` (one adapter per modality,
 same plugin) and ``ec`` (the emotion classifier head). FDRL has no public code: it is
-RECONSTRUCTED FROM THE ABSTRACT (papers/fdrl-icassp2024-abstract.txt) as spec-drkf.md describes.
+RECONSTRUCTED FROM THE ABSTRACT of the FDRL paper (ICASSP 2024), as docs/design.md describes.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The `composed` model (alias `drkf`): adapters -> augmentation -> fusion -> EC (+ ED).
 
 DRKF, its Table 4 ablations and the early-fusion, unimodal and MulT-style baselines are this one
-model with other plugins on its roles (spec-drkf.md). Total loss (eq. 21):
+model with other plugins on its roles (docs/design.md). Total loss (eq. 21):
 ``L = [alpha*L_MSE + L_KLD + beta*L_c]  (augmentation terms, weighted by the augmentation's own
 config) + gamma*L_f + delta*L_b``, paper values 0.2, 1, 0.2, 1.0, 0.2.
 """

@@ -4,7 +4,7 @@ Built as ``FusionEncoder(config, d)``; ``forward(audio [M,Ta,d], audio_mask [M,T
 text_mask [M,Tt]) -> [M, out_dim]``. Masks are True on real frames.
 
 - ``self``: FE_s of DRKF (eq. 18), ``[CLS; S; SEP; T; SEP]`` through a Transformer encoder, output
-  at CLS. Variants ``paper`` and ``code`` (spec-drkf.md, "KF").
+  at CLS. Variants ``paper`` and ``code`` (docs/design.md, "Fusion encoders").
 - ``cross``: FE_c, RECONSTRUCTED (the paper gives no details and no code): bidirectional
   cross-attention layers, each followed by self-attention and FFN per stream, masked-mean pooled,
   concatenated, projected to d. Also the MulT-style baseline.

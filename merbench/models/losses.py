@@ -1,6 +1,6 @@
 """Loss functions shared by the augmentation objectives and the models (plain functions).
 
-Every function states its reduction; the equation numbers are those of papers/drkf-mm2025.txt.
+Every function states its reduction; the equation numbers are those of the DRKF paper.
 Similarities are cosine similarities divided by the temperature `tau`.
 """
 
