@@ -16,6 +16,41 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 
+#: Tests that train a model (a training loop, or `merbench run` through the CLI), by file: every
+#: test of the file ("*") or the named ones. They are marked `train`, which `make test-fast`
+#: leaves out (as it leaves out `slow`); a new test that trains belongs here or under `slow`.
+TRAINING_TESTS: dict[str, tuple[str, ...]] = {
+    "test_bench_training.py": ("*",),
+    "test_benchmarks_execution.py": ("test_thread_cliff_quick",),
+    "test_cli.py": ("test_entry_point_plugin_is_listed_and_runs",),
+    "test_finetune.py": ("*",),
+    "test_honest_outcomes.py": ("*",),
+    "test_models_hf_finetune.py": ("test_audio_backbone_trains_end_to_end_with_its_frame_mask",),
+    "test_models_training.py": ("test_model_loss_decreases_and_fits",),
+    "test_report_from_runs.py": ("*",),
+    "test_run_real_layouts.py": ("*",),
+    "test_runner_precision.py": ("*",),
+    "test_train.py": (
+        "test_train_one_learns_a_separable_problem_and_reports_every_part",
+        "test_test_split_is_scored_once_after_selection_on_dev",
+        "test_same_seed_same_results_different_seed_differs",
+    ),
+    "test_train_balance.py": (
+        "test_balance_warning_fires_on_a_planted_term_scaled_by_1e4_and_not_on_the_default_recipe",
+        "test_measuring_the_balance_does_not_change_training",
+        "test_paper_scale_first_step_terms_are_within_two_orders_of_magnitude",
+    ),
+    "test_train_precision.py": ("*",),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of `TRAINING_TESTS` `train`."""
+    for item in items:
+        names = TRAINING_TESTS.get(item.path.name, ())
+        if "*" in names or item.name.split("[")[0] in names:
+            item.add_marker(pytest.mark.train)
+
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
