@@ -16,18 +16,33 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 
-#: Tests that train a model (a training loop, or `merbench run` through the CLI), by file: every
-#: test of the file ("*") or the named ones. They are marked `train`, which `make test-fast`
-#: leaves out (as it leaves out `slow`); a new test that trains belongs here or under `slow`.
-TRAINING_TESTS: dict[str, tuple[str, ...]] = {
+#: Heavy tests, by file: every test of the file ("*") or the named ones (a name without its
+#: parameters names every case). They train a model (a training loop, or `merbench run` through
+#: the CLI), run one at paper scale, or repeat a test many times or across processes. They are
+#: marked `heavy`, which `make test-fast` leaves out (as it leaves out `slow`); a new test of that
+#: kind belongs here or under `slow`.
+HEAVY_TESTS: dict[str, tuple[str, ...]] = {
     "test_bench_training.py": ("*",),
     "test_benchmarks_execution.py": ("test_thread_cliff_quick",),
+    "test_catalogue.py": (
+        "test_catalogue[1-lr-1e6-concat]",
+        "test_catalogue[1-lr-1e6-drkf]",
+        "test_cache_dir_is_honoured_by_every_cache",
+        "test_an_unreadable_medium_is_skipped_and_reported_not_fatal",
+    ),
     "test_cli.py": ("test_entry_point_plugin_is_listed_and_runs",),
+    "test_concurrency.py": ("test_simultaneous_first_use_of_a_new_sqlite_store",),
+    "test_executors.py": ("test_submitit_executor_local_cluster",),
+    "test_features_robustness.py": ("test_two_processes_extracting_one_entry_encode_it_once",),
     "test_finetune.py": ("*",),
     "test_honest_outcomes.py": ("*",),
     "test_models_hf_finetune.py": ("test_audio_backbone_trains_end_to_end_with_its_frame_mask",),
     "test_models_training.py": ("test_model_loss_decreases_and_fits",),
     "test_report_from_runs.py": ("*",),
+    "test_report_power.py": (
+        "test_permutation_mde_has_about_80_percent_power_in_a_brute_force_simulation",
+    ),
+    "test_report_stats.py": ("test_false_mark_rate_under_the_null_stays_at_alpha",),
     "test_run_real_layouts.py": ("*",),
     "test_runner_precision.py": ("*",),
     "test_train.py": (
@@ -45,11 +60,11 @@ TRAINING_TESTS: dict[str, tuple[str, ...]] = {
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests of `TRAINING_TESTS` `train`."""
+    """Mark the tests of `HEAVY_TESTS` `heavy`."""
     for item in items:
-        names = TRAINING_TESTS.get(item.path.name, ())
-        if "*" in names or item.name.split("[")[0] in names:
-            item.add_marker(pytest.mark.train)
+        names = HEAVY_TESTS.get(item.path.name, ())
+        if "*" in names or item.name in names or item.name.split("[")[0] in names:
+            item.add_marker(pytest.mark.heavy)
 
 
 @pytest.fixture(scope="module")
