@@ -21,6 +21,7 @@ from typing import Any
 from merbench.data.base import Corpus, CorpusLoader, Split, Utterance
 from merbench.data.card import make_protocol
 from merbench.data.common import open_release
+from merbench.data.labels import DeclaredLabels
 from merbench.errors import UserError
 from merbench.registry import DATASETS
 
@@ -106,8 +107,11 @@ class M3edCorpus(CorpusLoader):
         parts: dict[str, list[str]] = {"train": [], "dev": [], "test": []}
         seen: set[str] = set()
 
+        declared = DeclaredLabels([*labels, *merge])
+
         def check_label(value: Any, at: str) -> str:
-            value = merge.get(str(value).strip(), str(value).strip())
+            value = declared.resolve(str(value), f"{path}: {at}")
+            value = merge.get(value, value)
             if value not in labels:
                 raise UserError(
                     f"{path}: {at}: unknown emotion {value!r}; valid: {', '.join(labels)}"
@@ -180,4 +184,5 @@ class M3edCorpus(CorpusLoader):
             multilabel=cfg.multilabel,
             overrides=card["multilabel"] if cfg.multilabel else None,
         )
+        got.notes += declared.notes()
         return got.corpus("m3ed", protocol, root)
