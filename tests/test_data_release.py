@@ -142,3 +142,45 @@ def test_the_real_emodb_checks_as_complete():
     report = check_corpus("emodb", root)
     assert report.ok, render_check(report)
     assert report.utterances == report.decoded == 535 and report.shortfall == []
+
+
+def test_the_decoding_benchmark_quick_form_gives_its_rows():
+    import sys
+
+    bench = Path(__file__).resolve().parent.parent / "benchmarks"
+    sys.path.insert(0, str(bench))
+    import acted_decoding
+    import benchrows
+
+    rows = acted_decoding.run(quick=True)
+    assert [r["measure"] for r in rows] == [
+        "ravdess (48000 Hz) decode",
+        "tess (24414 Hz) decode",
+        "emodb (16000 Hz) decode",
+        "cremad (16000 Hz) decode",
+        "TESS / RAVDESS per hour",
+        "TESS / RAVDESS, polyphase filter only",
+    ]
+    assert all(tuple(r) == benchrows.KEYS and r["value"] > 0 for r in rows)
+
+
+def test_a_run_notes_the_shortfall_the_misnamed_file_and_the_broken_entry(
+    tmp_path, cli_env, merbench
+):
+    release = testing.write_tess(tmp_path, words=("back", "bar", "base", "bath", "bite"))
+    link = testing.replace_entry(release / "YAF_sad" / "YAF_bar_sad.wav", "broken-link")
+    out = merbench(cli_env, "run", "--dataset", "tess", "--data-root", str(release), "--dry-run")
+    assert out.returncode == 0, out.stderr
+    notes = [line for line in out.stderr.splitlines() if line.startswith("note: tess: ")]
+    assert notes == [
+        f"note: tess: 1 utterances skipped (first: YAF_bar_sad: missing audio: {link} is a "
+        "broken symbolic link (to gone.wav)); see `merbench datasets check`",
+        "note: tess: OAF_neutral/OA_bite_neutral.wav: read as OAF_bite_neutral (a file the TESS "
+        "release misnames)",
+        "note: tess: short of the release: 70 of the release's 2800 files are here (2730 missing); "
+        "speaker OAF: 35 of 1400 files (1365 missing); speaker YAF: 35 of 1400 files (1365 "
+        "missing); class neutral: 10 of 400 files (390 missing); class happy: 10 of 400 files "
+        "(390 missing); class sad: 10 of 400 files (390 missing); class angry: 10 of 400 files "
+        "(390 missing); class fear: 10 of 400 files (390 missing); class disgust: 10 of 400 files "
+        "(390 missing); class surprised: 10 of 400 files (390 missing)",
+    ]
