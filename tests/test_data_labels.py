@@ -10,7 +10,7 @@ import pytest
 from guarantee_helpers import manifest_rows, write_manifest
 
 from merbench.data.labels import check_spellings, show, spelling_key
-from merbench.data.testing import MeldRow, write_m3ed, write_meld
+from merbench.data.testing import IemocapUtt, MeldRow, write_iemocap, write_m3ed, write_meld
 from merbench.errors import UserError
 from merbench.registry import DATASETS
 
@@ -100,15 +100,19 @@ def test_meld_reads_look_alikes_of_the_card_labels_with_a_note(tmp_path):
         MeldRow(1, 0, "joy\u200b"),
         MeldRow(1, 1, "Neutral"),
         MeldRow(1, 2, "Neutral"),
+        MeldRow(1, 3, "joy", speaker="chandler\u200b"),
     ]
     release = write_meld(tmp_path, rows, media="wav")
     corpus = DATASETS.build("meld").load(tmp_path)
     assert corpus.protocol.labels == emotions
     assert corpus["train_dia1_utt0"].label == "joy" and corpus["train_dia1_utt2"].label == "neutral"
     csv = release / "train_sent_emo.csv"
+    assert corpus["train_dia1_utt3"].speaker == "Chandler"
     assert corpus.notes == [
         f"label 'joy\\u200b' read as the declared 'joy' (1 record(s), first at {csv}:9)",
         f"label 'Neutral' read as the declared 'neutral' (2 record(s), first at {csv}:10)",
+        f"speaker 'chandler\\u200b' read as 'Chandler' (first at {csv}:2) (1 record(s), first at "
+        f"{csv}:12)",
     ]
 
 
@@ -127,4 +131,18 @@ def test_m3ed_reads_look_alikes_of_the_card_labels_with_a_note(tmp_path):
     assert corpus.notes == [
         f"label 'Happy\\u200b' read as the declared 'Happy' (2 record(s), first at {path}: "
         "Anjia/Anjia_1/Anjia_1_1)"
+    ]
+
+
+def test_iemocap_reads_a_look_alike_code_as_the_code_with_a_note(tmp_path):
+    labels = ("neu", "hap", "sad", "ang")
+    utts = [IemocapUtt(f"Ses0{s}F_impro01_{'FM'[i % 2]}{i:03d}", labels[i % 4])
+            for s in range(1, 6) for i in range(8)]  # fmt: skip
+    release = write_iemocap(tmp_path, utts)
+    path = release / "Session2/dialog/EmoEvaluation/Ses02F_impro01.txt"
+    path.write_text(path.read_text().replace("\tsad\t", "\tSad\u200b\t", 1))
+    corpus = DATASETS.build("iemocap").load(tmp_path)
+    assert corpus["Ses02F_impro01_F002"].label == "sad" and len(corpus) == 40
+    assert corpus.notes == [
+        f"label 'Sad\\u200b' read as the declared 'sad' (1 record(s), first at {path}:13)"
     ]

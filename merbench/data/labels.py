@@ -4,8 +4,9 @@ space), trimming and case folding (`spelling_key`).
 
 Within a corpus that declares no label set, two different spellings of one key would silently
 make two classes (or two speakers), so `check_spellings` raises one error naming both spellings
-and where each occurs. Against a card's declared labels, `DeclaredLabels` reads a look-alike
-spelling as the declared one and keeps a note of it.
+and where each occurs. Against a card's declared labels, `Spellings` reads a look-alike spelling
+as the declared one and keeps a note of it; for a release's speaker names it reads a look-alike as
+the first spelling seen, with a note.
 """
 
 from __future__ import annotations
@@ -47,30 +48,46 @@ def check_spellings(
             )
 
 
-class DeclaredLabels:
-    """The spellings a card declares (labels and raw codes); `resolve` reads a look-alike as the
-    declared spelling and records it, `notes()` says what was read so."""
+class Spellings:
+    """One spelling per `spelling_key`: `resolve` reads a look-alike as the canonical spelling and
+    records it, `notes()` says what was read so.
 
-    def __init__(self, declared: Iterable[str]) -> None:
+    With `declared` (a card's labels and codes) the canonical spellings are those, and a value
+    matching none is returned unchanged for the caller to report as unknown; without, the first
+    spelling seen of each key is canonical (a release's speaker names).
+    """
+
+    def __init__(self, what: str = "label", declared: Iterable[str] = ()) -> None:
+        self.what = what
         self.declared = frozenset(declared)
         self._by_key = {spelling_key(d): d for d in sorted(self.declared)}
+        self._first_at: dict[str, str] = {}
         self._mapped: dict[tuple[str, str], list[str]] = {}
 
     def resolve(self, raw: str, where: str) -> str:
-        """The declared spelling of `raw` (itself when declared; `raw` unchanged when nothing
-        declared matches, for the caller to report as unknown)."""
+        """The canonical spelling of `raw` (`where` locates it, for the note)."""
         if raw in self.declared:
             return raw
-        declared = self._by_key.get(spelling_key(raw))
-        if declared is None:
+        key = spelling_key(raw)
+        canonical = self._by_key.get(key)
+        if canonical is None:
+            if not self.declared:
+                self._by_key[key], self._first_at[raw] = raw, where
             return raw
-        self._mapped.setdefault((raw, declared), []).append(where)
-        return declared
+        if canonical != raw:
+            self._mapped.setdefault((raw, canonical), []).append(where)
+        return canonical
 
     def notes(self) -> list[str]:
-        """One note per look-alike spelling read as a declared one: how many records, first where."""
-        return [
-            f"label {show(raw)} read as the declared {declared!r} ({len(places)} record(s), "
-            f"first at {places[0]})"
-            for (raw, declared), places in self._mapped.items()
-        ]
+        """One note per look-alike spelling read as a canonical one: how many records, where."""
+        out = []
+        for (raw, canonical), places in self._mapped.items():
+            if self.declared:
+                target = f"the declared {canonical!r}"
+            else:
+                target = f"{canonical!r} (first at {self._first_at[canonical]})"
+            out.append(
+                f"{self.what} {show(raw)} read as {target} ({len(places)} record(s), first at "
+                f"{places[0]})"
+            )
+        return out
