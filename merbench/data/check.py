@@ -232,10 +232,7 @@ def render_check(report: CheckReport, max_items: int = 20) -> str:
             f"audio: {report.decoded} decoded ({report.audio_seconds / 3600:.2f} h), "
             f"{len(report.unreadable)} unreadable"
         )
-    lines += [f"note: {note}" for note in report.notes]
-    if report.shortfall:
-        lines.append(f"short of the release: {report.shortfall[0]}")
-        lines += [f"  {line}" for line in report.shortfall[1:]]
+    lines += _release_lines(report)
     for title, items in (("skipped", report.skipped), ("unreadable", report.unreadable)):
         if not items:
             continue
@@ -248,3 +245,12 @@ def render_check(report: CheckReport, max_items: int = 20) -> str:
         lines.append("problems by kind: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     lines.append("status: OK" if report.ok else "status: PROBLEMS FOUND (listed above)")
     return "\n".join(lines)
+
+
+def _release_lines(report: CheckReport) -> list[str]:
+    """The loader's notes and what the copy lacks against the release's counts, as text lines."""
+    lines = [f"note: {note}" for note in report.notes]
+    if report.shortfall:
+        lines.append(f"short of the release: {report.shortfall[0]}")
+        lines += [f"  {line}" for line in report.shortfall[1:]]
+    return lines
