@@ -164,7 +164,7 @@ class ActedCorpus(CorpusLoader):
                 continue
             if parsed.note:
                 got.notes.append(parsed.note)
-            label = emotions.get(parsed.emotion)
+            label = emotions.get(parsed.emotion, "")
             if label not in labels:
                 valid = ", ".join(sorted(emotions))
                 raise UserError(f"{path}: unknown emotion code {parsed.emotion!r}; valid: {valid}")

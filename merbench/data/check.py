@@ -210,7 +210,7 @@ def render_check(report: CheckReport, max_items: int = 20) -> str:
     if report.group_counts:
         lines.append("per group (session, or speaker for the acted corpora):")
         lines += _table(report.group_counts, report.labels, "group")
-        sizes = {}
+        sizes: dict[str, dict[str, int]] = {}
         for key, counts in report.counts.items():
             split, part = key.split("/")
             sizes.setdefault(split, {})[part] = sum(counts.values())
@@ -225,8 +225,8 @@ def render_check(report: CheckReport, max_items: int = 20) -> str:
     if report.dev_rule:
         lines.append(f"dev rule: {report.dev_rule}")
     if report.excluded:
-        items = ", ".join(f"{k} {v}" for k, v in report.excluded.items())
-        lines.append(f"excluded by the protocol (not errors): {items}")
+        excluded = ", ".join(f"{k} {v}" for k, v in report.excluded.items())
+        lines.append(f"excluded by the protocol (not errors): {excluded}")
     if report.decoded or report.unreadable:
         lines.append(
             f"audio: {report.decoded} decoded ({report.audio_seconds / 3600:.2f} h), "
