@@ -13,6 +13,11 @@ from typing import Any
 
 import pytest
 
+# The tests run offline: a model hub is never reached (the download path is tested against a
+# local endpoint, tests/encoders/hub_server.py).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 
@@ -32,6 +37,7 @@ HEAVY_TESTS: dict[str, tuple[str, ...]] = {
     ),
     "test_cli.py": ("test_entry_point_plugin_is_listed_and_runs",),
     "test_concurrency.py": ("test_simultaneous_first_use_of_a_new_sqlite_store",),
+    "test_encoders_hub_download.py": ("*",),
     "test_executors.py": ("test_submitit_executor_local_cluster",),
     "test_features_robustness.py": ("test_two_processes_extracting_one_entry_encode_it_once",),
     "test_finetune.py": ("*",),
