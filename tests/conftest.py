@@ -36,10 +36,19 @@ HEAVY_TESTS: dict[str, tuple[str, ...]] = {
         "test_an_unreadable_medium_is_skipped_and_reported_not_fatal",
     ),
     "test_cli.py": ("test_entry_point_plugin_is_listed_and_runs",),
-    "test_concurrency.py": ("test_simultaneous_first_use_of_a_new_sqlite_store",),
+    "test_concurrency.py": (
+        "test_simultaneous_first_use_of_a_new_sqlite_store",
+        "test_a_live_claim_is_respected_and_a_dead_one_taken_over",
+    ),
     "test_encoders_hub_download.py": ("*",),
-    "test_executors.py": ("test_submitit_executor_local_cluster",),
-    "test_features_robustness.py": ("test_two_processes_extracting_one_entry_encode_it_once",),
+    "test_executors.py": (
+        "test_submitit_executor_local_cluster",
+        "test_two_jobs_run_in_worker_processes_with_gpus_round_robin",
+    ),
+    "test_features_robustness.py": (
+        "test_two_processes_extracting_one_entry_encode_it_once",
+        "test_crashed_process_leaves_no_entry_and_the_next_call_re_extracts",
+    ),
     "test_finetune.py": ("*",),
     "test_honest_outcomes.py": ("*",),
     "test_models_hf_finetune.py": ("test_audio_backbone_trains_end_to_end_with_its_frame_mask",),
