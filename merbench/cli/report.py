@@ -160,8 +160,8 @@ def _chosen_runs(
     Restricted to `datasets`; with `grid`, to its rows (`merbench.report.rows`). Runs without
     merbench's identity tags are left out with one note; no run left is a UserError."""
     from merbench.experiment import tracking
-    from merbench.experiment.gridrows import recorded_rows
     from merbench.experiment.recipes import load_grid
+    from merbench.experiment.rowrecord import recorded_labels, recorded_rows
     from merbench.report.aggregate import finished_runs
     from merbench.report.rows import identified, ignored_note, select_rows
 
@@ -172,7 +172,8 @@ def _chosen_runs(
     if datasets:
         runs = runs[runs["dataset"].isin(datasets)]
     members = recorded_rows(uri, spec["name"]) if spec else None
-    runs = finished_runs(runs, grid=spec, members=members) if not runs.empty else runs
+    if not runs.empty:
+        runs = finished_runs(runs, grid=spec, members=members, labels=recorded_labels(uri))
     if runs.empty:
         raise UserError(
             f"no finished runs in {uri} for the requested dataset(s)/grid; run some first"

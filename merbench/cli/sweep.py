@@ -229,8 +229,9 @@ def _print_table(uri: str, datasets: list[str], grid: str | None, tasks: list) -
         return
     spec = {**load_grid(grid), "name": tasks[0].grid} if grid else None
     members = {t.config_key: t.name for t in tasks} if grid else None
+    labels = {t.config_key: t.label for t in tasks if t.label}
     text = render_table(
-        finished_runs(runs, grid=spec, members=members),
+        finished_runs(runs, grid=spec, members=members, labels=labels),
         datasets=datasets,
         grid=spec,
         fmt="terminal",

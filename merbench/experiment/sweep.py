@@ -257,16 +257,18 @@ def run_sweep(
 
     Runs an interrupted sweep left RUNNING are marked FAILED first (they are run again); runs
     whose key another live process holds are left alone (SKIPPED if they come up). A grid's
-    configurations are recorded as its rows first (`gridrows.record_rows`): a row whose runs
-    another command finished is still the grid's.
+    configurations are recorded as its rows first, and ``--name`` labels as theirs
+    (`merbench.experiment.rowrecord`): a row whose runs another command finished is still the
+    grid's, and still takes the label.
     """
-    from merbench.experiment.gridrows import record_rows
+    from merbench.experiment.rowrecord import record_labels, record_rows
     from merbench.experiment.runner import execute_task
     from merbench.registry import EXECUTORS
 
     for grid in sorted({t.grid for t in sweep.tasks} - {""}):
         rows = ((t.config_key, t.name) for t in sweep.tasks if t.grid == grid)
         record_rows(sweep.tracking_uri, grid, rows)
+    record_labels(sweep.tracking_uri, ((t.config_key, t.label) for t in sweep.tasks))
 
     executor = sweep.executor or EXECUTORS.build(
         sweep.options.executor, **executor_options(sweep.options)

@@ -28,11 +28,15 @@ REQUIRED_COLUMNS = ("run_id", "name", "dataset", "split", "seed")
 
 
 def finished_runs(
-    runs: pd.DataFrame, grid: dict[str, Any] | None = None, members: dict[str, str] | None = None
+    runs: pd.DataFrame,
+    grid: dict[str, Any] | None = None,
+    members: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """The finished runs of `runs` that carry merbench's identity tags, validated, with a ``row``
     column naming their configuration (`merbench.report.rows.name_rows`; with `grid`, only the
-    runs of its rows, named by them; `members`: config key -> row name recorded by its sweeps).
+    runs of its rows, named by them; `members`: config key -> row name recorded by its sweeps;
+    `labels`: config key -> ``--name`` label recorded by the sweeps).
 
     Repeated runs of one unit of one configuration (same row, dataset, split, seed) keep the first
     and drop the others. A dataset whose runs carry several protocols is split into one dataset
@@ -51,7 +55,7 @@ def finished_runs(
     out = split_protocols(out)
     out["split"] = out["split"].astype(str)
     out["seed"] = pd.to_numeric(out["seed"], errors="coerce").fillna(0).astype(int)
-    out = name_rows(out, grid, members)
+    out = name_rows(out, grid, members, labels)
     out = out.drop_duplicates(["row", "dataset", "split", "seed"], keep="first")
     return out.reset_index(drop=True)
 

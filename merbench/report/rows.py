@@ -7,11 +7,11 @@ older key scheme) are not counted (`identified`); the commands say how many they
 `name_rows` names each configuration, in this order of precedence:
 
 - in a grid's layout, the grid row it is: a run the grid's sweep launched as that row, or a config
-  key the sweep recorded as that row (``merbench.experiment.gridrows``: a row whose runs another
+  key the sweep recorded as that row (``merbench.experiment.rowrecord``: a row whose runs another
   command had finished). Configurations of no row of the grid are left out; when several
   configurations are one row on a dataset (the grid run again with other overrides), the newest
   is the row.
-- the label given with ``--name`` (the newest, when its runs carry several);
+- the label given with ``--name`` (recorded by the sweep, else the newest its runs carry);
 - the readable name its runs logged: the recipe or grid row, then in brackets what differs from
   it (``drkf [fusion=gated]``); runs logged before readable names give their recipe name.
 
@@ -57,21 +57,26 @@ def ignored_note(count: int) -> str:
 
 
 def name_rows(
-    runs: pd.DataFrame, grid: dict[str, Any] | None = None, members: dict[str, str] | None = None
+    runs: pd.DataFrame,
+    grid: dict[str, Any] | None = None,
+    members: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """`runs` (finished and identified) with a ``row`` column naming each run's configuration;
     with `grid`, only the runs of its rows (`members`: config key -> row name recorded by its
-    sweeps). See the module docstring for the rules."""
+    sweeps). `labels` (config key -> label recorded by the sweeps) outrank the runs' own label
+    tags. See the module docstring for the rules."""
     out = runs.copy()
     if grid is not None:
         return _grid_rows(out, grid, members or {})
-    out["row"] = _configuration_names(out)
+    out["row"] = _configuration_names(out, labels or {})
     out = _text_source(out)
     return _tell_apart(out)
 
 
-def _configuration_names(runs: pd.DataFrame) -> pd.Series:
-    """One name per (dataset, config key): the newest label, else the newest readable name."""
+def _configuration_names(runs: pd.DataFrame, labels: dict[str, str]) -> pd.Series:
+    """One name per (dataset, config key): its recorded label, else the newest label tag, else
+    the newest readable name."""
     label, readable, name = _text(runs, "label"), _text(runs, "readable"), _text(runs, "name")
     own = readable.where(readable != "", name)
     keys = list(zip(runs["dataset"].astype(str), _text(runs, "config_key"), strict=True))
@@ -81,7 +86,8 @@ def _configuration_names(runs: pd.DataFrame) -> pd.Series:
             chosen[key] = (True, lab)
         elif not chosen.get(key, (False, ""))[0]:
             chosen[key] = (False, nm)
-    return pd.Series([chosen[k][1] for k in keys], index=runs.index, dtype=str)
+    names = [labels.get(k[1]) or chosen[k][1] for k in keys]
+    return pd.Series(names, index=runs.index, dtype=str)
 
 
 def _text_source(runs: pd.DataFrame) -> pd.DataFrame:
