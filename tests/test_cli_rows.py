@@ -66,8 +66,8 @@ def test_run_then_ablate_fills_every_grid_row_and_rows_are_chosen_by_name(
     assert "| synth | DRKF (BME + PCMI + FE_s + ED) | kld |" in balance.stdout
 
     # one more configuration, on two folds: every other row is incomplete next to it
-    deeper = merbench(cli_env, "run", "--baseline", "drkf", "--set", "fusion.layers=2", "--split", "fold1",
-                      "--split", "fold2", "--no-table", *TINY)  # fmt: skip
+    deeper = merbench(cli_env, "run", "--baseline", "drkf", "--set", "fusion.layers=2",
+                      "--split", "fold1", "--split", "fold2", "--no-table", *TINY)  # fmt: skip
     assert deeper.returncode == 0, deeper.stderr
     everything = md_rows(merbench(cli_env, "table", "--format", "md").stdout)
     deep = "drkf [d=32, fusion.layers=2, train.max_epochs=1]"
@@ -86,8 +86,8 @@ def test_run_then_ablate_fills_every_grid_row_and_rows_are_chosen_by_name(
     assert plots.returncode == 0, plots.stderr
     drawn = sorted(Path(p).name for p in plots.stdout.split())
     assert drawn == [
-        "confusion_synth_drkf_d_32_fusion.layers_2_train.max_epochs_1_.png",
-        "confusion_synth_drkf_d_32_train.max_epochs_1_.png",
+        "confusion_synth_drkf_d_32_fusion.layers_2_train.max_epochs_1.png",
+        "confusion_synth_drkf_d_32_train.max_epochs_1.png",
         "forest_synth_ua.png",
     ]
     report = merbench(cli_env, "report", "--grid", "drkf-table4", "--no-tsne", "--exclude",

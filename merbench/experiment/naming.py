@@ -36,7 +36,7 @@ def differences(base: ResolvedConfig, config: ResolvedConfig) -> list[str]:
     """What `config` changes of `base`, as ``key=value`` items in config order.
 
     A role whose plugin changed is one item (``fusion=gated``: its options are the new plugin's,
-    not changes); a ``variant`` set alike on every part that has one is one item (``variant=code``),
+    not changes), and so is another model (``model=fdrl``, then its options that differ); a ``variant`` set alike on every part that has one is one item (``variant=code``),
     first; other options are dotted (``fusion.layers=2``, ``train.max_epochs=3``, ``ed=off``).
     """
     old, new = _sections(base), _sections(config)
@@ -44,9 +44,10 @@ def differences(base: ResolvedConfig, config: ResolvedConfig) -> list[str]:
     items: list[str] = []
     for prefix, section in new.items():
         before = old.get(prefix, {})
-        if prefix and section.get("name") != before.get("name"):
-            items.append(f"{prefix[:-1]}={section.get('name')}")
-            continue
+        if section.get("name") != before.get("name"):
+            items.append(f"{prefix[:-1] or 'model'}={section.get('name')}")
+            if prefix:
+                continue
         for key, value in section.items():
             if key == "name" or before.get(key) == value:
                 continue
