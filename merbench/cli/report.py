@@ -4,7 +4,7 @@ render them with the report layer; this module parses and prints."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,22 +14,17 @@ from merbench.errors import UserError
 # -- table --------------------------------------------------------------------------------------
 TABLE_FORMATS = ("terminal", "md", "latex", "csv", "pdf", "png")
 
-Rows = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--rows",
-        metavar="PATTERN",
-        help="Only the rows whose name is PATTERN or matches it as a glob (* ? [...]); repeatable.",
-    ),
-]
-Exclude = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--exclude",
-        metavar="PATTERN",
-        help="Leave out the rows whose name is PATTERN or matches it as a glob; repeatable.",
-    ),
-]
+
+def _pattern_option(flag: str, what: str) -> Any:
+    """A repeatable ``FLAG PATTERN`` option on row names (the name itself, or a glob on it)."""
+    return typer.Option(
+        flag, metavar="PATTERN", help=f"{what} whose name is PATTERN or matches it as a glob "
+        "(* ? [...]); repeatable.",
+    )  # fmt: skip
+
+
+Rows = Annotated[list[str] | None, _pattern_option("--rows", "Only the rows")]
+Exclude = Annotated[list[str] | None, _pattern_option("--exclude", "Leave out the rows")]
 CompleteOnly = Annotated[
     bool,
     typer.Option(
@@ -87,8 +82,8 @@ def table(
 ) -> None:
     """Paper-style table of tracked runs: mean ± std over folds and seeds, significance marks.
 
-    A row is a configuration, whatever command ran it, named by what differs from its recipe
-    (``drkf [fusion=gated]``) or by ``--name``; with --grid, by the grid's rows."""
+    A row is a configuration, whatever command ran it, named by its recipe and what differs
+    from it, or by the --name of run and ablate; with --grid, by the grid's rows."""
     from merbench.experiment import tracking
     from merbench.report.render import render_table
 
