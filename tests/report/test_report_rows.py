@@ -79,10 +79,14 @@ def test_a_grid_row_is_filled_by_a_run_of_its_configuration_whatever_launched_it
 
 
 def runs_with_one_fold_row() -> pd.DataFrame:
-    """A, B, C, D complete on 5 folds; X has fold 1 only, with the best score of all."""
-    values = {n: five_folds([b + 0.01 * k for k in range(5)])
-              for n, b in (("A", 0.70), ("B", 0.60), ("C", 0.50), ("D", 0.40))}  # fmt: skip
-    values["X"] = {("1", 0): {"ua": 0.95, "wa": 0.95}}
+    """A, B, C, D complete on 5 folds; X has folds 1 to 3 only, with the best score of all."""
+    values = {
+        "A": five_folds([0.70, 0.73, 0.71, 0.74, 0.72]),  # mean 0.72
+        "B": five_folds([0.61, 0.62, 0.64, 0.60, 0.63]),  # mean 0.62
+        "C": five_folds([0.50, 0.52, 0.51, 0.53, 0.54]),
+        "D": five_folds([0.40, 0.43, 0.41, 0.44, 0.42]),
+    }
+    values["X"] = five_folds([0.95, 0.91, 0.97])
     return make_runs(values)
 
 
@@ -126,4 +130,17 @@ def test_cd_uses_the_configurations_complete_on_every_block() -> None:
     scores, notes = block_scores(runs_with_one_fold_row())
     assert list(scores.columns) == ["A", "B", "C", "D"]
     assert list(scores.index) == [f"synth/{k}" for k in range(1, 6)]
-    assert notes[0] == "synth: left out, with fewer than its 5 splits: X (1)"
+    assert notes[0] == "synth: left out, with fewer than its 5 splits: X (3)"
+
+
+def test_an_incomplete_grid_reference_is_not_tested_against() -> None:
+    runs = make_runs(
+        {"BME": five_folds([0.6, 0.61, 0.62, 0.63, 0.64]), "DRKF": five_folds([0.7] * 4)},
+        grid="toy",
+    )  # DRKF, the grid's reference (its last row), lacks fold 5
+    view = build_view(runs, grid=GRID, reported=False, test="ttest")
+    assert view.comparisons.empty and not view.plans
+    assert any("No significance test on synth: the reference row DRKF lacks" in line
+               for line in view.caption)  # fmt: skip
+    cells = {r.label: r.cells[("synth", "ua")] for r in view.rows}
+    assert cells["DRKF"].incomplete and cells["DRKF"].rank == 0 and cells["BME"].rank == 1
