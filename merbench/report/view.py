@@ -144,8 +144,8 @@ def build_view(
         components = [str(c) for c in grid.get("columns", [])]
         runs = runs[runs["row"].isin(order)]
         if not grid_name and "grid" in runs.columns:
-            names = sorted(set(runs["grid"].astype(str)) - {""})
-            grid_name = names[0] if len(names) == 1 else ""
+            tags = sorted(set(runs["grid"].astype(str)) - {""})
+            grid_name = tags[0] if len(tags) == 1 else ""
         marks_of = {str(r["name"]): tuple(r.get("marks", ())) for r in spec_rows}
     else:
         order = sorted(runs["row"].unique())
@@ -194,8 +194,9 @@ def build_view(
         notes.append(f"The reference {reference} is a reported row: no significance test.")
         test = "none"
     cells = aggregate(runs, datasets=datasets, metrics=metrics) if not runs.empty else None
+    plans: dict[str, Plan] = {}
     if test == "none" or runs.empty or not tested:
-        comparisons, plans = pd.DataFrame(columns=["dataset", "metric", "row", "significant"]), {}
+        comparisons = pd.DataFrame(columns=["dataset", "metric", "row", "significant"])
     else:
         comparisons, plans = compare_rows(
             runs, datasets=tested, metrics=metrics, rows=order, reference=reference,
@@ -279,10 +280,8 @@ def _reported_view(rep: ReportedRow, name: str, marks: tuple[str, ...]) -> RowVi
 def _rank(rows: list[RowView], columns: list[tuple[str, str]], digits: int) -> None:
     """Rank 1 / 2 for the best / second-best displayed value of each column (ties share)."""
     for col in columns:
-        shown = sorted(
-            {round(100 * r.cells[col].value, digits) for r in rows if _value(r, col) is not None},
-            reverse=True,
-        )
+        values = [v for v in (_value(r, col) for r in rows) if v is not None]
+        shown = sorted({round(100 * v, digits) for v in values}, reverse=True)
         for row in rows:
             value = _value(row, col)
             if value is None:
@@ -310,7 +309,7 @@ def _deltas(
     """
     out: dict[tuple[str, str], float | None] = {}
     for col in columns:
-        valued = [(r, _value(r, col)) for r in rows if _value(r, col) is not None]
+        valued = [(r, v) for r, v in ((r, _value(r, col)) for r in rows) if v is not None]
         if len(valued) < 2:
             out[col] = None
             continue
