@@ -197,7 +197,8 @@ def compare_rows(
 ) -> tuple[pd.DataFrame, dict[str, Plan]]:
     """Every row against the reference row of its column, per dataset and metric.
 
-    `reference` is a row name or None / ``"best"`` (the row with the highest mean in each column).
+    `reference` is a row name or None / ``"best"`` (the row with the highest mean in each column
+    among the rows that have every unit of the column; no test when none has).
     `test` is a registered test name or ``"auto"`` (`choose_test`). `predictions` maps a run id to
     its per-utterance predictions (needed by utterance-level tests). Returns (comparisons, plans):
     comparisons has `COMPARISON_COLUMNS`, one record per (dataset, metric, non-reference row);
@@ -261,9 +262,10 @@ def compare_rows(
             present = [r for r in order if matrix[r].notna().any()]
             if len(present) < 2:
                 continue
+            complete = [r for r in present if matrix[r].notna().all()]  # never an incomplete best
             ref = (
-                max(present, key=lambda r: (matrix[r].mean(), -present.index(r)))
-                if ref_mode
+                max(complete, key=lambda r: (matrix[r].mean(), -present.index(r)))
+                if ref_mode and complete
                 else reference
             )
             if ref not in present:
