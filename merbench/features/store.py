@@ -6,17 +6,19 @@ Encoder.key()}`` and lives in ``<root>/<key>/``:
 - ``shard-00000.npy`` ...: float16 ``[rows, d]`` arrays, the frames of many utterances one after
   the other, each written when it fills (``shard_mb``), so memory never holds the whole corpus;
 - ``index.json``: ``{utterance id: [shard, offset, length]}`` in corpus order;
-- ``meta.json``: corpus name and fingerprint, encoder key, dim, dtype, count, shards with their
-  SHA-256, creation date.
+- ``meta.json``: corpus name and fingerprint, encoder key, dim, dtype, count, shards and index with
+  their SHA-256, creation date, and its own checksum (`merbench.features.entry`).
 
 An entry is written under ``<root>/.tmp-<key>-*`` and renamed into place when complete, under a file
 lock ``<root>/<key>.lock``: an interrupted extraction leaves no entry, two processes never both
-extract. Shards are memory-mapped on open after their checksums are verified; a corrupted entry is
-reported, removed and extracted again.
+extract. Shards are memory-mapped on open after their checksums are verified; a corrupted entry (a
+file failing its checksum, an index disagreeing with the metadata) is reported, removed and
+extracted again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -40,10 +42,11 @@ from merbench.features.entry import (
     FeatureSet,
     encoder_label,
     entry_key,
+    meta_checksum,
 )
 from merbench.features.inputs import check_output, estimate_length, read_inputs, usable_utterances
 from merbench.features.memory import bounded_heap, release_free_memory
-from merbench.features.writer import ShardWriter
+from merbench.features.writer import ShardWriter, write_synced
 from merbench.keys import canonical_json
 from merbench.paths import feature_store_dir
 
@@ -251,7 +254,8 @@ class FeatureStore:
             )
         order = {u.id: n for n, u in enumerate(corpus.utterances)}
         index = dict(sorted(writer.index.items(), key=lambda kv: order[kv[0]]))
-        (folder / "index.json").write_text(canonical_json(index), "utf-8")
+        index_bytes = canonical_json(index).encode("utf-8")
+        write_synced(folder / "index.json", index_bytes)
         meta = {
             "format": FORMAT_VERSION,
             "key": job.key,
@@ -266,10 +270,16 @@ class FeatureStore:
             "missing": missing,
             "unreadable": unreadable,
             "shards": writer.shards,
+            "index": {
+                "file": "index.json",
+                "bytes": len(index_bytes),
+                "sha256": hashlib.sha256(index_bytes).hexdigest(),
+            },
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": round(time.time() - started, 3),
         }
-        (folder / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), "utf-8")
+        meta["checksum"] = meta_checksum(meta)
+        write_synced(folder / "meta.json", json.dumps(meta, indent=1, ensure_ascii=False).encode())
 
     # -- listing and removal ----------------------------------------------------------------------
     def entries(self) -> list[EntryInfo]:
