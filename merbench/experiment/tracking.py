@@ -81,11 +81,21 @@ def client(uri: str) -> Any:
         return MlflowClient(tracking_uri=uri)
     from filelock import FileLock
 
-    # SQLite: the first use creates or migrates the schema; one process at a time (two at once
-    # crash on "duplicate column" and can leave the store half-migrated)
+    from merbench.experiment import sqlite_store
+
+    # SQLite: the first use creates the store (whole or not at all, `sqlite_store`) or migrates
+    # its schema; one process at a time (two at once crash on "duplicate column")
     with FileLock(uri.removeprefix("sqlite:///") + ".lock"):
-        c = MlflowClient(tracking_uri=uri)
-        c.search_experiments(max_results=1)
+        sqlite_store.ensure_created(uri, EXPERIMENT, artifact_root(uri))
+        try:
+            c = MlflowClient(tracking_uri=uri)
+            c.search_experiments(max_results=1)
+        except Exception as exc:
+            if not sqlite_store.rebuild_if_half_built(uri, exc):
+                raise
+            sqlite_store.ensure_created(uri, EXPERIMENT, artifact_root(uri))
+            c = MlflowClient(tracking_uri=uri)
+            c.search_experiments(max_results=1)
     return c
 
 
