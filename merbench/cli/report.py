@@ -10,6 +10,7 @@ import typer
 
 from merbench.cli.app import TrackingUri, app, console, err_console
 from merbench.errors import UserError
+from merbench.files import disk_write, write_atomic
 
 # -- table --------------------------------------------------------------------------------------
 TABLE_FORMATS = ("terminal", "md", "latex", "csv", "pdf", "png")
@@ -99,12 +100,13 @@ def table(
     if compiled:
         from merbench.report.latex import render_file
 
-        render_file(text, out, format)
+        with disk_write(out, "the table"):
+            render_file(text, out, format)
         console.print(f"wrote {out}")
     elif out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text if isinstance(text, str) else str(text))
+            write_atomic(out, text if isinstance(text, str) else str(text), "the table")
         except OSError as exc:
             raise UserError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
         console.print(f"wrote {out}")
@@ -220,7 +222,7 @@ def report(
     def history(run_id: str, key: str) -> list[tuple[int, float]]:
         return [(m.step, m.value) for m in mlflow_client.get_metric_history(run_id, key)]
 
-    with console.status(f"writing the report of {grid}"):
+    with console.status(f"writing the report of {grid}"), disk_write(out, "the report"):
         written = write_report(
             runs, grid={**load_grid(grid), "name": Path(grid).stem}, out_dir=out,
             predictions=lambda run_id: tracking.load_predictions(run_id, uri),

@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from merbench.files import disk_write
 from merbench.paths import cache_dir
 
 HEARTBEAT = 10.0
@@ -100,8 +101,12 @@ class Claim:
         record = {"host": socket.gethostname(), "pid": os.getpid(), "token": self.token,
                   "heartbeat": time.time(), "since": self.since}  # fmt: skip
         tmp = self.path.with_name(f".{self.path.name}.{self.token}")
-        tmp.write_text(json.dumps(record), "utf-8")
-        os.replace(tmp, self.path)
+        try:
+            with disk_write(self.folder, "a run's claim"):
+                tmp.write_text(json.dumps(record), "utf-8")
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def acquire(self) -> dict[str, Any] | None:
         """Take the claim; returns None on success, else the live holder's record."""
@@ -122,7 +127,8 @@ class Claim:
                 current = _read(self.path)
                 if not current or current.get("token") != self.token:
                     return  # taken over (we were presumed dead): stop refreshing
-                self._write()
+                with contextlib.suppress(OSError):  # e.g. a full disk: the beat is retried
+                    self._write()
 
     def release(self) -> None:
         self._stop.set()

@@ -47,6 +47,7 @@ from merbench.features.entry import (
 from merbench.features.inputs import check_output, estimate_length, read_inputs, usable_utterances
 from merbench.features.memory import bounded_heap, release_free_memory
 from merbench.features.writer import ShardWriter, write_synced
+from merbench.files import disk_write
 from merbench.keys import canonical_json
 from merbench.paths import feature_store_dir
 
@@ -188,14 +189,16 @@ class FeatureStore:
         if self.path(key).exists():  # a folder without meta.json is no entry: clear the name
             self._discard(self.path(key))
         tmp = self.root / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir(parents=True)
-        try:
-            with bounded_heap():
-                self._write_entry(tmp, job)
-            os.replace(tmp, self.path(key))
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        what = f"the features of {job.corpus.name} by {job.encoder.name} (nothing of them kept)"
+        with disk_write(self.root, what):
+            tmp.mkdir(parents=True)
+            try:
+                with bounded_heap():
+                    self._write_entry(tmp, job)
+                os.replace(tmp, self.path(key))
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
         self.stats["extracted"] += 1
 
     def _write_entry(self, folder: Path, job: Extraction) -> None:

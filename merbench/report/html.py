@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from merbench.errors import UserError
+from merbench.files import write_atomic
 from merbench.report.aggregate import finished_runs
 from merbench.report.cells import _plain_cell
 from merbench.report.details import details_frame, details_text
@@ -239,7 +240,7 @@ def write_report(
             f"<body>{''.join(parts)}</body></html>\n")  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     page_path = out_dir / f"{name}.html"
-    page_path.write_text(page, encoding="utf-8")
+    write_atomic(page_path, page, "the report's page")
     pdf = _write_pdf(view, figures, balance, env, out_dir / f"{name}.pdf", notes)
     return Report(page_path, pdf, figures, notes)
 
