@@ -100,7 +100,7 @@ def table(
     if compiled:
         from merbench.report.latex import render_file
 
-        with disk_write(out, "the table"):
+        with disk_write(str(out), "the table"):
             render_file(text, out, format)
         console.print(f"wrote {out}")
     elif out is not None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from merbench.env import QUIET
 from merbench.errors import UserError
-from merbench.experiment import tracking
+from merbench.experiment import preflight, tracking
 from merbench.paths import results_dir
 
 HOST = "127.0.0.1"
@@ -104,6 +104,7 @@ def start_ui(
     artifacts = artifacts or default_artifacts
     if store.startswith("sqlite:///"):
         Path(store.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        preflight.open_tracking(store)  # a new store is built whole here, not in place by the server
     artifacts.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **QUIET, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     command = server_command(store, artifacts, port, host)

@@ -85,7 +85,9 @@ sys.exit(ui.serve(sys.argv[1], port=0, on_ready=lambda url: print("URL", url, fl
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=str)
+@pytest.mark.parametrize(
+    "stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name
+)
 def test_ui_serves_on_localhost_and_stops_its_process_group_on_a_signal(
     stop: signal.Signals, tmp_path: Path
 ) -> None:
