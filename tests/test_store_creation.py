@@ -46,12 +46,16 @@ print(json.dumps({"duration": duration, "stored": states}))
 """
 
 
-def schema_state(db: Path) -> tuple[str, list[str]]:
-    """(alembic revision, experiment names) of the store file `db`."""
+def schema_state(db: Path) -> tuple[str | None, list[str]]:
+    """(alembic revision, experiment names) of the store file `db`; (None, []) for a schema that
+    lacks either table, None for a revision never recorded."""
     with sqlite3.connect(db) as con:
-        (revision,) = con.execute("SELECT version_num FROM alembic_version").fetchone()
-        names = [r[0] for r in con.execute("SELECT name FROM experiments ORDER BY name")]
-    return revision, names
+        try:
+            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+            names = [r[0] for r in con.execute("SELECT name FROM experiments ORDER BY name")]
+        except sqlite3.OperationalError:
+            return None, []
+    return (row[0] if row else None), names
 
 
 def finished_keys(db: Path) -> list[str]:
