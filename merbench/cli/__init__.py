@@ -93,7 +93,8 @@ def main() -> None:
     if lean.wants_help(sys.argv):
         lean.import_rich_utils_lean()  # help without importing markdown-it and pygments
     try:
-        code = app(standalone_mode=False)  # Click's errors come here instead of its error box
+        # Click's errors come here instead of its error box; the name as a user types it
+        code = app(standalone_mode=False, prog_name="merbench")
     except UserError as exc:
         _error_line(str(exc))
         sys.exit(2)
