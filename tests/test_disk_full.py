@@ -5,14 +5,12 @@ and nothing half-written is left looking finished; after space is freed, the rer
 
 from __future__ import annotations
 
-import errno
-import os
 import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
-from guarantee_helpers import write_manifest
+from guarantee_helpers import fill, mounted_tmpfs, write_manifest
 
 from merbench.files import DiskFull
 
@@ -20,29 +18,8 @@ from merbench.files import DiskFull
 @pytest.fixture
 def disk(tmp_path: Path):
     """An empty 4 MB tmpfs at ``tmp_path/disk`` (unmounted afterwards)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-def fill(folder: Path) -> Path:
-    """Write a file in `folder` until the disk is full; its path (delete it to free the space)."""
-    filler = folder / "filler"
-    with open(filler, "wb", buffering=0) as f:
-        for size in (65536, 4096, 1):
-            try:
-                while True:
-                    f.write(b"\0" * size)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-    return filler
+    with mounted_tmpfs(tmp_path / "disk") as mount:
+        yield mount
 
 
 def one_error(done: subprocess.CompletedProcess) -> str:

@@ -222,7 +222,7 @@ def report(
     def history(run_id: str, key: str) -> list[tuple[int, float]]:
         return [(m.step, m.value) for m in mlflow_client.get_metric_history(run_id, key)]
 
-    with console.status(f"writing the report of {grid}"), disk_write(out, "the report"):
+    with console.status(f"writing the report of {grid}"):
         written = write_report(
             runs, grid={**load_grid(grid), "name": Path(grid).stem}, out_dir=out,
             predictions=lambda run_id: tracking.load_predictions(run_id, uri),
