@@ -104,9 +104,8 @@ def start_ui(
     artifacts = artifacts or default_artifacts
     if store.startswith("sqlite:///"):
         Path(store.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        preflight.open_tracking(
-            store
-        )  # a new store is built whole here, not in place by the server
+        # a new store is built whole here (`merbench.experiment.sqlite_store`), not by the server
+        preflight.open_tracking(store)
     artifacts.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **QUIET, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     command = server_command(store, artifacts, port, host)
