@@ -10,6 +10,7 @@ imported inside the functions (the CLI imports this package).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -18,6 +19,7 @@ import numpy as np
 
 from merbench.registry import STAT_TESTS
 from merbench.report.stats.counts import diff_from_swaps, diff_from_weights
+from merbench.report.stats.permutation import permutation_pvalues, swap_kinds
 from merbench.report.stats.results import StatResult, Utterances
 
 
@@ -85,29 +87,27 @@ class PermutationConfig:
 
 
 def permutation_pvalue(data: Utterances, n_resamples: int, seed: int) -> tuple[float, float]:
-    """(observed difference, two-sided p) of the paired permutation test. Monte Carlo:
-    ``(1 + #{|d*| >= |d|}) / (B + 1)`` over B random swaps of the clusters where A and B differ;
-    exact enumeration of all 2**N' swaps when that is no more than B."""
-    moving = np.flatnonzero(np.any(data.ha != data.hb, axis=1))
-    sub = Utterances(data.ha[moving], data.hb[moving], data.correct_a[moving],
-                     data.correct_b[moving], data.num_classes, data.metric,
-                     data.components)  # fmt: skip
+    """(observed difference, two-sided p) of the paired permutation test of one comparison: the
+    Monte Carlo p of `permutation_pvalues`, or the exact p over all 2**N' swaps when that is no
+    more than `n_resamples` (N': the clusters where A and B differ)."""
+    delta = data.hb - data.ha
+    moving = delta[np.any(delta != 0, axis=1)]
+    n = moving.shape[0]
+    if n == 0 or n > 20 or 2**n > n_resamples:
+        observed, p = permutation_pvalues(
+            swap_kinds(data), data.num_classes, data.metric, data.components, n_resamples,
+            np.random.default_rng(seed),
+        )  # fmt: skip
+        return float(observed[0]), float(p[0])
     base_a, base_b = data.ha.sum(axis=0), data.hb.sum(axis=0)
-    moved = lambda swap: diff_from_swaps(sub, swap, base_a, base_b)  # noqa: E731
-    observed = float(moved(np.zeros(moving.size)))
-    if observed == 0 or moving.size == 0:
+    exact = dataclasses.replace(data, ha=np.zeros_like(moving), hb=moving)
+    codes = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+    null = diff_from_swaps(exact, codes, base_a, base_b)
+    observed = float(null[0])
+    if observed == 0:
         return observed, 1.0
     tol = 1e-12 * max(1.0, abs(observed))
-    if moving.size <= 20 and 2**moving.size <= n_resamples:
-        codes = np.arange(2**moving.size)[:, None] >> np.arange(moving.size) & 1
-        extreme = np.count_nonzero(np.abs(moved(codes)) >= abs(observed) - tol)
-        return observed, extreme / codes.shape[0]
-    rng = np.random.default_rng(seed)
-    extreme = 0
-    for start in range(0, n_resamples, 500):
-        swaps = rng.integers(0, 2, size=(min(500, n_resamples - start), moving.size))
-        extreme += np.count_nonzero(np.abs(moved(swaps)) >= abs(observed) - tol)
-    return observed, (1 + extreme) / (n_resamples + 1)
+    return observed, np.count_nonzero(np.abs(null) >= abs(observed) - tol) / codes.shape[0]
 
 
 @STAT_TESTS.register("permutation", config=PermutationConfig)
