@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from report_helpers import make_runs
+from report_helpers import make_runs, protocol_json
 
 from merbench.data.metrics import compute_metrics
 from merbench.errors import UserError
@@ -22,6 +22,7 @@ from merbench.report.stats import (
     metric_from_counts,
     min_wilcoxon_p,
 )
+from merbench.report.view import build_view
 
 
 def test_holm_matches_hand_computation() -> None:
@@ -229,3 +230,73 @@ def test_utterance_tests_refuse_runs_scored_on_different_labels() -> None:
     }
     with pytest.raises(UserError, match="different labels"):
         utterances_for([("test", "a", "b")], frames.__getitem__, "wa", ())
+
+
+# ------------------------------------------------------------------------ layouts and captions
+def fold_runs(splits: list[str], seeds: int = 1) -> pd.DataFrame:
+    """Rows A, B, C on `splits` of a 5-fold corpus (its protocol lists all 5 folds)."""
+    rng = np.random.default_rng(4)
+    values = {
+        name: {(s, k): {"ua": 0.6 + shift + rng.normal(0, 0.01)} for s in splits
+               for k in range(seeds)}
+        for name, shift in (("A", 0.0), ("B", 0.01), ("C", 0.02))
+    }  # fmt: skip
+    folds = protocol_json("synth", splits=[f"fold{k}" for k in range(1, 6)])
+    return make_runs(values).assign(protocol=folds)
+
+
+def test_two_of_five_folds_are_tested_as_folds_with_the_corpus_ratio() -> None:
+    out, plans = compare_rows(fold_runs(["fold1", "fold2"], seeds=3), metrics={"synth": ["ua"]})
+    plan = plans["synth"]
+    assert (plan.test, plan.n_units, plan.n_folds) == ("corrected", 2, 5)
+    assert "over 2 folds (seeds averaged per fold)" in plan.reason
+    assert "1/k + n_test/n_train = 1/2 + 0.25" in plan.reason  # 5 folds: 1 / (5 - 1)
+    # best-row mode, 3 rows: Holm over 3 pairs, a mark needs raw p <= 0.05 / 3
+    assert out["mde_alpha"].tolist() == pytest.approx([0.05 / 3] * 2)
+    view = build_view(fold_runs(["fold1", "fold2"]), reported=False)
+    assert any(
+        "synth: 2 of 5 folds (leave one session out) × 1 seed (0)" in x for x in view.caption
+    )
+
+
+def test_one_fold_of_a_fold_corpus_is_no_official_split_and_gets_no_test() -> None:
+    view = build_view(fold_runs(["fold1"], seeds=3), reported=False)
+    text = "\n".join(view.caption)
+    assert "synth: 1 of 5 folds (leave one session out) × 3 seeds (0, 1, 2)" in text
+    assert "official" not in text
+    assert "No significance test (1 of 5 folds cannot support a test between configurations" in text
+    assert view.comparisons.empty
+
+
+def test_one_split_tests_seeds_and_with_one_seed_says_what_it_compares() -> None:
+    rng = np.random.default_rng(9)
+    labels = rng.integers(0, 3, size=60)
+    frames, values = {}, {}
+    for name in ("A", "B", "C"):
+        values[name] = {}
+        for seed in range(3):
+            pred = np.where(rng.random(60) < 0.7, labels, rng.integers(0, 3, size=60))
+            frames[f"meld-{name}-official-{seed}"] = predictions_frame(
+                [str(x) for x in labels], [str(x) for x in pred]
+            )
+            values[name][("official", seed)] = {"wf1": float(np.mean(pred == labels))}
+    runs = make_runs(values, dataset="meld")
+    out, plans = compare_rows(runs, metrics={"meld": ["wf1"]}, predictions=frames.__getitem__,
+                              reference="A")  # fmt: skip
+    assert plans["meld"].test == "ttest" and out["n"].tolist() == [3, 3]
+    assert "paired t-test over 3 seeds of one split: the seed is the unit" in plans["meld"].reason
+    assert out["mde_alpha"].tolist() == pytest.approx([0.025, 0.025])  # 2 rows against A
+    one = runs[runs["seed"] == 0]
+    out, plans = compare_rows(one, metrics={"meld": ["wf1"]}, predictions=frames.__getitem__,
+                              reference="A", options={"n_resamples": 200})  # fmt: skip
+    assert plans["meld"].test == "permutation" and out["n"].tolist() == [60, 60]
+    reason = plans["meld"].reason
+    assert "it compares these trained models, not their configurations" in reason
+    assert "training variance is unmeasured (2 or more seeds per configuration" in reason
+
+
+def test_test_option_help_lists_every_registered_test() -> None:
+    from merbench.cli.report import TEST_HELP
+
+    for name in [*STAT_TESTS.names(), "auto", "none"]:
+        assert name in TEST_HELP, name

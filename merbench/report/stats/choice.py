@@ -49,8 +49,10 @@ def choose_test(
             return "corrected", "folds share training data"
         if n_splits >= 2:
             return None, "a row has runs on fewer than 2 folds: no test over folds"
-        return None, f"{n_splits} of {max(n_folds, n_splits)} folds cannot support a test " + (
-            "between configurations (a test over folds needs at least 2 folds per row)"
+        return None, (
+            f"{n_splits} of {max(n_folds, n_splits)} folds cannot support a test between "
+            "configurations: a test over folds needs at least 2 folds per row; --test "
+            "permutation compares the trained models on this fold"
         )
     if n_units >= 2:
         return "ttest", "the seed is the unit, so training variance is tested"
