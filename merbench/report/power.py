@@ -53,8 +53,10 @@ def mde_paired_t(sd: float, n: int, alpha: float, power: float = POWER) -> float
 
     def power_at(delta: float) -> float:
         nc = delta * math.sqrt(n) / sd
-        p = float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
-        return p if math.isfinite(p) else float(nc > crit)  # far tails: scipy gives NaN
+        upper = float(stats.nct.sf(crit, df, nc))
+        lower = float(stats.nct.cdf(-crit, df, nc))  # far tail: scipy may give NaN for ~0
+        upper = upper if math.isfinite(upper) else float(nc > crit)
+        return upper + (lower if math.isfinite(lower) else 0.0)
 
     high = sd
     while power_at(high) < power:

@@ -255,7 +255,9 @@ def test_details_table_reports_effect_size_beside_p() -> None:
     md = render_table(synth_runs(), grid=GRID, fmt="md", reported=False, details=True)
     # BME - DRKF per fold = -0.1 + 0.5 * SPREAD: mean -0.1, sd = 0.5 * sd(SPREAD) = 0.0044581
     # (sum of squares of SPREAD 3.18e-4 / 4 -> sd 0.0089163), d_z = -0.1 / 0.0044581 = -22.43
-    line = next(x for x in md.splitlines() if x.startswith("| synth | ACC | BME | DRKF | corrected"))
+    line = next(
+        x for x in md.splitlines() if x.startswith("| synth | ACC | BME | DRKF | corrected")
+    )
     assert "| 5 | -10.00 |" in line and "d_z = -22.43" in line and line.endswith("| † |")
 
 
