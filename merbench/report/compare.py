@@ -1,10 +1,12 @@
 """Compare configurations against a reference row, per dataset and metric, with a correction.
 
-`compare_rows` runs one registered test (`merbench.report.stats`) per (dataset, metric, row)
-against the reference row of that column (a named row, or the best row by mean), corrects the
-p-values across the rows of the column (Holm by default; over all pairs of the column when the
-reference is the data-selected best row), and returns one record per comparison plus a `Plan` per
-dataset saying which test ran and why, for captions.
+`compare_rows` chooses the test of each dataset (`choose_test`: by layout), and for each column
+runs the statistics core `merbench.report.stats.family.mark_column` on it: the reference row (a
+named row, or the best complete row by mean), one registered test (`merbench.report.stats`) per
+pair of the correction family, the correction (Holm by default; over all pairs of the column when
+the reference is the data-selected best row) and the marks. It returns one record per comparison
+(with its MDE at the level the correction demands) plus a `Plan` per dataset saying which test ran
+and why, for captions.
 """
 
 from __future__ import annotations
@@ -205,7 +207,8 @@ def compare_rows(
 ) -> tuple[pd.DataFrame, dict[str, Plan]]:
     """Every row against the reference row of its column, per dataset and metric.
 
-    `reference` is a row name or None / ``"best"`` (the row with the highest mean in each column).
+    `reference` is a row name or None / ``"best"`` (the row with the highest mean in each column
+    among the rows that have every unit of the column; no test when none has).
     `test` is a registered test name or ``"auto"`` (`choose_test`). `predictions` maps a run id to
     its per-utterance predictions (needed by utterance-level tests). Returns (comparisons, plans):
     comparisons has `COMPARISON_COLUMNS`, one record per (dataset, metric, non-reference row);
@@ -275,7 +278,10 @@ def compare_rows(
             values = unit_array(matrix[present])
             means = row_means(values)
             ref_index = None if ref_mode else present.index(str(reference))
-            ref = int(reference_rows(means, ref_index)[0])
+            complete = np.array([[bool(matrix[r].notna().all()) for r in present]])
+            if ref_mode and not complete.any():
+                continue  # never an incomplete best row
+            ref = int(reference_rows(means, ref_index, complete)[0])
             pair_data = (
                 functools.partial(_unit_pair, values[0], ratio)
                 if level == "units"
@@ -285,8 +291,9 @@ def compare_rows(
             )
             tests = _ColumnTests(ref, pair_data, fn, config)
             marks = mark_column(
-                means, tests, alpha=alpha, correction=correction, reference=ref_index
-            )
+                means, tests, alpha=alpha, correction=correction, reference=ref_index,
+                eligible=complete,
+            )  # fmt: skip
             level_alpha = family_alpha(alpha, int(marks.family[0]), correction)
             for q, (i, j) in enumerate(marks.pairs):
                 if ref not in (i, j):
