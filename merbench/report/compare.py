@@ -43,6 +43,7 @@ from merbench.report.stats.family import (
     reference_rows,
     row_means,
 )
+from merbench.report.stats.utterances import PermutationConfig
 
 Predictions = Callable[[str], pd.DataFrame]
 
@@ -330,8 +331,15 @@ class _ColumnTests:
         for pair in pairs:
             i, j = pair[::-1] if pair[0] == self.ref else pair
             data = self.pair_data(i, j)
-            self.results[pair] = (self.fn(self.config, data), data)
+            self.results[pair] = (self.fn(self._config(self.ref in pair), data), data)
         return np.array([[self.results[q][0].p_value for q in pairs]])
+
+    def _config(self, reported: bool) -> Any:
+        """The test's config; a pair that is only part of the correction family (no record, no
+        CI shown) skips the permutation test's bootstrap CI (``confidence = 0``), the same p."""
+        if reported or not isinstance(self.config, PermutationConfig):
+            return self.config
+        return dataclasses.replace(self.config, confidence=0)
 
 
 def _unit_pair(values: np.ndarray, ratio: float, i: int, j: int) -> Units:

@@ -71,6 +71,7 @@ def test_markdown_values_ranks_and_delta_by_hand() -> None:
     assert f"Resolution: differences below ACC {np.median(mde):.1f} (p ≤ 0.0167), WACC" in text
     details = render_table(synth_runs(), fmt="md", reported=False, details=True)
     assert "| corrected | 5 | -10.00 | [-10.83, -9.17] |" in details  # t_{.975,4} x se
+    assert "| α/m |" in details and "| 0.01667 | d_z = -22.43 |" in details  # 0.05 / 3 pairs
     assert "| d_z = -22.43 | 1.53 | † |" in details and "| d_z = -7.48 | 4.60 | † |" in details
 
 
