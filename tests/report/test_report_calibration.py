@@ -27,7 +27,7 @@ from report_helpers import make_runs
 
 from merbench.report.compare import compare_rows
 from merbench.report.power import mde_paired_t, minimum_detectable_difference
-from merbench.report.stats import Units, metric_from_counts
+from merbench.report.stats import Units, Utterances, metric_from_counts
 from merbench.report.stats.family import (
     family_alpha,
     mark_column,
@@ -35,6 +35,7 @@ from merbench.report.stats.family import (
     unit_pvalues,
 )
 from merbench.report.stats.permutation import permutation_pvalues, swap_kinds
+from merbench.report.stats.utterances import PermutationConfig, paired_permutation
 
 ALPHA, TABLES = 0.05, 1000
 LIMIT = ALPHA + 2 * math.sqrt(ALPHA * (1 - ALPHA) / TABLES)
@@ -87,6 +88,25 @@ def test_one_split_with_one_seed_keeps_the_false_mark_rate_in_both_modes() -> No
         rate = float(marks.marked.any(axis=1).mean())
         print(f"\none split x 1 seed (MELD-like, permutation), {mode}: {rate:.3f}")
         assert rate <= LIMIT
+
+
+def test_pooling_seeds_in_the_utterance_test_is_why_seeds_are_the_unit() -> None:
+    # the one-split x 3-seed layout tested as before: the permutation test over utterances with
+    # the seeds of each utterance pooled, two identical configurations (300 tables)
+    labels, preds = meld_predictions(np.random.default_rng(10), 300, 6)  # A: runs 0-2, B: 3-5
+    n, marked = labels.size, 0
+    config = PermutationConfig(n_resamples=200, confidence=0)
+    for t in range(preds.shape[0]):
+        counts = [np.zeros((n, 49)), np.zeros((n, 49))]
+        for run in range(6):
+            counts[run // 3][np.arange(n), labels * 7 + preds[t, run]] += 1
+        right = preds[t] == labels
+        data = Utterances(*counts, right[:3].mean(0), right[3:].mean(0), 7, "wf1")
+        config.seed = t
+        marked += paired_permutation(config, data).p_value <= ALPHA
+    rate = marked / preds.shape[0]
+    print(f"\none split x 3 seeds (MELD-like), utterance test with seeds pooled: {rate:.3f}")
+    assert rate > 3 * ALPHA  # training variance ignored: far above alpha
 
 
 def test_swap_kinds_of_one_seed_runs_are_those_of_the_tables_permutation_test() -> None:
