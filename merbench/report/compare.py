@@ -283,13 +283,13 @@ def compare_rows(
             if ref_mode and not complete.any():
                 continue  # never an incomplete best row
             ref = int(reference_rows(means, ref_index, complete)[0])
-            pair_data = (
-                functools.partial(_unit_pair, values[0], ratio)
-                if level == "units"
-                else functools.partial(
+            pair_data: Callable[[int, int], Units | Utterances]
+            if level == "units" or load is None:
+                pair_data = functools.partial(_unit_pair, values[0], ratio)
+            else:
+                pair_data = functools.partial(
                     _utterance_pair, matrix, present, index, dataset, load, metric, components
                 )
-            )
             tests = _ColumnTests(ref, pair_data, fn, config)
             marks = mark_column(
                 means, tests, alpha=alpha, correction=correction, reference=ref_index,

@@ -116,7 +116,7 @@ def caption(
             f"{DDAGGER}: incomplete configuration, mean of the units it has "
             "(n of the expected (split, seed) units; see the CSV for the missing ones)."
         )
-        first = {}
+        first: dict[str, str] = {}
         for d, m in view.columns:
             first.setdefault(d, m)
         for r in view.rows:

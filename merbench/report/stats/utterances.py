@@ -94,11 +94,11 @@ def permutation_pvalue(data: Utterances, n_resamples: int, seed: int) -> tuple[f
     moving = delta[np.any(delta != 0, axis=1)]
     n = moving.shape[0]
     if n == 0 or n > 20 or 2**n > n_resamples:
-        observed, p = permutation_pvalues(
+        diffs, ps = permutation_pvalues(
             swap_kinds(data), data.num_classes, data.metric, data.components, n_resamples,
             np.random.default_rng(seed),
         )  # fmt: skip
-        return float(observed[0]), float(p[0])
+        return float(diffs[0]), float(ps[0])
     base_a, base_b = data.ha.sum(axis=0), data.hb.sum(axis=0)
     exact = dataclasses.replace(data, ha=np.zeros_like(moving), hb=moving)
     codes = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
@@ -107,7 +107,7 @@ def permutation_pvalue(data: Utterances, n_resamples: int, seed: int) -> tuple[f
     if observed == 0:
         return observed, 1.0
     tol = 1e-12 * max(1.0, abs(observed))
-    return observed, np.count_nonzero(np.abs(null) >= abs(observed) - tol) / codes.shape[0]
+    return observed, float(np.count_nonzero(np.abs(null) >= abs(observed) - tol) / codes.shape[0])
 
 
 @STAT_TESTS.register("permutation", config=PermutationConfig)
