@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from merbench.errors import UserError
 
 
@@ -19,7 +21,8 @@ def resolve_device(device: str) -> str:
 
 
 #: Values of `TrainConfig.precision` / ``--precision``.
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PrecisionName = Literal["auto", "fp32", "bf16", "fp16"]
+PRECISIONS: tuple[str, ...] = get_args(PrecisionName)
 
 
 def native_bf16(device: str) -> bool:

@@ -45,7 +45,9 @@ def test_importing_the_cli_imports_neither_torch_nor_mlflow() -> None:
         (["run", "--data-root", "/no/such/folder"], "--data-root /no/such/folder: no such folder"),
         (["run", "--plugin", "no_such_module"], "--plugin no_such_module: cannot import it"),
         (["list", "gizmos"], "unknown plugin kind 'gizmos'; valid: datasets"),
-        (["run", "--precision", "fp64"], "train.precision: 'fp64' is not one of auto, fp32"),
+        (["run", "--precision", "fp64"], "--precision fp64: expected auto, fp32, bf16, fp16"),
+        (["run", "--variant", "draft"], "--variant draft: expected paper or code"),
+        (["plot", "--kind", "bars"], "--kind bars: expected figures, cd, all"),
         (
             ["run", "--precision", "fp16", "--device", "cpu"],
             "--precision fp16: fp16 autocast needs a CUDA GPU",
@@ -106,6 +108,11 @@ def test_entry_point_plugin_is_listed_and_runs(
     ran = merbench(env, "run", "--fusion", "gated", *SMALL, "--split", "fold1", *QUICK)
     assert ran.returncode == 0, ran.stderr
     assert "1 runs" in ran.stdout and "drkf fold1 seed 0" in ran.stdout
+    notes = [line for line in ran.stderr.splitlines() if "the recipe is drkf" in line]
+    assert notes == [
+        "note: --fusion without --baseline: the recipe is drkf, not the default concat "
+        "(--baseline NAME chooses another)"
+    ]
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from merbench.cli.app import (  # noqa: F401  (parse_pairs: part of merbench.cli
     parse_pairs,
 )
 from merbench.errors import UserError
+from merbench.registry import REGISTRIES  # the plugin kinds (cheap: no plugin is imported)
 
 __all__ = ["app", "main"]
 
@@ -60,7 +61,11 @@ def options(
 @app.command("list")
 def list_plugins(
     kind: Annotated[
-        str | None, typer.Argument(help="One axis (e.g. fusions); default all.")
+        str | None,
+        typer.Argument(
+            metavar="KIND",
+            help=f"One axis: {', '.join(REGISTRIES)}; default all.",
+        ),
     ] = None,
     filter: Annotated[str, typer.Option("--filter", help="Wildcard on names, e.g. 'hf*'.")] = "*",
     plugin: Plugin = None,
@@ -69,7 +74,7 @@ def list_plugins(
     from rich.table import Table
 
     from merbench.experiment.recipes import list_catalogue
-    from merbench.registry import REGISTRIES, registry
+    from merbench.registry import registry
 
     _load_plugins(plugin)
     kinds = [registry(kind).kind] if kind else list(REGISTRIES)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 import typer
 from rich.console import Console
+from typer._click import exceptions as clicks
 
+from merbench.device import PrecisionName
 from merbench.errors import UserError
 
 app = typer.Typer(
@@ -31,6 +33,26 @@ app.add_typer(datasets_app, name="datasets")
 
 console = Console(soft_wrap=True)  # messages are never broken mid-line (grep-able logs)
 err_console = Console(stderr=True, soft_wrap=True)
+
+
+def expected(values: tuple[str, ...]) -> str:
+    """``a or b`` for two values, ``a, b, c`` for more: the tail of a choice's error line."""
+    return " or ".join(values) if len(values) == 2 else ", ".join(values)
+
+
+def choice(flag: str, values: Any, **option: Any) -> Any:
+    """A `typer.Option` for a fixed set of values, the `Literal` `values` that also annotates the
+    parameter: ``--help`` lists them (``<on|off>``), and any other value is the usage error
+    ``FLAG VALUE: expected A or B`` (one ``error:`` line, exit status 2, from `merbench.cli.main`)."""
+    allowed: tuple[str, ...] = get_args(values)
+
+    def parse(value: str) -> str:
+        if value not in allowed:
+            raise clicks.UsageError(f"{flag} {value}: expected {expected(allowed)}")
+        return value
+
+    return typer.Option(flag, parser=parse, **option)
+
 
 # -- options shared by several commands -----------------------------------------------------
 Plugin = Annotated[
@@ -62,10 +84,12 @@ DatasetOption = Annotated[
 Seeds = Annotated[str, typer.Option(help="Seed count (3 = 0,1,2) or list (0,1,2).")]
 Device = Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda or cuda:N.")]
 Precision = Annotated[
-    str | None,
-    typer.Option(
+    PrecisionName | None,
+    choice(
+        "--precision",
+        PrecisionName,
         help="auto (bf16 where native, fp16 on GPUs without bf16, else fp32), fp32, bf16 or fp16; "
-        "sets train.precision."
+        "sets train.precision.",
     ),
 ]
 Executor = Annotated[str, typer.Option(help="Where runs execute (merbench list executors).")]
@@ -78,7 +102,16 @@ Sets = Annotated[
     typer.Option("--set", help="Override ROLE.KEY=VALUE (e.g. fusion.layers=2, train.lr=1e-4)."),
 ]
 
-Variant = Annotated[str | None, typer.Option(help="paper or code.")]
+#: the variants of a recipe (`merbench.experiment.recipes.VARIANTS`, kept equal by a test)
+VariantName = Literal["paper", "code"]
+Variant = Annotated[
+    VariantName | None,
+    choice(
+        "--variant",
+        VariantName,
+        help="paper or code: the settings of the paper, or of its authors' code, where they differ.",
+    ),
+]
 Finetune = Annotated[
     bool,
     typer.Option(

@@ -4,16 +4,17 @@ render them with the report layer; this module parses and prints."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
-from merbench.cli.app import TrackingUri, app, console, err_console
+from merbench.cli.app import TrackingUri, app, choice, console, err_console
 from merbench.errors import UserError
 from merbench.files import disk_write, write_atomic
 
 # -- table --------------------------------------------------------------------------------------
-TABLE_FORMATS = ("terminal", "md", "latex", "csv", "pdf", "png")
+TableFormat = Literal["terminal", "md", "latex", "csv", "pdf", "png"]
+PlotKind = Literal["figures", "cd", "all"]
 TEST_HELP = (
     "Significance test: auto (default, by layout: corrected over folds; ttest over the seeds of "
     "one split; permutation with one seed), corrected (Nadeau-Bengio corrected resampled t-test "
@@ -48,9 +49,10 @@ def table(
     dataset: Annotated[list[str] | None, typer.Option(help="Dataset(s) to show.")] = None,
     grid: Annotated[str | None, typer.Option(help="Ablation layout of this grid.")] = None,
     format: Annotated[
-        str,
-        typer.Option(
+        TableFormat,
+        choice(
             "--format",
+            TableFormat,
             help="terminal, md, latex, csv, or pdf / png (the LaTeX compiled with pdflatex; "
             "needs --out).",
         ),
@@ -95,8 +97,6 @@ def table(
     from merbench.experiment import tracking
     from merbench.report.render import render_table
 
-    if format not in TABLE_FORMATS:  # before the store: nothing to read
-        raise UserError(f"--format {format}: expected {', '.join(TABLE_FORMATS)}")
     compiled = format in ("pdf", "png")
     if compiled and out is None:
         raise UserError(f"--format {format} writes a file: give --out FILE.{format}")
@@ -195,10 +195,12 @@ def plot(
     reference: Annotated[str | None, typer.Option(help="Row compared against.")] = None,
     tsne: Annotated[bool, typer.Option(help="t-SNE of fused test representations.")] = True,
     kind: Annotated[
-        str,
-        typer.Option(
+        PlotKind,
+        choice(
+            "--kind",
+            PlotKind,
             help="figures (confusion matrices, t-SNE, forest plot), cd (critical-difference "
-            "diagram: Friedman + Nemenyi over dataset x split blocks) or all."
+            "diagram: Friedman + Nemenyi over dataset x split blocks) or all.",
         ),
     ] = "figures",
     metric: Annotated[
@@ -214,8 +216,6 @@ def plot(
     the critical-difference diagram of the configurations (--kind cd)."""
     from merbench.experiment import tracking
 
-    if kind not in ("figures", "cd", "all"):
-        raise UserError(f"--kind {kind}: expected figures, cd or all")
     uri = tracking.resolve_uri(tracking_uri)
     _open_store(uri)
     runs, grid_spec = _chosen_runs(uri, dataset, grid, rows, exclude, complete_only)

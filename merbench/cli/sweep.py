@@ -1,12 +1,12 @@
-"""`merbench run` and `merbench ablate`: one option list, one `SweepOptions`, and the experiment
-layer's `plan_sweep` / `execute_sweep`; this module parses and prints."""
+"""`merbench run` and `merbench ablate`: the options they share, declared once as `Annotated`
+aliases (`merbench.cli.app`) and mapped into one `SweepOptions` by `sweep_options`; then the
+experiment layer's `plan_sweep` / `execute_sweep`. This module parses and prints."""
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable
-from typing import Annotated, Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.markup import escape
@@ -30,12 +30,16 @@ from merbench.cli.app import (
     TrackingUri,
     Variant,
     app,
+    choice,
     console,
     encoding_progress,
     err_console,
     parse_pairs,
 )
 from merbench.errors import UserError
+
+if TYPE_CHECKING:
+    from merbench.experiment.sweep import SweepOptions
 
 Jobs = Annotated[
     int,
@@ -44,8 +48,6 @@ Jobs = Annotated[
         "divided among them; GPUs round-robin when there are several."
     ),
 ]
-
-
 Name = Annotated[
     str | None,
     typer.Option(
@@ -58,103 +60,84 @@ Name = Annotated[
 
 
 def sweep_options(
-    name: Name = None,
-    variant: Variant = None,
-    finetune: Finetune = False,
-    sets: Sets = None,
-    dataset: Dataset = "synth",
-    data_root: DataRoot = None,
-    dataset_option: DatasetOption = None,
-    seeds: Seeds = "1",
-    split: Splits = None,
-    device: Device = "auto",
-    precision: Precision = None,
-    executor: Executor = "local",
-    executor_option: ExecutorOption = None,
-    jobs: Jobs = 1,
-    tracking_uri: TrackingUri = None,
-    cache_dir: CacheDir = None,
-    plugin: Plugin = None,
-    table: ShowTable = True,
-    dry_run: DryRun = False,
-) -> dict[str, Any]:
-    """The options `run` and `ablate` share, declared once (`sweep_command` adds them to both)."""
-    return dict(locals())
-
-
-def sweep_command(fn: Callable[..., None]) -> Callable[..., None]:
-    """`fn` with the parameters of `sweep_options` appended; `fn` receives them as `shared`."""
-    shared = inspect.signature(sweep_options, eval_str=True).parameters
-    own = [
-        p for p in inspect.signature(fn, eval_str=True).parameters.values() if p.name != "shared"
-    ]
-
-    @functools.wraps(fn)
-    def command(**kwargs: Any) -> None:
-        fn(shared={k: kwargs.pop(k) for k in shared}, **kwargs)
-
-    command.__signature__ = inspect.Signature([*own, *shared.values()])  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in (*own, *shared.values())}
-    return command
-
-
-def _sweep(
-    shared: dict[str, Any], *, recipe: str | None, grid: str | None, overrides: dict
-) -> None:
-    """Shared body of `run` and `ablate`: parse into `SweepOptions`, plan, execute, print."""
+    *,
+    recipe: str | None,
+    grid: str | None,
+    overrides: Mapping[str, object],
+    name: str | None,
+    variant: str | None,
+    finetune: bool,
+    dataset: str,
+    data_root: Path | None,
+    dataset_option: list[str] | None,
+    seeds: str,
+    split: list[str] | None,
+    device: str,
+    precision: str | None,
+    executor: str,
+    executor_option: list[str] | None,
+    jobs: int,
+    tracking_uri: str | None,
+    cache_dir: Path | None,
+    plugin: list[str] | None,
+) -> SweepOptions:
+    """The `SweepOptions` of the command line options `run` and `ablate` share (named as their
+    parameters); `recipe` / `grid` and the ``ROLE.KEY`` `overrides` come from each command.
+    ``--precision`` is the override ``train.precision``; a malformed ``KEY=VALUE`` or seed list
+    is a UserError."""
     from merbench.experiment.plan import parse_seeds
-    from merbench.experiment.sweep import (
-        SweepOptions,
-        asr_note,
-        dataset_ref,
-        describe,
-        plan_sweep,
-    )
+    from merbench.experiment.sweep import SweepOptions, dataset_ref
 
-    if shared["precision"] is not None:
-        overrides = {**overrides, "train.precision": shared["precision"]}
-    options = SweepOptions(
+    if precision is not None:
+        overrides = {**overrides, "train.precision": precision}
+    return SweepOptions(
         recipe=recipe,
         grid=grid,
         overrides=tuple(overrides.items()),
-        variant=shared["variant"],
+        variant=variant,
         datasets=(
-            dataset_ref(
-                shared["dataset"],
-                shared["data_root"],
-                parse_pairs(shared["dataset_option"], "--dataset-option"),
-            ),
+            dataset_ref(dataset, data_root, parse_pairs(dataset_option, "--dataset-option")),
         ),
-        seeds=parse_seeds(shared["seeds"]),
-        splits=tuple(shared["split"] or ()),
-        device=shared["device"],
-        executor=shared["executor"],
-        executor_options=tuple(parse_pairs(shared["executor_option"], "--executor-option").items()),
-        jobs=shared["jobs"],
-        tracking_uri=shared["tracking_uri"],
-        cache_dir=str(shared["cache_dir"].expanduser()) if shared["cache_dir"] else None,
-        plugins=tuple(shared["plugin"] or ()),
-        finetune=shared["finetune"],
-        label=(shared["name"] or "").strip(),
+        seeds=parse_seeds(seeds),
+        splits=tuple(split or ()),
+        device=device,
+        executor=executor,
+        executor_options=tuple(parse_pairs(executor_option, "--executor-option").items()),
+        jobs=jobs,
+        tracking_uri=tracking_uri,
+        cache_dir=str(cache_dir.expanduser()) if cache_dir else None,
+        plugins=tuple(plugin or ()),
+        finetune=finetune,
+        label=(name or "").strip(),
     )
-    with console.status(f"loading {shared['dataset']}" + asr_note(options.datasets[0])):
-        sweep = plan_sweep(options, start_workers=not shared["dry_run"])
+
+
+def _sweep(options: SweepOptions, *, table: bool, dry_run: bool) -> None:
+    """Shared body of `run` and `ablate`: plan `options`, execute, print."""
+    from merbench.experiment.sweep import asr_note, describe, plan_sweep
+
+    with console.status(f"loading {options.datasets[0].name}" + asr_note(options.datasets[0])):
+        sweep = plan_sweep(options, start_workers=not dry_run)
     for note in sweep.notes:
-        err_console.print(f"[yellow]note[/]: {note}", highlight=False)
-    if shared["dry_run"]:
+        _note(note)
+    if dry_run:
         for line in describe(sweep):
             console.print(line, markup=False, highlight=False)
         return
     console.print(sweep.summary(), highlight=False)
     outcomes = _execute(sweep)
-    if shared["table"]:
-        _print_table(sweep.tracking_uri, [r.name for r in sweep.corpora], grid, sweep.tasks)
+    if table:
+        _print_table(sweep.tracking_uri, [r.name for r in sweep.corpora], options.grid, sweep.tasks)
     failed = [o for o in outcomes if o.status == "FAILED"]
     if failed:
         raise UserError(
             f"{len(failed)} of {len(sweep.to_run)} runs failed (first: {failed[0].error})"
         )
     _check_held_elsewhere(sweep, outcomes)
+
+
+def _note(text: str) -> None:
+    err_console.print(f"[yellow]note[/]: {escape(text)}", highlight=False)
 
 
 def _check_held_elsewhere(sweep: Any, outcomes: list[Any]) -> None:
@@ -196,7 +179,7 @@ def _execute(sweep: Any) -> list[Any]:
             sweep.executor.close(kill=True)  # no worker left warming up for runs that never come
         raise
     for note in unreadable_notes(sweep):
-        err_console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
+        _note(note)
     runs, threads = runs_at_once(sweep)
     finished = {t.run_key for t in sweep.of("finished")}
     view = GridView(sweep.tasks, finished, runs)
@@ -264,10 +247,17 @@ def _print_table(uri: str, datasets: list[str], grid: str | None, tasks: list) -
     console.print(text, markup=False, highlight=False)
 
 
+OnOff = Literal["on", "off"]
+#: the override each axis flag of `run` sets
+AXIS_FLAGS = {
+    "augmentation.name": "--augmentation",
+    "fusion.name": "--fusion",
+    "model_options.ed": "--ed",
+}
+
+
 @app.command()
-@sweep_command
 def run(
-    shared: dict[str, Any],
     recipe: Annotated[
         str | None,
         typer.Option(
@@ -280,25 +270,60 @@ def run(
     fusion: Annotated[
         str | None, typer.Option(help="Fusion plugin (merbench list fusions).")
     ] = None,
-    ed: Annotated[str | None, typer.Option(help="Emotion-discrimination head: on or off.")] = None,
+    ed: Annotated[
+        OnOff | None, choice("--ed", OnOff, help="Emotion-discrimination head: on or off.")
+    ] = None,
+    name: Name = None,
+    variant: Variant = None,
+    finetune: Finetune = False,
+    sets: Sets = None,
+    dataset: Dataset = "synth",
+    data_root: DataRoot = None,
+    dataset_option: DatasetOption = None,
+    seeds: Seeds = "1",
+    split: Splits = None,
+    device: Device = "auto",
+    precision: Precision = None,
+    executor: Executor = "local",
+    executor_option: ExecutorOption = None,
+    jobs: Jobs = 1,
+    tracking_uri: TrackingUri = None,
+    cache_dir: CacheDir = None,
+    plugin: Plugin = None,
+    table: ShowTable = True,
+    dry_run: DryRun = False,
 ) -> None:
     """Benchmark one configuration over every split of a dataset and every seed.
 
     With no options: the default recipe `concat` (early fusion of eGeMAPS and MiniLM) on the
     embedded corpus `synth`, then the table. Axis flags (--augmentation, --fusion, --ed) without
-    --baseline start from the `drkf` recipe.
+    --baseline start from the `drkf` recipe (a note says so).
     """
-    overrides = _axis_overrides(augmentation, fusion, ed, shared["sets"])
-    if recipe is None and overrides.keys() & AXIS_KEYS:
+    overrides = _axis_overrides(augmentation, fusion, ed, sets)
+    if recipe is None and overrides.keys() & AXIS_FLAGS.keys():
         recipe = "drkf"  # axis flags without a recipe: DRKF's components, as the paper's ablations
-    _sweep(shared, recipe=recipe, grid=None, overrides=overrides)
-
-
-AXIS_KEYS = {"augmentation.name", "fusion.name", "model_options.ed"}
+        given = {"augmentation.name": augmentation, "fusion.name": fusion, "model_options.ed": ed}
+        flags = [
+            AXIS_FLAGS[key] if given[key] is not None else f"--set {key}"
+            for key in AXIS_FLAGS
+            if key in overrides
+        ]
+        _note(
+            f"{', '.join(flags)} without --baseline: the recipe is drkf, not the default concat "
+            "(--baseline NAME chooses another)"
+        )
+    options = sweep_options(
+        recipe=recipe, grid=None, overrides=overrides, name=name, variant=variant,
+        finetune=finetune, dataset=dataset, data_root=data_root, dataset_option=dataset_option,
+        seeds=seeds, split=split, device=device, precision=precision, executor=executor,
+        executor_option=executor_option, jobs=jobs, tracking_uri=tracking_uri,
+        cache_dir=cache_dir, plugin=plugin,
+    )  # fmt: skip
+    _sweep(options, table=table, dry_run=dry_run)
 
 
 def _axis_overrides(
-    augmentation: str | None, fusion: str | None, ed: str | None, sets: list[str] | None
+    augmentation: str | None, fusion: str | None, ed: OnOff | None, sets: list[str] | None
 ) -> dict[str, object]:
     overrides: dict[str, object] = {}
     if augmentation is not None:
@@ -306,20 +331,42 @@ def _axis_overrides(
     if fusion is not None:
         overrides["fusion.name"] = fusion
     if ed is not None:
-        if ed not in ("on", "off"):
-            raise UserError(f"--ed {ed}: expected on or off")
         overrides["model_options.ed"] = ed == "on"
     overrides.update(parse_pairs(sets, "--set"))
     return overrides
 
 
 @app.command()
-@sweep_command
 def ablate(
-    shared: dict[str, Any],
     grid: Annotated[
         str, typer.Option(help="Grid in registry/grids (or a TOML path).")
     ] = "drkf-table4",
+    name: Name = None,
+    variant: Variant = None,
+    finetune: Finetune = False,
+    sets: Sets = None,
+    dataset: Dataset = "synth",
+    data_root: DataRoot = None,
+    dataset_option: DatasetOption = None,
+    seeds: Seeds = "1",
+    split: Splits = None,
+    device: Device = "auto",
+    precision: Precision = None,
+    executor: Executor = "local",
+    executor_option: ExecutorOption = None,
+    jobs: Jobs = 1,
+    tracking_uri: TrackingUri = None,
+    cache_dir: CacheDir = None,
+    plugin: Plugin = None,
+    table: ShowTable = True,
+    dry_run: DryRun = False,
 ) -> None:
     """Run every row of an ablation grid (default: the DRKF paper's Table 4) over every split."""
-    _sweep(shared, recipe=None, grid=grid, overrides=parse_pairs(shared["sets"], "--set"))
+    options = sweep_options(
+        recipe=None, grid=grid, overrides=parse_pairs(sets, "--set"), name=name,
+        variant=variant, finetune=finetune, dataset=dataset, data_root=data_root,
+        dataset_option=dataset_option, seeds=seeds, split=split, device=device,
+        precision=precision, executor=executor, executor_option=executor_option, jobs=jobs,
+        tracking_uri=tracking_uri, cache_dir=cache_dir, plugin=plugin,
+    )  # fmt: skip
+    _sweep(options, table=table, dry_run=dry_run)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from merbench.device import PrecisionName
+
 
 @dataclass
 class TrainConfig:
@@ -33,4 +35,4 @@ class TrainConfig:
     # default because where length carries the label (synth: happy and angry voices speak at
     # ~210 words/min, sad and neutral at ~150) buckets make batches near single-class: `make demo` (concat) falls from UA 58.7 to 48.0 with them on
     length_buckets: bool = False
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    precision: PrecisionName = "auto"
