@@ -4,7 +4,7 @@ experiment layer's `plan_sweep` / `execute_sweep`. This module parses and prints
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -112,13 +112,14 @@ def sweep_options(
     )
 
 
-def _sweep(options: SweepOptions, *, table: bool, dry_run: bool) -> None:
-    """Shared body of `run` and `ablate`: plan `options`, execute, print."""
+def _sweep(options: SweepOptions, *, table: bool, dry_run: bool, notes: Sequence[str] = ()) -> None:
+    """Shared body of `run` and `ablate`: plan `options`, execute, print. `notes` are printed
+    with the plan's own, once it is made (a plan refused prints only its error line)."""
     from merbench.experiment.sweep import asr_note, describe, plan_sweep
 
     with console.status(f"loading {options.datasets[0].name}" + asr_note(options.datasets[0])):
         sweep = plan_sweep(options, start_workers=not dry_run)
-    for note in sweep.notes:
+    for note in [*notes, *sweep.notes]:
         _note(note)
     if dry_run:
         for line in describe(sweep):
@@ -300,6 +301,7 @@ def run(
     --baseline start from the `drkf` recipe (a note says so).
     """
     overrides = _axis_overrides(augmentation, fusion, ed, sets)
+    notes: list[str] = []
     if recipe is None and overrides.keys() & AXIS_FLAGS.keys():
         recipe = "drkf"  # axis flags without a recipe: DRKF's components, as the paper's ablations
         given = {"augmentation.name": augmentation, "fusion.name": fusion, "model_options.ed": ed}
@@ -308,10 +310,10 @@ def run(
             for key in AXIS_FLAGS
             if key in overrides
         ]
-        _note(
+        notes = [
             f"{', '.join(flags)} without --baseline: the recipe is drkf, not the default concat "
             "(--baseline NAME chooses another)"
-        )
+        ]
     options = sweep_options(
         recipe=recipe, grid=None, overrides=overrides, name=name, variant=variant,
         finetune=finetune, dataset=dataset, data_root=data_root, dataset_option=dataset_option,
@@ -319,7 +321,7 @@ def run(
         executor_option=executor_option, jobs=jobs, tracking_uri=tracking_uri,
         cache_dir=cache_dir, plugin=plugin,
     )  # fmt: skip
-    _sweep(options, table=table, dry_run=dry_run)
+    _sweep(options, table=table, dry_run=dry_run, notes=notes)
 
 
 def _axis_overrides(
