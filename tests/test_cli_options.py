@@ -14,6 +14,7 @@ import typer
 
 from merbench.cli import app
 from merbench.cli.app import VariantName
+from merbench.cli.report import SliceName
 from merbench.cli.sweep import sweep_options
 
 
@@ -39,7 +40,7 @@ def test_run_and_ablate_share_the_same_options() -> None:
     [
         ("run", ["<on|off>", "<paper|code>", "<auto|fp32|bf16|fp16>"]),
         ("ablate", ["<paper|code>", "<auto|fp32|bf16|fp16>"]),
-        ("table", ["<terminal|md|latex|csv|pdf|png>"]),
+        ("table", ["<terminal|md|latex|csv|pdf|png>", "<inconsistent|consistent>"]),
         ("plot", ["<figures|cd|all>"]),
     ],
 )
@@ -52,10 +53,12 @@ def test_help_lists_the_choices(command: str, shown: list[str]) -> None:
         assert choices in out.stdout
 
 
-def test_the_variant_choices_are_the_recipes_variants() -> None:
+def test_the_choices_are_the_lists_the_library_checks() -> None:
+    from merbench.data.slices import SLICES
     from merbench.experiment.recipes import VARIANTS
 
     assert get_args(VariantName) == tuple(v for v in VARIANTS if v)
+    assert get_args(SliceName) == tuple(SLICES)
 
 
 def test_sweep_options_maps_every_option(tmp_path: Path) -> None:

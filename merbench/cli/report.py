@@ -15,6 +15,8 @@ from merbench.files import disk_write, write_atomic
 # -- table --------------------------------------------------------------------------------------
 TableFormat = Literal["terminal", "md", "latex", "csv", "pdf", "png"]
 PlotKind = Literal["figures", "cd", "all"]
+#: the slices of the test utterances (`merbench.data.slices.SLICES`, kept equal by a test)
+SliceName = Literal["inconsistent", "consistent"]
 TEST_HELP = (
     "Significance test: auto (default, by layout: corrected over folds; ttest over the seeds of "
     "one split; permutation with one seed), corrected (Nadeau-Bengio corrected resampled t-test "
@@ -68,8 +70,8 @@ def table(
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     reported: Annotated[bool, typer.Option(help="Show numbers papers report (marked).")] = True,
     slice: Annotated[
-        str | None,
-        typer.Option("--slice", help="Add metrics on a slice: inconsistent, consistent."),
+        SliceName | None,
+        choice("--slice", SliceName, help="Add metrics on a slice: inconsistent, consistent."),
     ] = None,
     details: Annotated[
         bool,
