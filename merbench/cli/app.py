@@ -35,7 +35,7 @@ console = Console(soft_wrap=True)  # messages are never broken mid-line (grep-ab
 err_console = Console(stderr=True, soft_wrap=True)
 
 
-def expected(values: tuple[str, ...]) -> str:
+def _expected(values: tuple[str, ...]) -> str:
     """``a or b`` for two values, ``a, b, c`` for more: the tail of a choice's error line."""
     return " or ".join(values) if len(values) == 2 else ", ".join(values)
 
@@ -48,7 +48,7 @@ def choice(flag: str, values: Any, **option: Any) -> Any:
 
     def parse(value: str) -> str:
         if value not in allowed:
-            raise clicks.UsageError(f"{flag} {value}: expected {expected(allowed)}")
+            raise clicks.UsageError(f"{flag} {value}: expected {_expected(allowed)}")
         return value
 
     return typer.Option(flag, parser=parse, **option)
