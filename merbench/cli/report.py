@@ -13,6 +13,13 @@ from merbench.errors import UserError
 
 # -- table --------------------------------------------------------------------------------------
 TABLE_FORMATS = ("terminal", "md", "latex", "csv", "pdf", "png")
+TEST_HELP = (
+    "Significance test: auto (default, by layout: corrected over folds; ttest over the seeds of "
+    "one split; permutation with one seed), corrected (Nadeau-Bengio corrected resampled t-test "
+    "over folds), ttest (paired t-test over folds or seeds), wilcoxon, permutation, bootstrap, "
+    "mcnemar (over test utterances: compare trained models, seeds pooled), none; plugins: "
+    "merbench list stat_tests."
+)
 
 
 @app.command()
@@ -33,7 +40,7 @@ def table(
     ] = None,
     test: Annotated[
         str | None,
-        typer.Option(help="Significance test (default: by protocol; merbench list stat_tests)."),
+        typer.Option(help=TEST_HELP),
     ] = None,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     reported: Annotated[bool, typer.Option(help="Show numbers papers report (marked).")] = True,

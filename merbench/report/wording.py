@@ -75,10 +75,16 @@ def metric_header(protocol: DatasetProtocol, metric: str, names: str = "paper") 
 
 
 def _split_text(protocol: DatasetProtocol, n_splits: int) -> str:
-    if n_splits <= 1:
+    """The splits run: the official split, the corpus's folds, or "k of n folds" when only some
+    folds of a fold corpus were run (never called an official split)."""
+    n_folds = len(protocol.splits)
+    if n_splits <= 1 and n_folds <= 1:
         return "the official train/dev/test split"
-    if "session" in protocol.split_scheme:
-        return f"{n_splits} folds (leave one session out)"
+    scheme = " (leave one session out)" if "session" in protocol.split_scheme else ""
+    if n_folds > n_splits:
+        return f"{n_splits} of {n_folds} folds{scheme}"
+    if scheme or "fold" in protocol.split_scheme:
+        return f"{n_splits} folds{scheme}"
     return f"{n_splits} splits"
 
 
