@@ -79,6 +79,7 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "config_key": task.config_key,
         "name": task.name,
         "grid": task.grid,
+        "readable": task.readable or task.name,
         "dataset": task.dataset.name,
         "split": task.split,
         "seed": str(task.seed),
@@ -97,6 +98,8 @@ def run_tags(task: RunTask) -> dict[str, str]:
         tags[f"{role}_head" if role in ("ec", "ed") else role] = comp.name
     tags.setdefault("augmentation", "none")
     tags.setdefault("fusion", "")
+    if task.label:
+        tags["label"] = task.label
     return {tracking.TAG + k: v for k, v in tags.items()} | {"mlflow.runName": task.name}
 
 

@@ -227,11 +227,10 @@ def plot_files(
     Returns the written PNG paths (for the CLI to print or log to MLflow)."""
     from merbench.report.compare import compare_rows
 
-    runs = finished_runs(runs)
+    runs = finished_runs(runs, grid=grid)
     rows = None
     if grid is not None:
         rows = [str(r["name"]) for r in grid.get("rows", [])]
-        runs = runs[runs["name"].isin(rows)]
         reference = reference or str(grid.get("reference") or rows[-1])
     datasets = datasets or sorted(runs["dataset"].unique())
     paths: list[Path] = []
