@@ -96,7 +96,9 @@ def main() -> None:
 
     waves, speakers, labels = load(args.dataset, args.data_root, args.limit)
     audio = sum(len(w) for w in waves) / 16000
-    print(f"{args.dataset}: {len(waves)} utterances, {audio:.0f} s of audio, {args.threads} threads")
+    print(
+        f"{args.dataset}: {len(waves)} utterances, {audio:.0f} s of audio, {args.threads} threads"
+    )
     results = {}
     for mode in args.modes.split(","):
         frames, wall, cpu = extract(mode, waves)

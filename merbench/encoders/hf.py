@@ -34,6 +34,7 @@ from merbench.encoders.hf_models import (
     read_model_info,
 )
 from merbench.encoders.hub import resolve_model
+from merbench.errors import UserError
 from merbench.registry import ENCODERS
 
 __all__ = [
@@ -75,6 +76,16 @@ class HFEncoderConfig:
     max_length: int = 512
     max_seconds: float = 0.0
     modality: Literal["auto", "audio", "text"] = "auto"
+
+    def __post_init__(self) -> None:
+        named = self.layer in ("last", "mean", "weighted")
+        if not named and not self.layer.lstrip("-").isdigit():
+            raise UserError(
+                f"hf encoder: layer {self.layer!r} is not last, mean, weighted or a hidden-state "
+                "index (0 = embeddings, -1 = last layer)"
+            )
+        if self.layer_weights and self.layer != "weighted":
+            raise UserError("hf encoder: layer_weights needs layer = weighted")
 
 
 class HFBackbone(Encoder):

@@ -14,6 +14,7 @@ from typing import Any
 from merbench.data.base import Corpus
 from merbench.errors import UserError
 from merbench.experiment import tracking
+from merbench.experiment.encoder_spec import EncoderSpec
 from merbench.experiment.finetune import raw_inputs
 from merbench.experiment.modalities import AbsentText, speech_only, text_label
 from merbench.experiment.plan import Outcome, RunTask, load_corpus
@@ -23,7 +24,7 @@ from merbench.registry import load_plugin_modules
 
 def prepare_features(
     corpus: Corpus,
-    encoders: set[tuple[str, str]],
+    encoders: set[tuple[str, EncoderSpec]],
     cache_dir: str | None,
     device: str,
     progress: Callable[[str, int, int], None] | None = None,
@@ -34,15 +35,14 @@ def prepare_features(
     Returns the utterances whose media could not be decoded (id -> message): the runs leave them
     out; with `on_missing` ``fail`` the first of them is a UserError instead.
     """
-    from merbench.encoders import build_encoder
     from merbench.features.manage import open_store
 
     if not encoders:  # every run fine-tunes on raw inputs: the store is not even opened
         return {}
     store = open_store(cache_dir)
     unreadable: dict[str, str] = {}
-    for modality, spec in sorted(encoders):
-        encoder = build_encoder(spec)
+    for modality, spec in sorted(encoders, key=lambda pair: (pair[0], str(pair[1]))):
+        encoder = spec.build()
         label = f"{modality}: {spec}"
         features = store.get(
             corpus,
@@ -87,8 +87,8 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "model": config.model.name,
         "ed": "on" if model.get("ed") else "off",
         "variant": str(model.get("variant", "")),
-        "audio_encoder": config.encoders.audio,
-        "text_encoder": config.encoders.text,
+        "audio_encoder": str(config.encoders.audio),
+        "text_encoder": str(config.encoders.text),
         "text": text_label(json.loads(task.dataset_identity_json)),
         "finetune": "on" if raw_inputs(config) else "off",
     }
@@ -144,15 +144,14 @@ def run_inputs(task: RunTask, corpus: Corpus) -> tuple[Any, Any, set[str]]:
 
         audio, text = raw_sources(corpus, config)
         return audio, text, {u.id for u in corpus.utterances if u.audio is not None}
-    from merbench.encoders import build_encoder
     from merbench.features.manage import open_store
 
     store = open_store(task.cache_dir)
-    audio = store.get(corpus, build_encoder(config.encoders.audio), device=task.device)
+    audio = store.get(corpus, config.encoders.audio.build(), device=task.device)
     usable = set(audio.ids)  # the utterances whose media could be decoded
     if speech_only(corpus):
         return audio, AbsentText(), usable
-    text = store.get(corpus, build_encoder(config.encoders.text), device=task.device)
+    text = store.get(corpus, config.encoders.text.build(), device=task.device)
     return audio, text, usable & set(text.ids)
 
 
