@@ -11,6 +11,7 @@ keys), and a non-default option changes both.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -88,7 +89,9 @@ def checked_options(name: str, options: dict[str, Any], where: str) -> tuple[tup
     config_cls = ENCODERS.get(plugin).config
     if plugin in MODEL_PREFIXES and "model" in options:
         raise UserError(f"{where}: give the model in the name ({plugin}:<model>), not as 'model'")
-    hints = typing.get_type_hints(config_cls) if config_cls else {}
+    if config_cls is None or not dataclasses.fields(config_cls):
+        raise UserError(f"{where}: encoder {plugin} takes no options, got: {', '.join(options)}")
+    hints = typing.get_type_hints(config_cls)
     # A TOML integer where the option is text (``layer = 6``) means that text ("6").
     options = {
         k: str(v) if hints.get(k) is str and isinstance(v, int) and not isinstance(v, bool) else v

@@ -61,14 +61,32 @@ def prepare_features(
 
 def model_factory(config: ResolvedConfig) -> Callable[[int, int, int], Any]:
     """A function ``(audio_dim, text_dim, num_classes) -> model`` for a resolved config: its
-    model and components are built from their resolved configs, without validating again."""
+    model and components are built from their resolved configs, without validating again. An
+    encoder whose frames stack its hidden layers (``layer = "learned"``) gets the model wrapped
+    in a `LayerMixModel` that learns their weights with it."""
     from merbench.models.base import ModelSpec
 
+    layers = {m: stacked_layers(getattr(config.encoders, m)) for m in ("audio", "text")}
+
     def make(audio_dim: int, text_dim: int, num_classes: int) -> Any:
+        audio_dim //= layers["audio"]
+        text_dim //= layers["text"]
         spec = ModelSpec(audio_dim, text_dim, num_classes, components=dict(config.components))
-        return config.model.build(spec)
+        model = config.model.build(spec)
+        if max(layers.values()) > 1:
+            from merbench.models.layer_mix import LayerMixModel
+
+            model = LayerMixModel(model, layers["audio"], layers["text"])
+        return model
 
     return make
+
+
+def stacked_layers(spec: EncoderSpec) -> int:
+    """Hidden states an encoder stacks side by side in each frame (``layer = "learned"``), else 1."""
+    if dict(spec.options).get("layer") != "learned":
+        return 1
+    return int(getattr(spec.build(), "stacked_layers", 1))
 
 
 def run_tags(task: RunTask) -> dict[str, str]:

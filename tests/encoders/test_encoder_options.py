@@ -91,8 +91,9 @@ def test_options_at_their_defaults_keep_the_plain_string_and_its_keys(w2v: Path)
     [
         (
             {"audio": {"name": "egemaps", "layer": 1}},
-            "encoders.audio: unknown option layer; valid: ",
+            "encoders.audio: encoder egemaps takes no options, got: layer",
         ),
+        ({"audio": {"name": "logmel", "layer": 1}}, "unknown option layer; valid: fmax, fmin"),
         ({"audio": {"name": "logmel", "n_mels": "many"}}, "encoders.audio.n_mels: cannot read"),
         ({"audio": {"name": "hf:x", "layer": "middle"}}, "layer 'middle' is not last, mean"),
         ({"audio": {"name": "hf:x", "pooling": "median"}}, "'median' is not one of none, mean"),
