@@ -148,4 +148,5 @@ def test_a_non_default_option_changes_the_feature_key_and_the_run_key(w2v: Path)
     assert layer.encoders.audio.build().key() != base.encoders.audio.build().key()
     assert layer.encoders.audio.build().key()["config"]["layer"] == "1"
     whisper = resolve(recipe(audio={"name": "whisper", "window": "packed"}))
+    assert whisper.to_dict()["encoders"]["audio"] == {"name": "whisper", "window": "packed"}
     assert whisper.encoders.audio.build().key()["config"]["window"] == "packed"
