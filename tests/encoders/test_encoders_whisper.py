@@ -7,6 +7,7 @@ of the model's files, whatever path reaches them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,33 @@ def test_a_folder_that_is_not_a_whisper_model_is_one_user_error(tmp_path: Path) 
         build_encoder(f"whisper:{tmp_path}")
     with pytest.raises(UserError, match=r"window"):
         build_encoder("whisper", window="sliding")
+
+
+def test_cached_in_the_feature_store_like_any_encoder(tmp_path: Path) -> None:
+    from merbench.data.testing import write_emodb
+    from merbench.features.store import FeatureStore
+    from merbench.registry import DATASETS
+
+    root = write_emodb(tmp_path / "c", sentences=("a01",))
+    corpus = DATASETS.build("emodb").load(root)
+    first = build_encoder("whisper")
+    entry = FeatureStore(tmp_path / "store").get(corpus, first)
+    assert first.forward_calls >= 1 and entry.dim == 384 and len(entry.ids) == 70
+    again = build_encoder("whisper")
+    reused = FeatureStore(tmp_path / "store").get(corpus, again)
+    assert again.forward_calls == 0 and reused.key == entry.key
+    utt = corpus.utterances[0]
+    seconds = len(corpus.load_audio(utt, SR)) / SR
+    assert reused[utt.id].shape == (int(np.ceil(seconds * 50)), 384)
+
+
+@pytest.mark.skipif(not os.environ.get("MERBENCH_EMODB"), reason="MERBENCH_EMODB is not set")
+def test_trimmed_windows_stay_close_to_full_windows_on_real_speech(full) -> None:
+    from merbench.data.audio import read_audio
+
+    wavs = sorted((Path(os.environ["MERBENCH_EMODB"]) / "wav").glob("*.wav"))[::107][:5]
+    waves = [read_audio(p, SR) for p in wavs]
+    trimmed = build_encoder("whisper").encode(waves)
+    for a, b in zip(full.encode(waves), trimmed, strict=True):
+        cos = np.sum(a * b, 1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+        assert a.shape == b.shape and float(cos.mean()) > 0.85
