@@ -22,11 +22,13 @@ from merbench.errors import UserError
 MODEL_PREFIXES = ("hf", "whisper")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EncoderSpec:
     """An encoder spec string and its non-default options (sorted ``(key, value)`` pairs).
 
-    `str()` is the spec alone when there are no options, else ``spec[key=value,...]``.
+    `str()` is the spec alone when there are no options, else ``spec[key=value,...]``. A spec
+    without options equals (and hashes as) its plain string, as encoders were before they had
+    options: ``EncoderSpec("egemaps") == "egemaps"``.
     """
 
     name: str
@@ -45,6 +47,16 @@ class EncoderSpec:
         from merbench.encoders import build_encoder
 
         return build_encoder(self.name, **self.kwargs())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return not self.options and self.name == other
+        if isinstance(other, EncoderSpec):
+            return (self.name, self.options) == (other.name, other.options)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.name) if not self.options else hash((self.name, self.options))
 
     def __str__(self) -> str:
         if not self.options:

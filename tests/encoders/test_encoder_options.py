@@ -150,3 +150,9 @@ def test_a_non_default_option_changes_the_feature_key_and_the_run_key(w2v: Path)
     whisper = resolve(recipe(audio={"name": "whisper", "window": "packed"}))
     assert whisper.to_dict()["encoders"]["audio"] == {"name": "whisper", "window": "packed"}
     assert whisper.encoders.audio.build().key()["config"]["window"] == "packed"
+
+
+def test_a_spec_without_options_equals_its_plain_string() -> None:
+    assert EncoderSpec("egemaps") == "egemaps" and {EncoderSpec("egemaps")} == {"egemaps"}
+    assert EncoderSpec("hf:x", (("layer", "1"),)) != "hf:x"
+    assert len({EncoderSpec("hf:x"), EncoderSpec("hf:x", (("layer", "1"),))}) == 2
