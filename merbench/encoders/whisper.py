@@ -53,6 +53,12 @@ WINDOWS_PER_CALL = 4
 BYTES_PER_WINDOW = 64 * 2**20
 
 
+ComputeType = Literal[
+    "float32", "default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
+    "int16", "float16", "bfloat16",
+]  # fmt: skip
+
+
 @dataclass
 class WhisperEncoderConfig:
     """Options of ``whisper``.
@@ -66,7 +72,7 @@ class WhisperEncoderConfig:
 
     model: str = ""
     window: Literal["full", "packed", "trimmed"] = "trimmed"
-    compute_type: str = "float32"
+    compute_type: ComputeType = "float32"
 
 
 def piece_lengths(samples: int) -> list[int]:
@@ -196,13 +202,18 @@ class WhisperEncoder(Encoder):
             self._features = FeatureExtractor(**kwargs)
         return self._features
 
-    @property  # type: ignore[override]
+    @property
     def dim(self) -> int:
+        """Output width d, read from the model on first use (one 2-frame probe)."""
         if not self._dim:
             n_mels = self.feature_extractor().mel_filters.shape[0]
             probe = np.zeros((1, n_mels, 2), dtype=np.float32)
             self._dim = int(np.asarray(self._encode_windows(probe)).shape[-1])
         return self._dim
+
+    @dim.setter
+    def dim(self, value: int) -> None:
+        self._dim = value
 
     # -- batching hints -------------------------------------------------------------------------
     def batch_bytes(self, lengths: list[int]) -> int:
