@@ -96,7 +96,7 @@ def table(
             details=details,
             **({"slice": slice} if slice else {}),
         )
-    if compiled:
+    if compiled and out is not None:  # compiled formats required --out above
         from merbench.report.latex import render_file
 
         render_file(text, out, format)

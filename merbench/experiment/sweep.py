@@ -221,7 +221,7 @@ def executor_options(options: SweepOptions) -> dict[str, Any]:
 def execute_sweep(
     sweep: SweepPlan,
     progress: Progress | None = None,
-    on_start: Callable[[RunTask], None] | None = None,
+    on_start: Callable[[RunTask], object] | None = None,
 ) -> Iterator[Outcome]:
     """Fill the feature store (`prepare_sweep`), then run every task of `sweep` not finished
     (`run_sweep`), yielding outcomes; ``on_start(task)`` when a run starts, where the executor
@@ -251,7 +251,7 @@ def prepare_sweep(sweep: SweepPlan, progress: Progress | None = None) -> None:
 
 
 def run_sweep(
-    sweep: SweepPlan, on_start: Callable[[RunTask], None] | None = None
+    sweep: SweepPlan, on_start: Callable[[RunTask], object] | None = None
 ) -> Iterator[Outcome]:
     """Run every task of `sweep` not finished (features already in the store), yielding outcomes.
 

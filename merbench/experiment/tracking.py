@@ -1,7 +1,7 @@
 """MLflow tracking: one MLflow run per (configuration, dataset, split, seed).
 
 Store: ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///results/mlflow.db`` with
-artifacts in ``results/artifacts``. Every run carries the tags of DESIGN.md (prefixed
+artifacts in ``results/artifacts``. Every run carries the tags of docs/design.md (prefixed
 ``merbench.``), the protocol's metrics on dev and test, training curves (logged in batches), and
 artifacts: the resolved config, the protocol, per-utterance predictions (Parquet) and the confusion
 matrix. The protocol is also the tag `PROTOCOL_TAG`, so the report reads it with the runs.

@@ -282,9 +282,11 @@ def compare_rows(
                     a, b = b, a  # keep "row minus reference" orientation
                 va, vb = grid[:, col[a]], grid[:, col[b]]
                 both = ~np.isnan(va) & ~np.isnan(vb)
+                data: Units | Utterances
                 if level == "units":
                     data = _blocks(va, vb, both, splits, n_splits)
                 else:
+                    assert load is not None  # refused above without predictions
                     matched = [
                         (s, index[(a, dataset, s, k)], index[(b, dataset, s, k)])
                         for (s, k), keep in zip(matrix.index, both, strict=True)

@@ -132,9 +132,9 @@ def plot_tsne(
         ).fit_transform(x)
     fig = _figure(5.0, 4.2)
     ax = fig.add_subplot()
-    labels = np.asarray(labels)
-    for name in sorted(set(labels.tolist())):
-        mask = labels == name
+    label_array = np.asarray(labels)
+    for name in sorted(set(label_array.tolist())):
+        mask = label_array == name
         ax.scatter(points[mask, 0], points[mask, 1], s=10, alpha=0.8, label=str(name))
     ax.legend(fontsize=7, markerscale=1.5)
     ax.set_xticks([])

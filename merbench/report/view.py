@@ -145,8 +145,8 @@ def build_view(
             runs = runs[runs["grid"] == grid_name]
         runs = runs[runs["name"].isin(order)]
         if not grid_name and "grid" in runs.columns:
-            names = sorted(set(runs["grid"].astype(str)) - {""})
-            grid_name = names[0] if len(names) == 1 else ""
+            grid_names = sorted(set(runs["grid"].astype(str)) - {""})
+            grid_name = grid_names[0] if len(grid_names) == 1 else ""
         marks_of = {str(r["name"]): tuple(r.get("marks", ())) for r in spec_rows}
     else:
         order = sorted(runs["row"].unique())
@@ -187,6 +187,7 @@ def build_view(
         notes.append(f"The reference {reference} is a reported row: no significance test.")
         test = "none"
     cells = aggregate(runs, datasets=datasets, metrics=metrics) if not runs.empty else None
+    plans: dict[str, Plan]
     if test == "none" or runs.empty:
         comparisons, plans = pd.DataFrame(columns=["dataset", "metric", "row", "significant"]), {}
     else:
@@ -268,7 +269,7 @@ def _rank(rows: list[RowView], columns: list[tuple[str, str]], digits: int) -> N
     """Rank 1 / 2 for the best / second-best displayed value of each column (ties share)."""
     for col in columns:
         shown = sorted(
-            {round(100 * r.cells[col].value, digits) for r in rows if _value(r, col) is not None},
+            {round(100 * v, digits) for r in rows if (v := _value(r, col)) is not None},
             reverse=True,
         )
         for row in rows:
@@ -297,7 +298,7 @@ def _deltas(
     """
     out: dict[tuple[str, str], float | None] = {}
     for col in columns:
-        valued = [(r, _value(r, col)) for r in rows if _value(r, col) is not None]
+        valued = [(r, v) for r in rows if (v := _value(r, col)) is not None]
         if len(valued) < 2:
             out[col] = None
             continue
