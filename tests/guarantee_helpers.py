@@ -1,5 +1,5 @@
-"""Small corpora on disk for the guarantee tests (issue 12): a fold manifest of short tones; and
-a real small disk that fills (a tmpfs, root only)."""
+"""Small corpora on disk for the guarantee tests: a fold manifest of short tones; and a real
+small disk that fills (a tmpfs, root only)."""
 
 from __future__ import annotations
 
