@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,7 +40,7 @@ def finished(db: Path) -> int:
 @pytest.fixture
 def held_run(tmp_path: Path, cli_env: dict[str, str]):
     """A one-run sweep on a fold manifest (store ``a.db``) whose run key this test process claims:
-    (command line without the store, env, the store URI)."""
+    (command line without the store, env, the store URI, the task, the claim)."""
     from merbench.experiment.plan import DatasetRef
     from merbench.experiment.sweep import SweepOptions, plan_sweep
 
@@ -54,14 +56,14 @@ def held_run(tmp_path: Path, cli_env: dict[str, str]):
     (task,) = plan_sweep(options).tasks
     claim = claims.Claim(uri, task.run_key)
     assert claim.acquire() is None
-    yield args, env, uri, task
+    yield args, env, uri, task, claim
     claim.release()
 
 
 def test_dry_run_names_a_held_run_running_and_the_sweep_fails_without_it(
     held_run, merbench
 ) -> None:
-    args, env, uri, task = held_run
+    args, env, uri, task, claim = held_run
     dry = merbench(env, *args, "--tracking-uri", uri, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     (line,) = [x for x in dry.stdout.splitlines() if task.run_key[:12] in x]
@@ -69,17 +71,31 @@ def test_dry_run_names_a_held_run_running_and_the_sweep_fails_without_it(
     assert f"(host {socket.gethostname()}, pid {os.getpid()}, since 20" in line
     assert "1 to run (1 running in another process)" in dry.stdout
 
-    done = merbench(env, *args, "--tracking-uri", uri)
-    lines = [x for x in done.stderr.splitlines() if x.strip() and not x.startswith("note:")]
-    assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr and len(lines) == 1
-    assert lines[0].startswith("error: 1 runs were skipped because another process held them")
+    sweep = subprocess.Popen([str(Path(sys.executable).with_name("merbench")), *args,
+                              "--tracking-uri", uri], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        seen = []
+        while not any("waiting for 1 runs another process is training" in x for x in seen):
+            seen.append(sweep.stderr.readline())  # the sweep skipped the run and waits for it
+            assert seen[-1], "".join(seen)
+        assert f"(first: host {socket.gethostname()}, pid {os.getpid()}, since 20" in seen[-1]
+        claim.release()  # the holder lets the run go without finishing it
+        err = "".join(seen) + sweep.stderr.read()
+        assert sweep.wait(timeout=300) == 2, err
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    lines = [x for x in err.splitlines() if x.strip() and not x.startswith("note:")]
+    assert "Traceback" not in err and len(lines) == 1, err
+    assert lines[0].startswith("error: 1 runs were skipped because another process held them, "
+                               "and it did not finish them in this store")  # fmt: skip
     assert f"pid {os.getpid()}" in lines[0]
     assert finished(Path(uri.removeprefix("sqlite:///"))) == 0
 
 
 def test_a_claim_on_one_store_does_not_hold_a_sweep_into_another(held_run, merbench) -> None:
-    args, env, uri, _ = held_run
+    args, env, uri, _, _ = held_run
     other = Path(uri.removeprefix("sqlite:///")).with_name("b.db")
     done = merbench(env, *args, "--tracking-uri", f"sqlite:///{other}")
     assert done.returncode == 0, done.stderr

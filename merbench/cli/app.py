@@ -99,7 +99,11 @@ ExecutorOption = Annotated[
 ]
 Sets = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override ROLE.KEY=VALUE (e.g. fusion.layers=2, train.lr=1e-4)."),
+    typer.Option(
+        "--set",
+        help="Override ROLE.KEY=VALUE (e.g. fusion.layers=2, train.lr=1e-4, "
+        "encoders.audio=whisper, encoders.audio.layer=6).",
+    ),
 ]
 
 #: the variants of a recipe (`merbench.experiment.recipes.VARIANTS`, kept equal by a test)

@@ -142,12 +142,20 @@ def _note(text: str) -> None:
 
 
 def _check_held_elsewhere(sweep: Any, outcomes: list[Any]) -> None:
-    """Say which runs were skipped because another process held them; a UserError when this
-    store still lacks any of them."""
+    """Wait for the runs skipped because another process held them, and say so; a UserError
+    when this store still lacks any of them once that process let them go."""
+    from merbench.experiment.claims import describe_holder
     from merbench.experiment.sweep import held_elsewhere
 
+    def waiting(count: int, record: dict[str, Any]) -> None:
+        err_console.print(
+            f"[yellow]note[/]: waiting for {count} runs another process is training "
+            f"(first: {describe_holder(record)})",
+            highlight=False,
+        )
+
     skipped = [o for o in outcomes if o.status == "SKIPPED"]
-    lacking = held_elsewhere(sweep, skipped)
+    lacking = held_elsewhere(sweep, skipped, on_wait=waiting)
     if len(skipped) > len(lacking):
         err_console.print(
             f"[yellow]note[/]: {len(skipped) - len(lacking)} runs were trained by another "
@@ -157,9 +165,9 @@ def _check_held_elsewhere(sweep: Any, outcomes: list[Any]) -> None:
     if lacking:
         t = lacking[0].task
         raise UserError(
-            f"{len(lacking)} runs were skipped because another process held them and this store "
-            f"({sweep.tracking_uri}) still lacks them (first: {t.name} {t.split} seed {t.seed}, "
-            f"{lacking[0].error}); run the command again once that process ends"
+            f"{len(lacking)} runs were skipped because another process held them, and it did not "
+            f"finish them in this store ({sweep.tracking_uri}; first: {t.name} {t.split} seed "
+            f"{t.seed}, {lacking[0].error}); run the command again to train them"
         )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -341,10 +342,31 @@ def describe(sweep: SweepPlan) -> list[str]:
     return [*lines, sweep.summary()]
 
 
-def held_elsewhere(sweep: SweepPlan, outcomes: list[Outcome]) -> list[Outcome]:
-    """The SKIPPED `outcomes` (another process held their run key) whose run is still not
-    FINISHED in `sweep`'s store once the sweep is over: the store lacks them."""
+def held_elsewhere(
+    sweep: SweepPlan,
+    outcomes: list[Outcome],
+    on_wait: Callable[[int, dict[str, Any]], None] | None = None,
+    poll: float = 1.0,
+) -> list[Outcome]:
+    """The SKIPPED `outcomes` (another process held their run key) whose run is not FINISHED in
+    `sweep`'s store once their holders are done: the store lacks them.
+
+    While a live process still holds any of them, this waits for it (``on_wait(count, claim
+    record)`` once, first), so that two sweeps started together both end with every run.
+    """
+    from merbench.experiment import claims
+
     skipped = [o for o in outcomes if o.status == "SKIPPED"]
+    told = False
+    while skipped:
+        held = {o.task.run_key: claims.holder(sweep.tracking_uri, o.task.run_key) for o in skipped}
+        live = [record for record in held.values() if record is not None]
+        if not live:
+            break
+        if on_wait is not None and not told:
+            on_wait(len(live), live[0])
+            told = True
+        time.sleep(poll)
     if not skipped:
         return []
     states = tracking.run_states(sweep.tracking_uri)

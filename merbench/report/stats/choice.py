@@ -76,7 +76,8 @@ def test_reason(test: str, n_units: int, n_splits: int, n_folds: int, ratio: flo
             return f"paired t-test over {units}; it ignores that folds share training data"
         return (
             f"paired t-test over {units} of one split: the seed is the unit, so training "
-            f"variance is part of the test ({n_units - 1} degrees of freedom)"
+            f"variance is part of the test ({n_units - 1} degree"
+            f"{'s' if n_units != 2 else ''} of freedom)"
         )
     if test == "wilcoxon":
         return f"Wilcoxon signed-rank test over {units}"
