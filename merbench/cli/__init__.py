@@ -26,7 +26,6 @@ from merbench.cli.app import (  # noqa: F401  (parse_pairs: part of merbench.cli
     parse_pairs,
 )
 from merbench.errors import UserError
-from merbench.registry import REGISTRIES  # the plugin kinds (cheap: no plugin is imported)
 
 __all__ = ["app", "main"]
 
@@ -64,7 +63,7 @@ def list_plugins(
         str | None,
         typer.Argument(
             metavar="KIND",
-            help=f"One axis: {', '.join(REGISTRIES)}; default all.",
+            help="One plugin kind, e.g. fusions; default all (every kind, by name).",
         ),
     ] = None,
     filter: Annotated[str, typer.Option("--filter", help="Wildcard on names, e.g. 'hf*'.")] = "*",
@@ -74,7 +73,7 @@ def list_plugins(
     from rich.table import Table
 
     from merbench.experiment.recipes import list_catalogue
-    from merbench.registry import registry
+    from merbench.registry import REGISTRIES, registry
 
     _load_plugins(plugin)
     kinds = [registry(kind).kind] if kind else list(REGISTRIES)

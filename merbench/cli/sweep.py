@@ -1,8 +1,9 @@
 """`merbench run` and `merbench ablate`: the options they share, declared once as `Annotated`
 aliases (`merbench.cli.app`) and mapped into one `SweepOptions` by `sweep_options`; then the
-experiment layer's `plan_sweep` / `execute_sweep`. This module parses and prints."""
+experiment layer's `plan_sweep` / `execute_sweep`. This module parses and prints.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: the commands' annotations are objects once, at
+import, rather than strings Typer evaluates each time it builds the commands (every ``--help``)."""
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -80,7 +81,7 @@ def sweep_options(
     tracking_uri: str | None,
     cache_dir: Path | None,
     plugin: list[str] | None,
-) -> SweepOptions:
+) -> "SweepOptions":
     """The `SweepOptions` of the command line options `run` and `ablate` share (named as their
     parameters); `recipe` / `grid` and the ``ROLE.KEY`` `overrides` come from each command.
     ``--precision`` is the override ``train.precision``; a malformed ``KEY=VALUE`` or seed list
@@ -112,7 +113,9 @@ def sweep_options(
     )
 
 
-def _sweep(options: SweepOptions, *, table: bool, dry_run: bool, notes: Sequence[str] = ()) -> None:
+def _sweep(
+    options: "SweepOptions", *, table: bool, dry_run: bool, notes: Sequence[str] = ()
+) -> None:
     """Shared body of `run` and `ablate`: plan `options`, execute, print. `notes` are printed
     with the plan's own, once it is made (a plan refused prints only its error line)."""
     from merbench.experiment.sweep import asr_note, describe, plan_sweep
