@@ -24,7 +24,7 @@ def render_groups(
     tables = group_tables(runs, by, predictions)
     if fmt == "csv":
         return _csv(tables)
-    write = {"terminal": _terminal, "md": _markdown, "latex": _latex}[fmt]
+    write = {"terminal": _terminal, "md": _markdown, "latex": group_latex}[fmt]
     return "\n".join(write(t) for t in tables)
 
 
@@ -57,7 +57,8 @@ def _terminal(table: GroupTable) -> str:
     return buffer.getvalue()
 
 
-def _latex(table: GroupTable) -> str:
+def group_latex(table: GroupTable) -> str:
+    """One per-group table as a booktabs LaTeX table with its caption."""
     frame = wide_frame(table)
     esc = [latex_escape(str(c)) for c in frame.columns]
     lines = [r"\begin{table}[t]", r"\centering", r"\begin{tabular}{l" + "r" * (len(esc) - 1) + "}",
