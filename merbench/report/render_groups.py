@@ -10,7 +10,7 @@ import pandas as pd
 
 from merbench.errors import UserError
 from merbench.report.groups import GroupTable, group_tables, wide_frame
-from merbench.report.render_latex import latex_escape
+from merbench.report.render_latex import WIDE_COLUMNS, _fit_line, latex_escape
 
 GROUP_FORMATS = ("terminal", "md", "latex", "csv")
 
@@ -58,7 +58,8 @@ def _terminal(table: GroupTable) -> str:
 
 
 def group_latex(table: GroupTable) -> str:
-    """One per-group table as a booktabs LaTeX table with its caption."""
+    """One per-group table as a booktabs LaTeX table with its caption, scaled down to the line
+    width when it is wider (a ``table*`` with many configurations), as the main table is."""
     frame = wide_frame(table)
     esc = [latex_escape(str(c)) for c in frame.columns]
     lines = [r"\begin{table}[t]", r"\centering", r"\begin{tabular}{l" + "r" * (len(esc) - 1) + "}",
@@ -69,7 +70,7 @@ def group_latex(table: GroupTable) -> str:
     lines += [r"\bottomrule", r"\end{tabular}",
               rf"\caption{{{latex_escape(table.caption)}}}",
               r"\end{table}"]  # fmt: skip
-    return "\n".join(lines) + "\n"
+    return _fit_line("\n".join(lines) + "\n", wide=len(esc) > WIDE_COLUMNS)
 
 
 def _csv(tables: list[GroupTable]) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import math
+import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -138,3 +140,17 @@ def test_table_by_through_the_command_line(cli_env: dict[str, str], merbench) ->
     assert line.endswith("hold no genders (its corpus does not record them, or the run predates "
                          "their logging)")  # fmt: skip
     assert gender.stdout == ""
+
+
+@pytest.mark.skipif(
+    shutil.which("pdflatex") is None and os.environ.get("MERBENCH_ALLOW_NO_TEX") == "1",
+    reason="pdflatex missing and MERBENCH_ALLOW_NO_TEX=1",
+)
+def test_a_wide_latex_table_compiles_without_overfull_box(tmp_path: Path) -> None:
+    from merbench.report.latex import compile_pdf, document
+
+    names = [f"DRKF (BME + PCMI + FE_s + ED) {k}" for k in range(6)]
+    wide = make_runs({name: {unit: {"ua": 0.5} for unit in WRONG_A} for name in names})
+    latex = render_groups(wide, "speaker", predictions, "latex")
+    assert r"\resizebox{\linewidth}" in latex
+    assert compile_pdf(document(latex), tmp_path / "t.pdf").read_bytes().startswith(b"%PDF")
