@@ -10,6 +10,7 @@ import typer
 
 from merbench.cli.app import TrackingUri, app, console, err_console
 from merbench.errors import UserError
+from merbench.files import disk_write, write_atomic
 
 # -- table --------------------------------------------------------------------------------------
 TABLE_FORMATS = ("terminal", "md", "latex", "csv", "pdf", "png")
@@ -146,12 +147,13 @@ def table(
     if compiled and out is not None:  # compiled formats required --out above
         from merbench.report.latex import render_file
 
-        render_file(text, out, format)
+        with disk_write(str(out), "the table"):
+            render_file(text, out, format)
         console.print(f"wrote {out}")
     elif out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text if isinstance(text, str) else str(text))
+            write_atomic(out, text if isinstance(text, str) else str(text), "the table")
         except OSError as exc:
             raise UserError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
         console.print(f"wrote {out}")
