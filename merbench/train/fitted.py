@@ -42,7 +42,7 @@ def fit_model(
 ) -> tuple[list[dict[str, float]], int]:
     """Fit `model` on `train`, choosing among its candidates by ``dev_score(probs)[select]``.
 
-    Returns ``(curve rows, chosen candidate)``; each row is ``{"epoch": k, <option>: value,
+    Returns ``(curve rows, chosen candidate)``; each row is ``{"epoch": k, "fit/<option>": value,
     "dev/<metric>": ...}`` for candidate k.
     """
     model.eval()
@@ -59,7 +59,7 @@ def fit_model(
     tried = model.fit(x_train, y_train, x_dev, y_dev, score)
     rows = []
     for row, values in zip(tried, scores, strict=True):
-        options = {k: v for k, v in row.items() if k not in ("candidate", "score")}
+        options = {f"fit/{k}": v for k, v in row.items() if k not in ("candidate", "score")}
         rows.append(
             {"epoch": row["candidate"], **options, **{f"dev/{k}": v for k, v in values.items()}}
         )
