@@ -6,4 +6,21 @@ feature store) -> ``models`` (swappable components) -> ``train`` (one run) -> ``
 run identity, tracking, executors) -> ``report`` (aggregation, significance, tables, plots) -> ``cli``.
 """
 
-__version__ = "0.1.0"
+from functools import cache
+
+
+@cache
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("merbench")  # written once, in pyproject.toml
+    except PackageNotFoundError:  # a source tree on sys.path without an installed distribution
+        return "0+unknown"
+
+
+def __getattr__(name: str) -> str:
+    """``merbench.__version__``: the installed distribution's version, read when first asked."""
+    if name == "__version__":
+        return _installed_version()
+    raise AttributeError(f"module 'merbench' has no attribute {name!r}")

@@ -14,6 +14,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 from guarantee_helpers import manifest_rows, write_manifest
 
+from merbench.data.labels import show
 from merbench.data.testing import IemocapUtt, MeldRow, write_iemocap, write_meld
 
 TESTS = Path(__file__).resolve().parent
@@ -479,6 +481,51 @@ CASES = [
         "features-no-encoder",
         lambda w, t: ["features", "--dataset", "synth"],
         "give --audio-encoder and/or --text-encoder",
+    ),
+]
+
+
+# -- the data layer: look-alike spellings, the PATH of `datasets check` ------------------------
+def half_rows(field: str, value: str, of: str) -> Callable[[list[dict]], list[dict]]:
+    """Rows whose `field` is `of` get `value` on every second row (the ``_1`` ids of each fold)."""
+    return lambda rows: [
+        {**r, field: value} if r[field] == of and r["id"].endswith("_1") else r for r in rows
+    ]
+
+
+NFC_ENERVE, NFD_ENERVE = (unicodedata.normalize(form, "énervé") for form in ("NFC", "NFD"))
+
+CASES += [
+    Case(
+        "data-label-zero-width-space",
+        manifest_edit(half_rows("label", "sad\u200b", "sad")),
+        "label 'sad\\u200b' differs from 'sad' (",
+    ),
+    Case(
+        "data-label-nfc-nfd",
+        manifest_edit(
+            lambda rows: half_rows("label", NFD_ENERVE, NFC_ENERVE)(
+                [{**r, "label": NFC_ENERVE} if r["label"] == "angry" else r for r in rows]
+            )
+        ),
+        f"label {show(NFD_ENERVE)} differs from {show(NFC_ENERVE)} (",
+    ),
+    Case(
+        "data-speaker-zero-width-space",
+        manifest_edit(
+            lambda rows: [
+                {**r, "speaker": "s1\u200b"}
+                if r["id"].startswith("f2_") and r["speaker"] == "s1"
+                else r
+                for r in rows
+            ]
+        ),
+        "speaker 's1\\u200b' differs from 's1' (",
+    ),
+    Case(
+        "data-check-path-missing",
+        lambda w, t: ["datasets", "check", "/nonexistent"],
+        "/nonexistent: no such file or folder (the PATH argument of datasets check)",
     ),
 ]
 

@@ -1,12 +1,18 @@
 """Audio decoding: wav and mp4 to float32 mono at the requested rate; bad files are UserErrors."""
 
+import math
+
 import numpy as np
 import pytest
 import soundfile as sf
 
-from merbench.data.audio import read_audio
-from merbench.data.testing import write_mp4
+from merbench.data.audio import read_audio, resample
+from merbench.data.check import check_corpus
+from merbench.data.testing import tone, write_emodb, write_mp4, write_wav
+from merbench.encoders import build_encoder
 from merbench.errors import UserError
+from merbench.features.inputs import read_inputs
+from merbench.registry import DATASETS
 
 
 def test_wav_stereo_44k_becomes_mono_16k(tmp_path):
@@ -36,3 +42,59 @@ def test_missing_empty_and_garbage_files_name_the_file(tmp_path):
     (tmp_path / "g.mp4").write_bytes(b"not an mp4 at all" * 20)
     with pytest.raises(UserError, match=r"g.mp4: unreadable audio"):
         read_audio(tmp_path / "g.mp4", 16000)
+
+
+@pytest.mark.parametrize(
+    ("audio", "problem"),
+    [
+        ("nan", r"unreadable audio \(8000 of 8000 samples are NaN or infinite\)"),
+        ("silent", r"unreadable audio \(silent: all 8000 samples are zero\)"),
+    ],
+)
+def test_all_nan_or_all_zero_samples_are_unreadable(tmp_path, audio, problem):
+    write_wav(tmp_path / "x.wav", audio)
+    assert sf.info(str(tmp_path / "x.wav")).frames == 8000  # the file itself decodes
+    with pytest.raises(UserError, match=rf"x.wav: {problem}"):
+        read_audio(tmp_path / "x.wav", 16000)
+
+
+def test_a_single_nan_sample_is_unreadable_too(tmp_path):
+    wave = tone()
+    wave[100] = np.nan
+    sf.write(str(tmp_path / "x.wav"), wave, 16000, subtype="FLOAT")
+    with pytest.raises(UserError, match=r"1 of 8000 samples are NaN or infinite"):
+        read_audio(tmp_path / "x.wav", 16000)
+
+
+def test_check_and_extraction_report_nan_and_silent_audio_as_unreadable(tmp_path):
+    release = write_emodb(tmp_path, speakers=("03", "08", "09", "10", "11", "12", "13", "14",
+                                               "15", "16"), sentences=("a01",))  # fmt: skip
+    write_wav(release / "wav" / "08a01Wa.wav", "nan")
+    write_wav(release / "wav" / "09a01La.wav", "silent")
+    report = check_corpus("emodb", tmp_path)
+    assert [(s.id, s.reason.split(": ", 1)[1]) for s in report.unreadable] == [
+        ("08a01Wa", "unreadable audio (8000 of 8000 samples are NaN or infinite)"),
+        ("09a01La", "unreadable audio (silent: all 8000 samples are zero)"),
+    ]
+    assert report.decoded == 68 and not report.ok
+    corpus = DATASETS.build("emodb").load(tmp_path)
+    unreadable: dict[str, str] = {}
+    kept, _ = read_inputs(corpus, corpus.utterances, build_encoder("logmel"), unreadable)
+    assert sorted(unreadable) == ["08a01Wa", "09a01La"] and len(kept) == 68
+
+
+def test_24414_hz_is_resampled_in_tune_and_to_the_exact_length():
+    rate = 24414  # TESS
+    t = np.arange(2 * rate) / rate
+    wave = (0.3 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    out = resample(wave, rate, 16000)
+    assert out.dtype == np.float32 and out.shape == (math.ceil(2 * rate * 16000 / rate),)
+    expected = 0.3 * np.sin(2 * np.pi * 1000 * np.arange(len(out)) / 16000)
+    assert np.abs(out - expected)[1000:-1000].max() < 1e-3  # a 1 kHz tone stays 1 kHz
+
+
+def test_rates_with_small_factors_keep_the_polyphase_filter():
+    from scipy.signal import resample_poly
+
+    wave = tone(0.5, 48000)
+    assert np.array_equal(resample(wave, 48000, 16000), resample_poly(wave, 1, 3).astype("f4"))

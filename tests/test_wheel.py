@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -36,17 +37,19 @@ def run(*args: str, **kw) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The merbench wheel, built from a copy of the sources."""
+    before = sorted(p.name for p in ROOT.iterdir())
     src = tmp_path_factory.mktemp("src")
     skip = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in ("merbench", "registry", "datasets"):
         shutil.copytree(ROOT / name, src / name, ignore=skip)
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, src / name)
     dist = tmp_path_factory.mktemp("dist")
     built = run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                 "--no-index", "-w", str(dist), str(src))  # fmt: skip
     assert built.returncode == 0, built.stderr
     (path,) = dist.glob("merbench-*.whl")
+    assert sorted(p.name for p in ROOT.iterdir()) == before  # nothing built in the checkout
     return path
 
 
@@ -58,6 +61,16 @@ def test_the_wheel_holds_every_module_and_the_whole_catalogue(wheel: Path) -> No
                              ("datasets", "merbench/_catalogue/datasets")):  # fmt: skip
         tomls = {p.relative_to(ROOT / folder).as_posix() for p in (ROOT / folder).rglob("*.toml")}
         assert tomls and {f"{packaged}/{t}" for t in tomls} <= names
+
+
+def test_the_wheel_states_its_licence_and_the_one_version(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        info = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = archive.read(info[0]).decode()
+        licence_files = [n for n in archive.namelist() if n.endswith("licenses/LICENSE")]
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert f"Version: {version}\n" in metadata and wheel.name.startswith(f"merbench-{version}-")
+    assert "License-Expression: MIT\n" in metadata and len(licence_files) == 1
 
 
 @pytest.mark.slow
@@ -100,4 +113,3 @@ def test_installed_wheel_lists_and_runs_the_demo_outside_the_repository(
     caption = " ".join(demo.stdout.split())  # the terminal wraps the caption at its width
     assert "wrapping (dev session = (test session mod 5) + 1)" in caption  # the packaged card
     assert (elsewhere / "results" / "mlflow.db").is_file()
-    assert not (ROOT / "build").exists()

@@ -3,6 +3,7 @@ datasets check` (validate a corpus without training); this module parses and pri
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -158,10 +159,9 @@ def datasets_check(
     from rich.progress import Progress
 
     from merbench.data.check import check_corpus, render_check
-    from merbench.experiment.sweep import data_root
 
     _load_plugins(plugins)
-    root = data_root(path)
+    root = _check_target(path)
     options = parse_pairs(dataset_options, "--dataset-option")
     with Progress(console=err_console, transient=True) as progress:
         bar = progress.add_task("decoding audio", total=None)
@@ -175,3 +175,13 @@ def datasets_check(
     console.print(render_check(report), highlight=False, markup=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(2 if report.error else 1)
+
+
+def _check_target(path: Path | None) -> str | None:
+    """The folder or manifest `datasets check` reads: its PATH argument (which must exist), else
+    ``$MERBENCH_DATA``, else None."""
+    if path is None:
+        return os.environ.get("MERBENCH_DATA")
+    if not path.expanduser().exists():
+        raise UserError(f"{path}: no such file or folder (the PATH argument of datasets check)")
+    return str(path.expanduser())

@@ -6,7 +6,13 @@ family is a subclass of `ActedCorpus` that says where the files are (`files`) an
 parses (`parse`, which returns a `Parsed` or raises `BadName`); this class does the rest:
 
 - every audio file under the corpus folder is parsed; a name that does not follow the corpus's
-  scheme is a UserError naming the file and the expected pattern (nothing is guessed);
+  scheme is a UserError naming the file and the expected pattern (nothing is guessed, except for
+  a release's known misnamed files, read with a note naming them);
+- an entry named in the scheme that is not a readable audio file (a directory, a broken or
+  looping link, a format the decoder does not read) is skipped as ``missing audio`` with the
+  reason; flac, ogg and aiff copies are read like the wav;
+- the card's ``[release]`` counts (`merbench.data.release`) are compared with what is here: a
+  shortfall is listed in `Corpus.shortfall` (total, then each speaker and class short);
 - the card ``datasets/<name>.toml`` maps the codes of the names to labels (``[codes]``) and, where
   the corpus fixes the sentence, to its text (so ``text=gold`` works), and defines the
   speaker-independent folds (``protocol.folds``: lists of speaker ids);
@@ -24,9 +30,8 @@ from typing import Any
 from merbench.data.base import Corpus, CorpusLoader, Split, Utterance
 from merbench.data.card import load_card, make_protocol
 from merbench.data.common import Gathered, require_utterances
+from merbench.data.release import READABLE_SUFFIXES, entry_problem, shortfall
 from merbench.errors import UserError
-
-AUDIO_SUFFIXES = (".wav",)
 
 
 class BadName(ValueError):
@@ -37,7 +42,8 @@ class BadName(ValueError):
 class Parsed:
     """What one file name says: utterance id, speaker, raw emotion code, sentence code, extras.
 
-    `skip` is a reason (``"category: detail"``) when the file is valid but not part of the protocol.
+    `skip` is a reason (``"category: detail"``) when the file is valid but not part of the protocol;
+    `note` says how a known misnamed file of the release was read.
     """
 
     id: str
@@ -46,6 +52,7 @@ class Parsed:
     sentence: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
     skip: str = ""
+    note: str = ""
 
 
 @dataclass
@@ -73,9 +80,23 @@ class ActedCorpus(CorpusLoader):
     recursive: bool = True
 
     def files(self, root: Path) -> Iterable[Path]:
-        """The audio files of the corpus: every wav under `root` (in it only, unless recursive)."""
+        """The entries of the corpus under `root` (in it only, unless recursive): every entry with
+        an audio extension, whatever it is (file, folder, link), and every other file or link
+        whose name follows the scheme (another format). Plain folders are not entries."""
         found = root.rglob("*") if self.recursive else root.iterdir()
-        return (p for p in found if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+        for p in found:
+            if p.suffix.lower() in READABLE_SUFFIXES:
+                yield p
+            elif (p.is_symlink() or not p.is_dir()) and self.follows_scheme(p):
+                yield p
+
+    def follows_scheme(self, path: Path) -> bool:
+        """Whether the name of `path` follows the corpus's naming scheme (`parse` accepts it)."""
+        try:
+            self.parse(path)
+        except BadName:
+            return False
+        return True
 
     def parse(self, path: Path) -> Parsed:  # pragma: no cover - abstract
         """What the file name says; raise `BadName` when it does not follow the scheme."""
@@ -127,6 +148,7 @@ class ActedCorpus(CorpusLoader):
         files = sorted(self.files(root))
         got = Gathered()
         seen: dict[str, Path] = {}
+        present: list[tuple[str, str]] = []  # (speaker, label) of every protocol file here
         for path in files:
             try:
                 parsed = self.parse(path)
@@ -140,7 +162,9 @@ class ActedCorpus(CorpusLoader):
             if parsed.skip:
                 got.skip(parsed.id, parsed.skip)
                 continue
-            label = emotions.get(parsed.emotion)
+            if parsed.note:
+                got.notes.append(parsed.note)
+            label = emotions.get(parsed.emotion, "")
             if label not in labels:
                 valid = ", ".join(sorted(emotions))
                 raise UserError(f"{path}: unknown emotion code {parsed.emotion!r}; valid: {valid}")
@@ -153,6 +177,11 @@ class ActedCorpus(CorpusLoader):
                 raise UserError(
                     f"{path}: unknown sentence code {parsed.sentence!r}; valid: {valid}"
                 )
+            present.append((parsed.speaker, label))
+            problem = entry_problem(path)
+            if problem:
+                got.skip(parsed.id, f"missing audio: {path} is {problem}")
+                continue
             got.utterances.append(
                 Utterance(
                     id=parsed.id,
@@ -170,7 +199,9 @@ class ActedCorpus(CorpusLoader):
             )
         require_utterances(got.utterances, got.skipped, str(root), len(files))
         protocol = make_protocol(card, labels, self.splits(got.utterances, card))
-        return got.corpus(self.name, protocol, root)
+        corpus = got.corpus(self.name, protocol, root)
+        corpus.shortfall = shortfall(card, sorted(speakers), present)
+        return corpus
 
     def text(self, parsed: Parsed, sentences: dict[str, str]) -> str:
         """The sentence the file name fixes (the card's ``codes.sentence``), or '' when unknown."""

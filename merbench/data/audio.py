@@ -20,9 +20,9 @@ SOUNDFILE_EXTENSIONS = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
 def read_audio(path: Path | str, sample_rate: int) -> np.ndarray:
     """The waveform of `path` as float32 mono ``[samples]`` at `sample_rate` Hz.
 
-    Multi-channel audio is averaged to mono; other rates are resampled with a polyphase filter
-    (`scipy.signal.resample_poly`). A missing, unreadable or empty file raises `UserError`
-    naming it.
+    Multi-channel audio is averaged to mono; other rates are resampled (`resample`). A missing,
+    unreadable or empty file raises `UserError` naming it, and so does one whose samples are not
+    all finite or all zero (`sample_problem`): such audio holds nothing to encode.
     """
     path = Path(path)
     if not path.is_file():
@@ -43,7 +43,22 @@ def read_audio(path: Path | str, sample_rate: int) -> np.ndarray:
         raise UserError(f"{path}: unreadable audio ({detail})") from None
     if wave.size == 0:
         raise UserError(f"{path}: empty audio (0 samples)")
+    problem = sample_problem(wave)
+    if problem:
+        raise UserError(f"{path}: unreadable audio ({problem})")
     return resample(wave, rate, sample_rate)
+
+
+def sample_problem(wave: np.ndarray) -> str | None:
+    """Why the decoded samples `wave` ``[samples]`` cannot be used (some are NaN or infinite, or
+    every one is zero), or None when they can."""
+    finite = np.isfinite(wave)
+    if not finite.all():
+        bad = int(wave.size - np.count_nonzero(finite))
+        return f"{bad} of {wave.size} samples are NaN or infinite"
+    if not np.any(wave):
+        return f"silent: all {wave.size} samples are zero"
+    return None
 
 
 def wav_truncation(path: Path) -> str | None:
@@ -74,15 +89,33 @@ def wav_truncation(path: Path) -> str | None:
         return None
 
 
+#: Largest up/down factor resampled with scipy's polyphase filter: its filter has about 20 taps
+#: per unit of the larger factor, so a rate such as TESS's 24,414 Hz (16 kHz: up 8,000, down
+#: 12,207) would design and apply a 244,000-tap filter for every file.
+POLYPHASE_MAX_FACTOR = 1024
+
+
 def resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """`wave` ``[samples]`` from `rate` to `target` Hz, float32."""
+    """`wave` ``[samples]`` from `rate` to `target` Hz, float32 ``[ceil(samples * target / rate)]``.
+
+    Rates whose ratio reduces to small integers (48 kHz, 44.1 kHz, 22.05 kHz to 16 kHz) use scipy's
+    polyphase filter (`scipy.signal.resample_poly`); others (up or down factor above
+    `POLYPHASE_MAX_FACTOR`) use the SoX resampler (`audresample`), which costs the same per second
+    of audio whatever the ratio.
+    """
     wave = np.asarray(wave, dtype=np.float32)
     if rate == target:
         return wave
+    g = gcd(int(rate), int(target))
+    up, down = target // g, rate // g
+    if max(up, down) > POLYPHASE_MAX_FACTOR:
+        import audresample
+
+        out = audresample.resample(wave, int(rate), int(target), always_copy=True)
+        return np.asarray(out, dtype=np.float32).reshape(-1)
     from scipy.signal import resample_poly
 
-    g = gcd(int(rate), int(target))
-    return resample_poly(wave, target // g, rate // g).astype(np.float32)
+    return resample_poly(wave, up, down).astype(np.float32)
 
 
 def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:

@@ -141,6 +141,12 @@ class Corpus:
     #: Records the protocol leaves out by design (e.g. IEMOCAP's ``fru`` in the 4-class protocol):
     #: raw label -> count. Not problems, so not in `skipped`, but counted, never silently dropped.
     excluded: dict[str, int] = field(default_factory=dict)
+    #: What the reader did that the user should know although nothing was lost (a misnamed file
+    #: read under the name its scheme gives it, a label spelling mapped to the card's), one line each.
+    notes: list[str] = field(default_factory=list)
+    #: What this copy lacks against the release's expected counts (the card's ``[release]``), one
+    #: line each: the total first, then each speaker and class short of its count. Problems.
+    shortfall: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._by_id = {u.id: u for u in self.utterances}

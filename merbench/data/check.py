@@ -3,7 +3,8 @@
 `check_corpus(name, root, **options)` loads the corpus with its loader (which checks layout, labels,
 text and media existence), then decodes every utterance's audio (the deep check the loaders skip)
 and returns a `CheckReport`: counts per split and class, what the loader skipped with reasons,
-what the protocol excluded, unreadable or empty media, or the one fatal error that stopped loading.
+what the protocol excluded, unreadable or empty media, what the copy lacks against the release's
+expected counts, the loader's notes, or the one fatal error that stopped loading.
 `render_check(report)` formats it as plain text for the CLI. `detect_corpus(root)` guesses the
 corpus type from the layout when no name is given.
 """
@@ -29,7 +30,8 @@ CHECK_SAMPLE_RATE = 16_000
 
 @dataclass
 class CheckReport:
-    """What `check_corpus` found. `ok` is True when nothing was skipped, unreadable or fatal."""
+    """What `check_corpus` found. `ok` is True when nothing was skipped, unreadable, short of
+    the release or fatal."""
 
     name: str
     root: str
@@ -42,6 +44,8 @@ class CheckReport:
     skipped: list[Skip] = field(default_factory=list)
     excluded: dict[str, int] = field(default_factory=dict)
     unreadable: list[Skip] = field(default_factory=list)  # decoding failures, reason = message
+    shortfall: list[str] = field(default_factory=list)  # against the card's release counts
+    notes: list[str] = field(default_factory=list)  # the loader's notes (not problems)
     decoded: int = 0
     audio_seconds: float = 0.0
     elapsed: float = 0.0
@@ -50,13 +54,17 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and not self.skipped and not self.unreadable
+        return (
+            self.error is None and not self.skipped and not self.unreadable and not self.shortfall
+        )
 
     def skip_counts(self) -> dict[str, int]:
         """Skips and unreadable media per category (the part of the reason before the colon)."""
         cats = Counter(s.reason.split(":", 1)[0] for s in self.skipped)
         if self.unreadable:
             cats["unreadable audio"] += len(self.unreadable)
+        if self.shortfall:
+            cats["short of the release"] += 1
         return dict(cats)
 
 
@@ -153,6 +161,8 @@ def _fill_counts(report: CheckReport, corpus: Corpus) -> None:
     report.group_counts = {g: dict(c) for g, c in sorted(groups.items())}
     report.skipped = list(corpus.skipped)
     report.excluded = dict(corpus.excluded)
+    report.shortfall = list(corpus.shortfall)
+    report.notes = list(corpus.notes)
     report.confound = speaker_label_confound(corpus)
 
 
@@ -203,7 +213,7 @@ def render_check(report: CheckReport, max_items: int = 20) -> str:
     if report.group_counts:
         lines.append("per group (session, or speaker for the acted corpora):")
         lines += _table(report.group_counts, report.labels, "group")
-        sizes = {}
+        sizes: dict[str, dict[str, int]] = {}
         for key, counts in report.counts.items():
             split, part = key.split("/")
             sizes.setdefault(split, {})[part] = sum(counts.values())
@@ -220,13 +230,14 @@ def render_check(report: CheckReport, max_items: int = 20) -> str:
     if report.confound:
         lines.append(report.confound)
     if report.excluded:
-        items = ", ".join(f"{k} {v}" for k, v in report.excluded.items())
-        lines.append(f"excluded by the protocol (not errors): {items}")
+        excluded = ", ".join(f"{k} {v}" for k, v in report.excluded.items())
+        lines.append(f"excluded by the protocol (not errors): {excluded}")
     if report.decoded or report.unreadable:
         lines.append(
             f"audio: {report.decoded} decoded ({report.audio_seconds / 3600:.2f} h), "
             f"{len(report.unreadable)} unreadable"
         )
+    lines += _release_lines(report)
     for title, items in (("skipped", report.skipped), ("unreadable", report.unreadable)):
         if not items:
             continue
@@ -239,3 +250,12 @@ def render_check(report: CheckReport, max_items: int = 20) -> str:
         lines.append("problems by kind: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     lines.append("status: OK" if report.ok else "status: PROBLEMS FOUND (listed above)")
     return "\n".join(lines)
+
+
+def _release_lines(report: CheckReport) -> list[str]:
+    """The loader's notes and what the copy lacks against the release's counts, as text lines."""
+    lines = [f"note: {note}" for note in report.notes]
+    if report.shortfall:
+        lines.append(f"short of the release: {report.shortfall[0]}")
+        lines += [f"  {line}" for line in report.shortfall[1:]]
+    return lines

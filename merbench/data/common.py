@@ -58,13 +58,14 @@ def record_missing(on_missing: str, skipped: list[Skip], utt_id: str, reason: st
 @dataclass
 class Gathered:
     """What a loader collects while it reads a corpus: the utterances kept, the skips with their
-    reasons, and a `MediaIndex` for media existence checks. `missing` applies the ``on_missing``
+    reasons, notes for the user (`Corpus.notes`), and a `MediaIndex` for media existence checks. `missing` applies the ``on_missing``
     policy (`record_missing`); `skip` records an unusable utterance whatever the policy."""
 
     on_missing: str = "skip"
     media: MediaIndex = field(default_factory=MediaIndex)
     utterances: list[Utterance] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def skip(self, utt_id: str, reason: str) -> None:
         self.skipped.append(Skip(utt_id, reason))
@@ -75,7 +76,9 @@ class Gathered:
     def corpus(
         self, name: str, protocol: Protocol, root: Path, excluded: dict[str, int] | None = None
     ) -> Corpus:
-        return Corpus(name, self.utterances, protocol, self.skipped, root, excluded or {})
+        return Corpus(
+            name, self.utterances, protocol, self.skipped, root, excluded or {}, self.notes
+        )
 
 
 @dataclass(frozen=True)

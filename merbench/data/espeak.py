@@ -16,6 +16,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,7 +87,7 @@ class Speaker:
         if self._set_seed is not None:
             self._set_seed.argtypes = [ctypes.c_long]
 
-    def _collect(self, wav: ctypes.POINTER(ctypes.c_short), n: int, events: int) -> int:
+    def _collect(self, wav: Any, n: int, events: int) -> int:  # wav: POINTER(c_short)
         if n > 0 and wav:
             self._chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
         return 0

@@ -3,7 +3,8 @@
 - Labels: ``Session{N}/dialog/EmoEvaluation/<dialog>.txt``; only top-level files whose stem is a
   dialogue id are read. Utterance blocks start with ``[start - end]<TAB>id<TAB>label<TAB>[v, a, d]``;
   evaluator lines (``C-E1:``, ``A-F1:``, ...), ``%`` headers and blank lines are skipped; any other
-  line is malformed (UserError naming file and line).
+  line is malformed (UserError naming file and line). A label spelled like a code but not
+  identically (``Neu``, ``neu`` + U+200B) is read as the code, with a note.
 - Text: ``Session{N}/dialog/transcriptions/<dialog>.txt``, ``id [start-end]: text``; lines of
   unannotated speech (ids with ``XX``, no bracket) are skipped.
 - Audio: ``Session{N}/sentences/wav/<dialog>/<id>.wav``; existence only is checked here (one
@@ -23,6 +24,7 @@ from pathlib import Path
 from merbench.data.base import Corpus, CorpusLoader, Utterance
 from merbench.data.card import leave_one_group_out, make_protocol
 from merbench.data.common import open_release
+from merbench.data.labels import Spellings
 from merbench.errors import UserError
 from merbench.registry import DATASETS
 
@@ -55,8 +57,10 @@ class _Label:
     line: int
 
 
-def parse_emo_evaluation(path: Path) -> list[_Label]:
-    """The utterance headers of one EmoEvaluation file, in file order."""
+def parse_emo_evaluation(path: Path, spellings: Spellings | None = None) -> list[_Label]:
+    """The utterance headers of one EmoEvaluation file, in file order; a label spelled like one
+    of the release's codes but not identically is read as the code by `spellings` (which keeps
+    a note of it)."""
     out = []
     for lineno, line in _lines(path):
         stripped = line.strip()
@@ -66,6 +70,8 @@ def parse_emo_evaluation(path: Path) -> list[_Label]:
         if not m:
             raise UserError(f"{path}:{lineno}: malformed EmoEvaluation line: {stripped[:80]!r}")
         start, end, utt_id, label, vad = m.groups()
+        if spellings is not None:
+            label = spellings.resolve(label, f"{path}:{lineno}")
         if label not in RAW_LABELS:
             raise UserError(
                 f"{path}:{lineno}: unknown label {label!r} for {utt_id}; "
@@ -155,6 +161,7 @@ class IemocapCorpus(CorpusLoader):
         root, labels, merge = release.root, release.labels, release.merge
         excluded: Counter = Counter()
         seen: dict[str, str] = {}
+        spellings = Spellings("label", RAW_LABELS)
         for n, session in enumerate(SESSIONS, start=1):
             emo_dir = root / session / "dialog" / "EmoEvaluation"
             if not emo_dir.is_dir():
@@ -169,7 +176,7 @@ class IemocapCorpus(CorpusLoader):
                 trans_path = root / session / "dialog" / "transcriptions" / f"{dialog}.txt"
                 texts = parse_transcription(trans_path) if trans_path.is_file() else None
                 wav_dir = root / session / "sentences" / "wav" / dialog
-                records = parse_emo_evaluation(emo_path)
+                records = parse_emo_evaluation(emo_path, spellings)
                 for rec in records:
                     where = f"{emo_path}:{rec.line}"
                     if rec.utt_id in seen:
@@ -220,4 +227,5 @@ class IemocapCorpus(CorpusLoader):
         rule = release.card["protocol"]["dev_rule"]
         splits = leave_one_group_out(got.utterances, groups, rule)
         protocol = make_protocol(release.card, labels, splits)
+        got.notes += spellings.notes()
         return got.corpus("iemocap", protocol, root, dict(sorted(excluded.items())))

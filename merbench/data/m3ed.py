@@ -21,6 +21,7 @@ from typing import Any
 from merbench.data.base import Corpus, CorpusLoader, Split, Utterance
 from merbench.data.card import make_protocol
 from merbench.data.common import open_release
+from merbench.data.labels import Spellings
 from merbench.errors import UserError
 from merbench.registry import DATASETS
 
@@ -106,8 +107,12 @@ class M3edCorpus(CorpusLoader):
         parts: dict[str, list[str]] = {"train": [], "dev": [], "test": []}
         seen: set[str] = set()
 
+        declared = Spellings("label", [*labels, *merge])
+        names = Spellings("speaker")
+
         def check_label(value: Any, at: str) -> str:
-            value = merge.get(str(value).strip(), str(value).strip())
+            value = declared.resolve(str(value), f"{path}: {at}")
+            value = merge.get(value, value)
             if value not in labels:
                 raise UserError(
                     f"{path}: {at}: unknown emotion {value!r}; valid: {', '.join(labels)}"
@@ -149,6 +154,7 @@ class M3edCorpus(CorpusLoader):
                         continue
                     info = speakers.get(spk) if isinstance(speakers, dict) else None
                     name = info.get("Name", spk) if isinstance(info, dict) else spk
+                    name = names.resolve(str(name).strip(), f"{path}: {at}")
                     got.utterances.append(
                         Utterance(
                             id=utt_id,
@@ -180,4 +186,5 @@ class M3edCorpus(CorpusLoader):
             multilabel=cfg.multilabel,
             overrides=card["multilabel"] if cfg.multilabel else None,
         )
+        got.notes += declared.notes() + names.notes()
         return got.corpus("m3ed", protocol, root)

@@ -10,7 +10,8 @@ A manifest whose ``text`` column is empty on every row is a *speech-only* corpus
 keep an empty text (audio-only recipes run on it; recipes that read text are refused at plan time
 unless a text source such as ``text=asr`` fills it). When only some rows lack text, those rows are
 skipped with the reason ``empty text``. A manifest whose rows were all dropped is an error that
-counts the rows per reason.
+counts the rows per reason. Labels and speaker ids are matched exactly; two spellings that are
+the same after normalisation (`merbench.data.labels`) are an error naming both.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from merbench.data.base import Corpus, CorpusLoader, Split, Utterance
 from merbench.data.card import leave_one_group_out, load_card, make_protocol
 from merbench.data.common import Gathered, check_on_missing, read_csv_rows, require_utterances
+from merbench.data.labels import check_spellings, spelling_key
 from merbench.errors import UserError
 from merbench.registry import DATASETS
 
@@ -99,25 +101,8 @@ def _check_columns(path: Path, header: list[str]) -> None:
 
 
 def _spelling_hint(label: str, known: tuple[str, ...]) -> str:
-    same = [k for k in known if k.strip().casefold() == label.strip().casefold()]
+    same = [k for k in known if spelling_key(k) == spelling_key(label)]
     return f" (did you mean {same[0]!r}? labels are matched exactly)" if same else ""
-
-
-def check_label_spelling(labels: list[tuple[str, str]], known: tuple[str, ...] = ()) -> None:
-    """Labels are matched exactly: two spellings that differ only by case or whitespace
-    (``Neutral`` beside ``neutral``) would make two classes, so they are a UserError naming where
-    the second spelling is."""
-    first: dict[str, tuple[str, str]] = {
-        k.strip().casefold(): (k, "--dataset-option labels") for k in known
-    }
-    for label, where in labels:
-        folded = label.strip().casefold()
-        seen = first.setdefault(folded, (label, where))
-        if seen[0] != label:
-            raise UserError(
-                f"{where}: label {label!r} differs from {seen[0]!r} ({seen[1]}) only by case or "
-                "whitespace; labels are matched exactly, so this would be another class"
-            )
 
 
 @DATASETS.register("manifest", config=ManifestConfig)
@@ -146,7 +131,7 @@ class ManifestCorpus(CorpusLoader):
                 raise UserError(f"{where}: duplicate id {utt_id!r} (first at {seen[utt_id]})")
             seen[utt_id] = where
             label = row["label"].strip()
-            if not label or (cfg.labels and label not in cfg.labels):
+            if not spelling_key(label) or (cfg.labels and label not in cfg.labels):
                 valid = ", ".join(cfg.labels) if cfg.labels else "a non-empty label"
                 hint = _spelling_hint(label, cfg.labels)
                 raise UserError(f"{where}: unknown label {label!r}{hint}; valid: {valid}")
@@ -189,7 +174,8 @@ class ManifestCorpus(CorpusLoader):
             part_of[utt_id] = part
         utterances = got.utterances
         require_utterances(utterances, got.skipped, str(path), len(rows))
-        check_label_spelling([(u.label, str(u.meta["row"])) for u in utterances], cfg.labels)
+        check_spellings([(u.label, str(u.meta["row"])) for u in utterances], "label", cfg.labels)
+        check_spellings([(u.speaker, str(u.meta["row"])) for u in utterances], "speaker")
         labels = tuple(cfg.labels) or tuple(sorted({u.label for u in utterances}))
         card = load_card("manifest")
         if by_fold:

@@ -8,6 +8,9 @@
   at load time (one listing per folder); audio is decoded from the mp4 with PyAV on demand. Missing
   media are reported with their id and skipped (``on_missing="skip"``) or raise (``"fail"``).
 - Ids are ``<split>_dia{D}_utt{U}`` (dialogue ids restart in every split); group = dialogue.
+- An emotion spelled like a declared label but not identically (``Neutral``, ``joy`` + U+200B) is
+  read as the declared label, and a speaker name spelled like an earlier one as that one, each
+  with a note (`merbench.data.labels`).
 - Protocol (card ``datasets/meld.toml``): the official train / dev / test split (one split named
   ``official``); headline ``wa, wf1, avg``.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 from merbench.data.base import Corpus, CorpusLoader, Split, Utterance
 from merbench.data.card import make_protocol
 from merbench.data.common import open_release, read_csv_rows
+from merbench.data.labels import Spellings
 from merbench.errors import UserError
 from merbench.registry import DATASETS
 
@@ -61,6 +65,8 @@ class MeldCorpus(CorpusLoader):
         )
         root, labels, merge = release.root, release.labels, release.merge
         parts: dict[str, list[str]] = {s: [] for s in SPLITS}
+        declared = Spellings("label", [*labels, *merge])
+        speakers = Spellings("speaker")
         for split in SPLITS:
             path = root / f"{split}_sent_emo.csv"
             _, rows = read_csv_rows(path, REQUIRED)
@@ -81,7 +87,7 @@ class MeldCorpus(CorpusLoader):
                         f"{path}:{line}: duplicate utterance {stem} (first at line {seen[utt_id]})"
                     )
                 seen[utt_id] = line
-                raw_label = row["Emotion"].strip().lower()
+                raw_label = declared.resolve(row["Emotion"], f"{path}:{line}")
                 label = merge.get(raw_label, raw_label)
                 if label not in labels:
                     raise UserError(
@@ -103,7 +109,7 @@ class MeldCorpus(CorpusLoader):
                 got.utterances.append(
                     Utterance(
                         id=utt_id,
-                        speaker=row["Speaker"].strip(),
+                        speaker=speakers.resolve(row["Speaker"].strip(), f"{path}:{line}"),
                         group=f"{split}_dia{dia}",
                         text=text,
                         audio=audio,
@@ -116,4 +122,5 @@ class MeldCorpus(CorpusLoader):
             "official", tuple(parts["train"]), tuple(parts["dev"]), tuple(parts["test"])
         )
         protocol = make_protocol(release.card, labels, [official])
+        got.notes += declared.notes() + speakers.notes()
         return got.corpus("meld", protocol, root)

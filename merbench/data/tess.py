@@ -7,6 +7,8 @@ from the name: "Say the word <word>.".
 Protocol (card ``datasets/tess.toml``): 7 classes, 2 speaker-independent folds (test = one
 speaker); with two speakers the dev split cannot be a third speaker, so dev = the training
 speaker's utterances of every fifth word (sorted), word-disjoint from train.
+The release misnames one file, ``OAF_neutral/OA_bite_neutral.wav``: it is read as
+``OAF_bite_neutral`` (`MISNAMED`), with a note naming it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from merbench.registry import DATASETS
 
 NAME_RE = re.compile(r"(OAF|YAF)_([A-Za-z']+)_([A-Za-z_]+)", re.IGNORECASE)
 DEV_EVERY = 5  # every fifth word (sorted) of the training speaker is dev
+#: Known misnamed files of the release: (folder, stem) -> the stem the scheme gives them.
+MISNAMED = {("oaf_neutral", "oa_bite_neutral"): "OAF_bite_neutral"}
 
 
 @DATASETS.register("tess", config=ActedConfig)
@@ -37,18 +41,23 @@ class TessCorpus(ActedCorpus):
         root = Path(root).expanduser()
         if not root.is_dir():
             raise UserError(f"{root}: folder not found")
-        if not any(root.rglob("[OY]AF_*.wav")):
+        if not any(root.rglob("[OY]AF_*")):
             raise UserError(f"{root}: no TESS corpus here (expected OAF_*.wav / YAF_*.wav files)")
         return root
 
     def parse(self, path: Path) -> Parsed:
-        match = NAME_RE.fullmatch(path.stem)
+        stem = MISNAMED.get((path.parent.name.lower(), path.stem.lower()), path.stem)
+        match = NAME_RE.fullmatch(stem)
         if not match:
             raise BadName("expected speaker_word_emotion, e.g. OAF_back_angry.wav")
         speaker, word, emotion = match.groups()
         emotion = emotion.lower()
+        note = ""
+        if stem != path.stem:
+            note = (f"{path.parent.name}/{path.name}: read as {stem} (a file the TESS release "
+                    "misnames)")  # fmt: skip
         return Parsed(f"{speaker.upper()}_{word.lower()}_{emotion}", speaker.upper(), emotion,
-                      word.lower())  # fmt: skip
+                      word.lower(), note=note)  # fmt: skip
 
     def text(self, parsed: Parsed, sentences: dict[str, str]) -> str:
         return f"Say the word {parsed.sentence}."

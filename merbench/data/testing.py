@@ -5,8 +5,10 @@ licensed data): IEMOCAP with evaluator lines, ``%`` headers, unannotated ``XX`` 
 and non-dialogue files; MELD CSVs with quoted commas and non-ASCII text, real aac-in-mp4 media;
 M3ED annotation.json with split lists; RAVDESS, CREMA-D, TESS and EmoDB trees whose file names
 carry the labels (TESS with its inconsistently capitalised folders). Audio is a short tone unless `audio` says otherwise:
-``"tone"`` (real content), ``"empty"`` (zero-byte file, fast, for count benchmarks) or ``None``
-(no file).
+``"tone"`` (real content), ``"empty"`` (zero-byte file, fast, for count benchmarks), ``"silent"``
+or ``"nan"`` (decodable samples with nothing in them) or ``None`` (no file); `replace_entry`
+turns a file of a tree into what a damaged copy holds instead (a folder, a dangling or looping
+link, another format).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ def tone(seconds: float = 0.5, sample_rate: int = 16000, freq: float = 220.0) ->
 
 
 def write_wav(path: Path, audio: str | None = "tone", sample_rate: int = 16000) -> None:
-    """Write a wav (tone), an empty file, or nothing, per `audio`."""
+    """Write a wav per `audio`: ``"tone"``, ``"silent"`` (every sample 0), ``"nan"`` (float
+    samples, every one NaN), ``"empty"`` (a zero-byte file) or None (nothing)."""
     if audio is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +39,42 @@ def write_wav(path: Path, audio: str | None = "tone", sample_rate: int = 16000) 
         return
     import soundfile as sf
 
-    sf.write(str(path), tone(sample_rate=sample_rate), sample_rate, subtype="PCM_16")
+    wave = tone(sample_rate=sample_rate)
+    if audio in ("silent", "nan"):
+        wave = np.full_like(wave, 0.0 if audio == "silent" else np.nan)
+        sf.write(str(path), wave, sample_rate, subtype="FLOAT")
+        return
+    sf.write(str(path), wave, sample_rate, subtype="PCM_16")
+
+
+#: How `replace_entry` can damage an entry of a corpus tree.
+ENTRY_KINDS = ("directory", "broken-link", "link-loop", "flac", "other-format")
+
+
+def replace_entry(path: Path, kind: str) -> Path:
+    """Replace the wav `path` of a corpus tree by an entry of `kind` (`ENTRY_KINDS`) under the same
+    name: a directory, a symbolic link to nothing or to itself, the same audio as flac (a format
+    the decoder reads), or the file renamed to ``.mp3``. Returns the new entry's path."""
+    import soundfile as sf
+
+    if kind == "flac":
+        wave, rate = sf.read(str(path), dtype="float32")
+        new = path.with_suffix(".flac")
+        sf.write(str(new), wave, rate, format="FLAC")
+        path.unlink()
+        return new
+    if kind == "other-format":
+        return path.rename(path.with_suffix(".mp3"))
+    path.unlink()
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "broken-link":
+        path.symlink_to("gone.wav")
+    elif kind == "link-loop":
+        path.symlink_to(path.name)
+    else:
+        raise ValueError(f"kind {kind!r}; valid: {', '.join(ENTRY_KINDS)}")
+    return path
 
 
 def write_mp4(path: Path, seconds: float = 1.0, sample_rate: int = 44100) -> None:
@@ -285,17 +323,26 @@ RAVDESS_EMOTIONS = ("01", "02", "03", "04", "05", "06", "07", "08")
 
 
 def write_ravdess(
-    root: Path, actors: Sequence[int] = (1, 5, 9, 13, 17, 21), audio: str | None = "tone"
+    root: Path,
+    actors: Sequence[int] = (1, 5, 9, 13, 17, 21),
+    audio: str | None = "tone",
+    complete: bool = False,
 ) -> Path:
     """``root/Audio_Speech_Actors_01-24/Actor_NN/03-01-EE-01-SS-01-NN.wav``: per actor, every
-    emotion x both statements (16 files; one actor per card fold by default); the release folder."""
+    emotion x both statements (16 files; one actor per card fold by default); the release folder.
+    With `complete`, the release's 60 files of each actor (both intensities except for neutral,
+    both repetitions) for all 24 actors: 1,440 files."""
     release = root / "Audio_Speech_Actors_01-24"
-    for actor in actors:
+    intensities, repetitions = (("01", "02"), ("01", "02")) if complete else (("01",), ("01",))
+    for actor in range(1, 25) if complete else actors:
         folder = release / f"Actor_{actor:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         for emotion in RAVDESS_EMOTIONS:
-            for statement in ("01", "02"):
-                write_wav(folder / f"03-01-{emotion}-01-{statement}-01-{actor:02d}.wav", audio)
+            for level in intensities[:1] if emotion == "01" else intensities:
+                for statement in ("01", "02"):
+                    for rep in repetitions:
+                        name = f"03-01-{emotion}-{level}-{statement}-{rep}-{actor:02d}.wav"
+                        write_wav(folder / name, audio)
     return release
 
 
@@ -329,16 +376,20 @@ def write_tess(
     root: Path,
     words: Sequence[str] = ("back", "bar", "base", "bath", "bean"),
     audio: str | None = "tone",
+    sample_rate: int = 16000,
 ) -> Path:
     """``root/TESS/<speaker>_<Emotion>/<speaker>_<word>_<emotion>.wav`` for both speakers, every
-    emotion and each of `words`; returns the ``TESS`` folder."""
+    emotion and each of `words` (the release is at 24,414 Hz); returns the ``TESS`` folder.
+    The word ``bite`` of OAF's neutral folder is written under the release's misnamed
+    ``OA_bite_neutral.wav``."""
     release = root / "TESS"
     for speaker, folders in TESS_FOLDERS.items():
         for emotion, folder in folders.items():
             for word in words:
-                write_wav(
-                    release / f"{speaker}_{folder}" / f"{speaker}_{word}_{emotion}.wav", audio
-                )
+                name = f"{speaker}_{word}_{emotion}.wav"
+                if (speaker, word, emotion) == ("OAF", "bite", "neutral"):
+                    name = "OA_bite_neutral.wav"
+                write_wav(release / f"{speaker}_{folder}" / name, audio, sample_rate)
     return release
 
 

@@ -147,6 +147,9 @@ def plan_sweep(options: SweepOptions, start_workers: bool = False) -> SweepPlan:
                     f"{ref.name}: {len(corpus.skipped)} utterances skipped (first: {first.id}: "
                     f"{first.reason}); see `merbench datasets check`"
                 )
+            notes += [f"{ref.name}: {note}" for note in corpus.notes]
+            if corpus.shortfall:
+                notes.append(f"{ref.name}: short of the release: " + "; ".join(corpus.shortfall))
             tasks += plan(
                 confs,
                 ref,

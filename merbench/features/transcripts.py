@@ -152,7 +152,14 @@ def with_text_source(
         for u in corpus.utterances
     ]
     return Corpus(
-        corpus.name, utterances, corpus.protocol, corpus.skipped, corpus.root, corpus.excluded
+        corpus.name,
+        utterances,
+        corpus.protocol,
+        corpus.skipped,
+        corpus.root,
+        corpus.excluded,
+        corpus.notes,
+        corpus.shortfall,
     )
 
 

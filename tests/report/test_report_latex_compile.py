@@ -1,9 +1,9 @@
 """Every LaTeX table shape the renderer produces compiles with pdflatex, with no error and no
 overfull box, in the minimal document of `merbench.report.latex` (what a paper gives a table).
 
-pdflatex is required: `make test` installs nothing, `.ci/run` installs TeX Live from Debian's
-packages when it is missing. Set ``MERBENCH_ALLOW_NO_TEX=1`` to skip these tests on a machine
-without TeX (never under CI); without it a missing pdflatex fails them.
+pdflatex is required: `make test` installs TeX Live and poppler from Debian's packages when they
+are missing. Set ``MERBENCH_ALLOW_NO_TEX=1`` to skip these tests on a machine without TeX (never
+under CI; `make test-fast` sets it); without it a missing pdflatex fails them.
 """
 
 from __future__ import annotations
