@@ -287,7 +287,12 @@ DATASETS = Registry(
 ENCODERS = Registry(
     "encoders",
     base="merbench.encoders.base:Encoder",
-    builtins=("merbench.encoders.acoustic", "merbench.encoders.text", "merbench.encoders.hf"),
+    builtins=(
+        "merbench.encoders.acoustic",
+        "merbench.encoders.text",
+        "merbench.encoders.hf",
+        "merbench.encoders.whisper",
+    ),
 )
 ADAPTERS = Registry(
     "adapters", base="merbench.models.base:Adapter", builtins=("merbench.models.adapters",)

@@ -60,10 +60,13 @@ def finetune_recipe(recipe: dict[str, Any]) -> list[str]:
             "and cannot run on raw inputs; use pcmi or none"
         )
     encoders = recipe.get("encoders", {})
+    from merbench.experiment.encoder_spec import parse_encoder
     from merbench.experiment.resolved import Encoders
 
     paths = {
-        f"{m}_path": backbone_path(str(encoders.get(m, getattr(Encoders(), m))), m)
+        f"{m}_path": backbone_path(
+            parse_encoder(encoders.get(m, getattr(Encoders(), m)), f"encoders.{m}").name, m
+        )
         for m in ("audio", "text")
     }
     adapter = recipe.get("adapter", {})

@@ -4,8 +4,9 @@ A recipe (``registry/baselines/<name>.toml``) names a model plugin and, per role
 in its ``roles`` attribute (adapter, augmentation, fusion, ec, ed, ...), a plugin name and
 overrides; plus ``[model_options]``, ``[train]`` and ``[encoders]``. A grid
 (``registry/grids/<name>.toml``) is a base recipe and rows of dotted overrides
-(``"fusion.name" = "cross"``); a row may start from another recipe (``recipe = "linear-egemaps"``),
-so that a table carries a reference of another model family beside the rows of the base. `resolve` turns a recipe into the *resolved config*: every plugin
+(``"fusion.name" = "cross"``, ``"encoders.audio.layer" = 6``); a row may start from another
+recipe (``recipe = "linear-egemaps"``), so that a table carries a reference of another model
+family beside the rows of the base. `resolve` turns a recipe into the *resolved config*: every plugin
 name and every hyperparameter after defaults and overrides, the single source of a run's identity.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from merbench.errors import UserError
+from merbench.experiment.encoder_spec import set_encoder
 from merbench.experiment.finetune import finetune_recipe
 from merbench.experiment.resolved import Encoders, ResolvedConfig
 from merbench.paths import repo_file
@@ -112,7 +114,9 @@ def apply_overrides(recipe: dict[str, Any], overrides: dict[str, Any]) -> list[s
         target = recipe.setdefault(section, {})
         if not isinstance(target, dict):
             raise UserError(f"override {dotted!r}: {section!r} is not a section of the recipe")
-        if key == "name" and target.get("name") not in (None, value):
+        if section == "encoders":
+            notes += set_encoder(target, key, value)
+        elif key == "name" and target.get("name") not in (None, value):
             kept = {"name": value}
             dropped = sorted(k for k in target if k != "name")
             if dropped:
@@ -173,17 +177,8 @@ def resolve(recipe: dict[str, Any], variant: str | None = None) -> ResolvedConfi
         valid = ", ".join(sorted(components))
         raise UserError(f"model {entry.name} has no component {unknown_roles[0]!r}; valid: {valid}")
     train = make_config(TrainConfig, _section(recipe, "train"), where="train")
-    encoders = _section(recipe, "encoders")
-    valid_modalities = [f.name for f in dataclasses.fields(Encoders)]
-    unknown = sorted(set(encoders) - set(valid_modalities))
-    if unknown:
-        raise UserError(
-            f"encoders: unknown key {unknown[0]!r}; valid: {', '.join(valid_modalities)}"
-        )
-    for modality, spec in encoders.items():
-        if not isinstance(spec, str) or not spec:
-            raise UserError(f"encoders.{modality}: {spec!r} is not an encoder name")
-    return ResolvedConfig(model, components, train, Encoders(**encoders))
+    encoders = Encoders.from_dict(_section(recipe, "encoders"))
+    return ResolvedConfig(model, components, train, encoders)
 
 
 def configurations(

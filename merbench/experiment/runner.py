@@ -14,6 +14,7 @@ from typing import Any
 from merbench.data.base import Corpus
 from merbench.errors import UserError
 from merbench.experiment import tracking
+from merbench.experiment.encoder_spec import EncoderSpec
 from merbench.experiment.finetune import raw_inputs
 from merbench.experiment.modalities import AbsentText, speech_only, text_label
 from merbench.experiment.plan import Outcome, RunTask, load_corpus
@@ -23,7 +24,7 @@ from merbench.registry import load_plugin_modules
 
 def prepare_features(
     corpus: Corpus,
-    encoders: set[tuple[str, str]],
+    encoders: set[tuple[str, EncoderSpec]],
     cache_dir: str | None,
     device: str,
     progress: Callable[[str, int, int], None] | None = None,
@@ -34,15 +35,14 @@ def prepare_features(
     Returns the utterances whose media could not be decoded (id -> message): the runs leave them
     out; with `on_missing` ``fail`` the first of them is a UserError instead.
     """
-    from merbench.encoders import build_encoder
     from merbench.features.manage import open_store
 
     if not encoders:  # every run fine-tunes on raw inputs: the store is not even opened
         return {}
     store = open_store(cache_dir)
     unreadable: dict[str, str] = {}
-    for modality, spec in sorted(encoders):
-        encoder = build_encoder(spec)
+    for modality, spec in sorted(encoders, key=lambda pair: (pair[0], str(pair[1]))):
+        encoder = spec.build()
         label = f"{modality}: {spec}"
         features = store.get(
             corpus,
@@ -61,14 +61,32 @@ def prepare_features(
 
 def model_factory(config: ResolvedConfig) -> Callable[[int, int, int], Any]:
     """A function ``(audio_dim, text_dim, num_classes) -> model`` for a resolved config: its
-    model and components are built from their resolved configs, without validating again."""
+    model and components are built from their resolved configs, without validating again. An
+    encoder whose frames stack its hidden layers (``layer = "learned"``) gets the model wrapped
+    in a `LayerMixModel` that learns their weights with it."""
     from merbench.models.base import ModelSpec
 
+    layers = {m: stacked_layers(getattr(config.encoders, m)) for m in ("audio", "text")}
+
     def make(audio_dim: int, text_dim: int, num_classes: int) -> Any:
+        audio_dim //= layers["audio"]
+        text_dim //= layers["text"]
         spec = ModelSpec(audio_dim, text_dim, num_classes, components=dict(config.components))
-        return config.model.build(spec)
+        model = config.model.build(spec)
+        if max(layers.values()) > 1:
+            from merbench.models.layer_mix import LayerMixModel
+
+            model = LayerMixModel(model, layers["audio"], layers["text"])
+        return model
 
     return make
+
+
+def stacked_layers(spec: EncoderSpec) -> int:
+    """Hidden states an encoder stacks side by side in each frame (``layer = "learned"``), else 1."""
+    if dict(spec.options).get("layer") != "learned":
+        return 1
+    return int(getattr(spec.build(), "stacked_layers", 1))
 
 
 def run_tags(task: RunTask) -> dict[str, str]:
@@ -87,8 +105,8 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "model": config.model.name,
         "ed": "on" if model.get("ed") else "off",
         "variant": str(model.get("variant", "")),
-        "audio_encoder": config.encoders.audio,
-        "text_encoder": config.encoders.text,
+        "audio_encoder": str(config.encoders.audio),
+        "text_encoder": str(config.encoders.text),
         "text": text_label(json.loads(task.dataset_identity_json)),
         "finetune": "on" if raw_inputs(config) else "off",
     }
@@ -144,15 +162,14 @@ def run_inputs(task: RunTask, corpus: Corpus) -> tuple[Any, Any, set[str]]:
 
         audio, text = raw_sources(corpus, config)
         return audio, text, {u.id for u in corpus.utterances if u.audio is not None}
-    from merbench.encoders import build_encoder
     from merbench.features.manage import open_store
 
     store = open_store(task.cache_dir)
-    audio = store.get(corpus, build_encoder(config.encoders.audio), device=task.device)
+    audio = store.get(corpus, config.encoders.audio.build(), device=task.device)
     usable = set(audio.ids)  # the utterances whose media could be decoded
     if speech_only(corpus):
         return audio, AbsentText(), usable
-    text = store.get(corpus, build_encoder(config.encoders.text), device=task.device)
+    text = store.get(corpus, config.encoders.text.build(), device=task.device)
     return audio, text, usable & set(text.ids)
 
 
