@@ -133,7 +133,7 @@ class PCMIConfig:
     residual AE blocks (paper 5) of widths `hidden` (paper 256, 128, 64); `proj_dim` output width
     of g (0 = d; the paper's 1024 at paper scale, where d = 1024; the code variant needs it equal
     to d); `tau_init` initial p of tau = sigmoid(p) (paper 1.0); `tau_min` the lower bound of tau
-(0: the paper's unbounded form; see `_Temperature`); `detach_mse_target` stops the
+    (0: the paper's unbounded form; see `_Temperature`); `detach_mse_target` stops the
     L_MSE gradient into the adapter outputs, so that the reconstruction constrains only the AE
     (False, the default, is eq. 10 as written: the gradient reaches both sides).
 
