@@ -18,8 +18,8 @@ falls for as long as the run lasts. So after the first steps the meter keeps sam
 every `every` (2% of the steps at the default 50) and compares the *late* samples (the last
 quarter of them) with the first window: an auxiliary term whose late share of the gradient is
 above `threshold` dominates; a term whose late value is negative, more than `FALL` below its
-first-window value and still going down (the last quarter's mean below the previous quarter's by
-more than `STILL` of its size) falls without bound. Both are named in the log and the warning.
+first-window value and falling at least as fast in the last quarter of the run as in the quarter
+before falls without bound (`falling_term`). Both are named in the log and the warning.
 """
 
 from __future__ import annotations
@@ -112,10 +112,9 @@ def gradient_norms(losses: dict[str, Tensor], params: list[nn.Parameter]) -> dic
 
 
 #: A term falls without bound when its late value is below its first value by more than FALL
-#: (weighted loss units: about half a 7-class cross-entropy at chance) and still falling by more
-#: than STILL (relative) from the previous quarter of the samples to the last.
+#: (weighted loss units: about half a 7-class cross-entropy at chance) and its fall is not
+#: slowing down: a term that approaches a lower bound decelerates, one without a bound does not.
 FALL = 1.0
-STILL = 0.05
 
 
 def _dominant(shares: dict[str, float], main: set[str], threshold: float) -> str:
@@ -130,19 +129,24 @@ def sample_terms(samples: list[dict[str, float]]) -> list[str]:
 
 
 def falling_term(first: dict[str, float], samples: list[dict[str, float]]) -> str:
-    """The term that falls without bound over `samples` (see the module docstring), or ""."""
+    """The term that falls without bound over `samples` (see the module docstring), or "".
+
+    With q2, q3, q4 the mean values of the second, third and last quarter of the samples: the
+    late value q4 is negative, more than `FALL` below the first value, and the fall does not
+    slow down (q3 - q4 > 0 and q3 - q4 >= q2 - q3). The largest such fall is named."""
     quarter = len(samples) // 4
     if quarter < 1:
         return ""
-    late, before = samples[-quarter:], samples[-2 * quarter : -quarter]
+    q2, q3 = samples[quarter : 2 * quarter], samples[2 * quarter : 3 * quarter]
+    q4 = samples[3 * quarter :]
     worst, drop = "", 0.0
     for term in sample_terms(samples):
         key = f"{term}/value"
         start = first.get(term, samples[0][key])
-        end, prior = fmean(s[key] for s in late), fmean(s[key] for s in before)
-        still = prior - end > STILL * abs(prior)
-        if end < 0 and start - end > FALL and still and start - end > drop:
-            worst, drop = term, start - end
+        m2, m3, m4 = (fmean(s[key] for s in part) for part in (q2, q3, q4))
+        unslowed = m3 - m4 > 0 and m3 - m4 >= m2 - m3
+        if m4 < 0 and start - m4 > FALL and unslowed and start - m4 > drop:
+            worst, drop = term, start - m4
     return worst
 
 
