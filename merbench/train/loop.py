@@ -20,6 +20,7 @@ import torch
 from merbench.data.base import Corpus, Split
 from merbench.data.metrics import compute_metrics
 from merbench.data.slices import slice_scores
+from merbench.errors import UserError
 from merbench.models.base import MERModel
 from merbench.models.linear import FittedModel
 from merbench.train.balance import BalanceLog, BalanceMeter
@@ -141,10 +142,12 @@ def train_one(
 ) -> RunResult:
     """Train ``make_model(audio_dim, text_dim, num_classes)`` on `split` and return its results.
 
-    Early stopping: after each epoch the dev split is scored; the weights with the best
-    `select_metric` are kept, and training stops after `patience` epochs without improvement.
-    The loss balance is measured on the first `balance_steps` steps (0: not measured); it does
-    not change training. `batch_maker` builds the batches (default: padded cached features;
+    Early stopping: after each epoch the dev split is scored; the weights with the best smoothed
+    `select_metric` are kept and training stops as `merbench.train.selection` says. A model
+    fitted by a solver (`merbench.models.linear.FittedModel`) is fitted instead
+    (`merbench.train.fitted`). The loss balance is measured on the first `balance_steps` steps
+    (0: not measured) and then on one step in every `balance_every` (0: never); it does not
+    change training. `batch_maker` builds the batches (default: padded cached features;
     `merbench.train.raw.RawBatchMaker`: raw inputs of fine-tuned backbones). A non-finite loss
     term, a run without any optimiser step, or a run whose selected weights are the untrained
     ones raises `merbench.train.guards.RunFailed` (see there). `large_model`: whether the model
@@ -158,6 +161,8 @@ def train_one(
     metrics = tuple(protocol.headline_metrics)
     select = config.select_metric or metrics[0]
     if config.speaker_norm:
+        if batch_maker is not BatchMaker:
+            raise UserError("train.speaker_norm standardises cached features: not with --finetune")
         audio = SpeakerNormalised(audio, corpus, split)
     maker = batch_maker(
         corpus, audio, text, config.max_frames, config.max_tokens, config.length_buckets
