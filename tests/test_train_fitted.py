@@ -70,8 +70,8 @@ def test_linear_reads_only_the_modality_it_is_given():
 
 def test_linear_refuses_bad_options_and_multilabel_protocols():
     spec = ModelSpec(6, 5, 4)
-    with pytest.raises(UserError, match="cs must be positive"):
-        LinearModel(LinearConfig(cs=(0.0, 1.0)), spec)
+    with pytest.raises(UserError, match="cs: positive numbers expected"):
+        LinearConfig(cs=(0.0, 1.0))
     with pytest.raises(UserError, match="multi-label"):
         LinearModel(LinearConfig(), ModelSpec(6, 5, 4, multilabel=True))
     with pytest.raises(RuntimeError, match="fitted by a solver"):

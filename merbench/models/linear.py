@@ -69,6 +69,10 @@ class LinearConfig:
     class_weight: Literal["balanced", "none"] = "balanced"
     max_iter: int = 2000
 
+    def __post_init__(self) -> None:
+        if not self.cs or any(c <= 0 for c in self.cs):
+            raise UserError(f"models/linear.cs: positive numbers expected, got {list(self.cs)}")
+
 
 @MODELS.register("linear", config=LinearConfig)
 class LinearModel(FittedModel):
@@ -92,8 +96,6 @@ class LinearModel(FittedModel):
         super().__init__()
         if spec.multilabel:
             raise UserError("models/linear: multi-label protocols are not supported")
-        if not config.cs or any(c <= 0 for c in config.cs):
-            raise UserError(f"models/linear: cs must be positive numbers, got {config.cs!r}")
         self.config, self.spec = config, spec
         width = {"audio": spec.audio_dim, "text": spec.text_dim}
         dim = sum(2 * width[m] for m in sorted(self.reads(config, {})))
