@@ -8,6 +8,9 @@ mode, in batches of 16 sorted by decreasing length (as the feature store batches
 - ``packed``: the utterances of a batch share 30-s windows;
 - ``trimmed``: each utterance alone in a window cut to its own length.
 
+With ``--shuffled`` the batches take utterances in a seeded random order instead (for ``packed``:
+neighbours in a window from any speaker, where corpus order puts one speaker's utterances together).
+
 Prints, per mode: seconds of audio encoded per wall-clock second and per core (``--threads``), the
 cosine similarity of each utterance's frames to the ``full`` frames (mean over frames, then mean and
 minimum over utterances), and a downstream score: mean and std pooled frames, standardised,
@@ -40,13 +43,18 @@ def load(dataset: str, root: Path, limit: int) -> tuple[list[np.ndarray], list[s
     return waves, [u.speaker for u in utts], [u.label for u in utts]
 
 
-def extract(mode: str, waves: list[np.ndarray]) -> tuple[list[np.ndarray], float, float]:
-    """Frames of every waveform, wall seconds and CPU seconds of the encoding."""
+def extract(
+    mode: str, waves: list[np.ndarray], shuffled: bool = False
+) -> tuple[list[np.ndarray], float, float]:
+    """Frames of every waveform, wall seconds and CPU seconds of the encoding; batches of
+    utterances sorted by length (ties in corpus order), or in a seeded random order."""
     from merbench.encoders import build_encoder
 
     encoder = build_encoder("whisper", window=mode)
     encoder.encode([waves[0]])  # load the model and warm up outside the timing
     order = sorted(range(len(waves)), key=lambda i: -len(waves[i]))
+    if shuffled:
+        order = [int(i) for i in np.random.default_rng(0).permutation(len(waves))]
     frames: list[np.ndarray] = [np.empty(0)] * len(waves)
     wall, cpu = time.perf_counter(), time.process_time()
     for start in range(0, len(order), BATCH):
@@ -91,6 +99,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="first N utterances (0 = all)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument(
+        "--shuffled", action="store_true", help="batches in a random order, not by length"
+    )
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
@@ -101,7 +112,7 @@ def main() -> None:
     )
     results = {}
     for mode in args.modes.split(","):
-        frames, wall, cpu = extract(mode, waves)
+        frames, wall, cpu = extract(mode, waves, args.shuffled)
         results[mode] = frames
         ua = downstream_ua(frames, speakers, labels) if len(set(speakers)) > 1 else np.zeros(1)
         line = (

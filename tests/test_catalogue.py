@@ -1,10 +1,11 @@
-"""Issue 12's catalogue: every input a user (or an attacker) can get wrong ends the command with one
-line on stderr naming the culprit, exit status 2, no traceback, and nothing recorded as FINISHED.
+"""The catalogue of user mistakes: every input a user (or an attacker) can get wrong ends the
+command with one line on stderr naming the culprit, exit status 2, no traceback, and nothing
+recorded as FINISHED.
 
 Each case is a real `merbench` command line run in its own process (forked from a warm zygote,
 `catalogue_zygote.py`, so that 60 commands do not pay 60 imports of torch and mlflow), against
-small corpora written in the real layouts. The cases of the issue come first, tagged with their
-defect number; the others were found by reading each loader and option as an attacker would.
+small corpora written in the real layouts. The first cases are tagged with the number of the defect
+they cover; the others were found by reading each loader and option as an attacker would.
 """
 
 from __future__ import annotations
@@ -527,6 +528,45 @@ CASES += [
         lambda w, t: ["datasets", "check", "/nonexistent"],
         "/nonexistent: no such file or folder (the PATH argument of datasets check)",
     ),
+]
+
+
+# -- bounded seeds and Click's own usage errors, each one line ----------------------------------
+CASES += [
+    Case(
+        "seeds-count-over-bound",
+        lambda w, t: run_manifest(w["manifest"], "--seeds", "1000000000", "--dry-run"),
+        "--seeds '1000000000': at most 1000 seeds",
+    ),
+    Case(
+        "seeds-over-numpy-range",
+        lambda w, t: run_manifest(w["manifest"], "--seeds", "0,4294967296"),
+        "seed 4294967296 is over 4294967295 (2**32 - 1)",
+    ),
+    Case(
+        "seeds-duplicate",
+        lambda w, t: run_manifest(w["manifest"], "--seeds", "0,0"),
+        "--seeds '0,0': seed 0 is listed twice",
+    ),
+    Case(
+        "usage-unknown-option",
+        lambda w, t: ["run", "--seed", "3"],
+        "merbench run: No such option: --seed (Possible options: --ed, --seeds, --set)",
+    ),
+    Case(
+        "usage-unknown-option-report",
+        lambda w, t: ["report", "--cache-dir", str(t)],
+        "merbench report: No such option: --cache-dir",
+    ),
+    Case(
+        "usage-missing-value", lambda w, t: ["table", "--format"], "'--format' requires an argument"
+    ),
+    Case(
+        "usage-bad-integer",
+        lambda w, t: ["run", "--jobs", "two"],
+        "merbench run: Invalid value for '--jobs'",
+    ),
+    Case("usage-unknown-command", lambda w, t: ["trian"], "merbench: No such command 'trian'"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""`--jobs N` (issue 14): runs in parallel worker processes keep what a sweep guarantees (one
+"""`--jobs N`: runs in parallel worker processes keep what a sweep guarantees (one
 MLflow run per task, resume), and say how they run (runs at once, threads each)."""
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ encoder. Text: any `AutoModel` encoder with a tokenizer (BERT, RoBERTa, XLM-R, C
 Options pick the hidden layer (an index, the last, the average or a weighted sum of all layers) and
 the pooling (none: one vector per frame/token; mean / max / first: one vector per utterance).
 
-Models are found offline by default: a local folder, or a name already in the Hugging Face cache
-(``huggingface-cli download NAME`` on a connected machine). A model that is not there is one
-`UserError`, at once; set ``HF_HUB_OFFLINE=0`` to let the hub download it. transformers and torch
+A model is a local folder or a hub name, downloaded into the Hugging Face cache when the machine is
+online and pinned to the commit its revision resolved to (part of the feature key). Offline
+(`--offline` or ``HF_HUB_OFFLINE=1``) a hub name must already be in the cache (``huggingface-cli
+download NAME`` on a connected machine); a model that is not there is one `UserError`, at once. transformers and torch
 are imported only when a model is loaded.
 
 The parts: `merbench.encoders.hf_models` reads and loads a model folder, `hf_frames` runs the

@@ -45,12 +45,18 @@ WINDOW_MEL = 3000  # log-mel frames in one 30-s window
 STRIDE = 2 * HOP  # samples per encoder frame (50 frames/s)
 WINDOW_SAMPLES = WINDOW_MEL * HOP
 MODEL_FILES = ("model.bin", "config.json")
-#: Windows encoded per CTranslate2 call (more did not run faster on a 2-core CPU, and each
-#: window holds about 60 MB of activations).
+#: 30-s windows (or as many log-mel frames of trimmed pieces) encoded per CTranslate2 call: it
+#: bounds a call's working memory to a few windows' activations.
 WINDOWS_PER_CALL = 4
-#: Activations of one window of the largest layer widths we meet (tiny: 1500 x 384, 6 heads):
-#: hidden states, feed-forward, attention maps; measured peak about 60 MB for tiny.
-BYTES_PER_WINDOW = 64 * 2**20
+#: Working memory of one 30-s window of tiny (an estimate, not a measurement): attention maps
+#: 6 heads x 1500 x 1500 float32 (54 MB) plus hidden states and feed-forward (about 25 MB).
+BYTES_PER_WINDOW = 96 * 2**20
+
+
+ComputeType = Literal[
+    "float32", "default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
+    "int16", "float16", "bfloat16",
+]  # fmt: skip
 
 
 @dataclass
@@ -66,7 +72,7 @@ class WhisperEncoderConfig:
 
     model: str = ""
     window: Literal["full", "packed", "trimmed"] = "trimmed"
-    compute_type: str = "float32"
+    compute_type: ComputeType = "float32"
 
 
 def piece_lengths(samples: int) -> list[int]:
@@ -179,7 +185,7 @@ class WhisperEncoder(Encoder):
                     compute_type=self.config.compute_type,
                     intra_threads=int(os.environ.get("OMP_NUM_THREADS", "0") or 0),
                 )
-            except ValueError as err:
+            except (ValueError, RuntimeError) as err:
                 raise UserError(f"whisper: cannot load {self.folder}: {err}") from None
         return self._model
 
@@ -196,13 +202,18 @@ class WhisperEncoder(Encoder):
             self._features = FeatureExtractor(**kwargs)
         return self._features
 
-    @property  # type: ignore[override]
+    @property
     def dim(self) -> int:
+        """Output width d, read from the model on first use (one 2-frame probe)."""
         if not self._dim:
             n_mels = self.feature_extractor().mel_filters.shape[0]
             probe = np.zeros((1, n_mels, 2), dtype=np.float32)
             self._dim = int(np.asarray(self._encode_windows(probe)).shape[-1])
         return self._dim
+
+    @dim.setter
+    def dim(self, value: int) -> None:
+        self._dim = value
 
     # -- batching hints -------------------------------------------------------------------------
     def batch_bytes(self, lengths: list[int]) -> int:
@@ -240,8 +251,9 @@ class WhisperEncoder(Encoder):
         return [frames[w, offset // 2 :] for w, offset in places]
 
     def _encode_trimmed(self, log_mels: list[np.ndarray]) -> list[np.ndarray]:
-        """Encoder frames of each log-mel piece alone in a window of its own (even) length;
-        pieces of equal length share a call, so no piece ever sees padding."""
+        """Encoder frames of each log-mel piece alone in a window of its own length (rounded up to
+        even); only pieces of that same length share a call, so a piece's frames never depend
+        on the others."""
         outputs: list[np.ndarray] = [np.empty(0)] * len(log_mels)
         groups: dict[int, list[int]] = {}
         for i, m in enumerate(log_mels):

@@ -22,11 +22,13 @@ from merbench.errors import UserError
 MODEL_PREFIXES = ("hf", "whisper")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EncoderSpec:
     """An encoder spec string and its non-default options (sorted ``(key, value)`` pairs).
 
-    `str()` is the spec alone when there are no options, else ``spec[key=value,...]``.
+    `str()` is the spec alone when there are no options, else ``spec[key=value,...]``. A spec
+    without options equals (and hashes as) its plain string, as encoders were before they had
+    options: ``EncoderSpec("egemaps") == "egemaps"``.
     """
 
     name: str
@@ -45,6 +47,16 @@ class EncoderSpec:
         from merbench.encoders import build_encoder
 
         return build_encoder(self.name, **self.kwargs())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return not self.options and self.name == other
+        if isinstance(other, EncoderSpec):
+            return (self.name, self.options) == (other.name, other.options)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.name) if not self.options else hash((self.name, self.options))
 
     def __str__(self) -> str:
         if not self.options:
@@ -98,6 +110,7 @@ def checked_options(name: str, options: dict[str, Any], where: str) -> tuple[tup
         for k, v in options.items()
     }
     config = make_config(config_cls, options, where=where)
+    check_layer_index(name, config, where)
     defaults = config_cls()
     out = []
     for key in sorted(options):
@@ -105,6 +118,22 @@ def checked_options(name: str, options: dict[str, Any], where: str) -> tuple[tup
         if value != getattr(defaults, key):
             out.append((key, tuple(value) if isinstance(value, list) else value))
     return tuple(out)
+
+
+def check_layer_index(name: str, config: Any, where: str) -> None:
+    """A hidden-state index in `config.layer` must exist in the model `name` (read from its
+    config file, weights not loaded): `UserError` naming `where` otherwise."""
+    layer = str(getattr(config, "layer", ""))
+    if not layer.lstrip("-").isdigit():
+        return
+    from merbench.encoders import build_encoder
+
+    states = build_encoder(name).num_layers + 1
+    if not -states <= int(layer) < states:
+        raise UserError(
+            f"{where}.layer: {layer} is not a hidden state of {name} (embeddings + "
+            f"{states - 1} layers: an index in [-{states}, {states - 1}])"
+        )
 
 
 def set_encoder(encoders: dict[str, Any], key: str, value: Any) -> list[str]:

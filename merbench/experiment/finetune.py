@@ -11,7 +11,6 @@ inputs; such runs need no feature store entry (`modalities.needed_encoders` leav
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from merbench.errors import UserError
@@ -71,7 +70,7 @@ def finetune_recipe(recipe: dict[str, Any]) -> list[str]:
     }
     adapter = recipe.get("adapter", {})
     adapter = dict(adapter) if isinstance(adapter, dict) else {}
-    accepted = {f.name for f in dataclasses.fields(ADAPTERS.get(ADAPTER).config)}
+    accepted = set(ADAPTERS.get(ADAPTER).config_fields())
     previous = adapter.pop("name", "linear")
     kept = {k: v for k, v in adapter.items() if k in accepted}
     dropped = sorted(set(adapter) - accepted)

@@ -21,6 +21,7 @@ from typing import Any
 from merbench.errors import UserError
 from merbench.experiment.encoder_spec import set_encoder
 from merbench.experiment.finetune import finetune_recipe
+from merbench.experiment.naming import readable_name
 from merbench.experiment.resolved import Encoders, ResolvedConfig
 from merbench.paths import repo_file
 from merbench.registry import MODELS, Component, make_config, registry
@@ -34,13 +35,18 @@ ROW_KEYS = {"name", "marks", "set", "recipe"}
 
 @dataclass
 class Configuration:
-    """One configuration to benchmark: a display name, its resolved config, and notes."""
+    """One configuration to benchmark: a display name, its resolved config, and notes.
+
+    `readable` is its name in tables: `name` and what the command line changed of it
+    (`merbench.experiment.naming`); empty means `name`.
+    """
 
     name: str
     config: ResolvedConfig
     grid: str = ""
     marks: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    readable: str = ""
 
 
 def _catalogue(folder: str, name: str, what: str) -> dict[str, Any]:
@@ -202,20 +208,32 @@ def configurations(
         for row in spec["rows"]:  # a row starts from its own `recipe` when it names one
             raw = load_recipe(row["recipe"]) if row.get("recipe") else copy.deepcopy(base)
             notes = apply_overrides(raw, dict(row.get("set", {})))
+            origin = copy.deepcopy(raw)
             notes += apply_overrides(raw, overrides)
             notes += finetune_recipe(raw) if finetune else []
+            config = resolve(raw, variant)
             out.append(
                 Configuration(
                     name=row["name"],
-                    config=resolve(raw, variant),
+                    config=config,
                     grid=Path(grid).stem,
                     marks=tuple(row.get("marks", ())),
                     notes=notes,
+                    readable=_readable(row["name"], origin, config),
                 )
             )
         return out
     name = recipe or "concat"
     raw = load_recipe(name)
+    origin = copy.deepcopy(raw)
     notes = apply_overrides(raw, overrides)
     notes += finetune_recipe(raw) if finetune else []
-    return [Configuration(name=Path(name).stem, config=resolve(raw, variant), notes=notes)]
+    config = resolve(raw, variant)
+    stem = Path(name).stem
+    readable = _readable(stem, origin, config)
+    return [Configuration(name=stem, config=config, notes=notes, readable=readable)]
+
+
+def _readable(name: str, origin: dict[str, Any], config: ResolvedConfig) -> str:
+    """`name` and what `config` changes of the recipe `origin` (`naming.readable_name`)."""
+    return readable_name(name, resolve(origin), config)

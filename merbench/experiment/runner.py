@@ -7,6 +7,7 @@ work an executor runs, in this process or another one: it trains one run and log
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -48,9 +49,7 @@ def prepare_features(
             corpus,
             encoder,
             device=device,
-            progress=(lambda done, total, label=label: progress(label, done, total))
-            if progress
-            else None,
+            progress=functools.partial(progress, label) if progress else None,
         )
         unreadable.update(features.meta.get("unreadable", {}))
     if unreadable and on_missing == "fail":
@@ -90,7 +89,7 @@ def stacked_layers(spec: EncoderSpec) -> int:
 
 
 def run_tags(task: RunTask) -> dict[str, str]:
-    """The MLflow tags of a run (DESIGN.md: keys, names, each axis, dataset, split, seed)."""
+    """The MLflow tags of a run (docs/design.md: keys, names, each axis, dataset, split, seed)."""
     config = task.config
     model = config.model.options()
     tags = {
@@ -98,6 +97,7 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "config_key": task.config_key,
         "name": task.name,
         "grid": task.grid,
+        "readable": task.readable or task.name,
         "dataset": task.dataset.name,
         "split": task.split,
         "seed": str(task.seed),
@@ -116,6 +116,8 @@ def run_tags(task: RunTask) -> dict[str, str]:
         tags[f"{role}_head" if role in ("ec", "ed") else role] = comp.name
     tags.setdefault("augmentation", "none")
     tags.setdefault("fusion", "")
+    if task.label:
+        tags["label"] = task.label
     return {tracking.TAG + k: v for k, v in tags.items()} | {"mlflow.runName": task.name}
 
 
@@ -165,12 +167,12 @@ def run_inputs(task: RunTask, corpus: Corpus) -> tuple[Any, Any, set[str]]:
     from merbench.features.manage import open_store
 
     store = open_store(task.cache_dir)
-    audio = store.get(corpus, config.encoders.audio.build(), device=task.device)
-    usable = set(audio.ids)  # the utterances whose media could be decoded
+    audio_features = store.get(corpus, config.encoders.audio.build(), device=task.device)
+    usable = set(audio_features.ids)  # the utterances whose media could be decoded
     if speech_only(corpus):
-        return audio, AbsentText(), usable
-    text = store.get(corpus, config.encoders.text.build(), device=task.device)
-    return audio, text, usable & set(text.ids)
+        return audio_features, AbsentText(), usable
+    text_features = store.get(corpus, config.encoders.text.build(), device=task.device)
+    return audio_features, text_features, usable & set(text_features.ids)
 
 
 def train_and_track(task: RunTask) -> Outcome:

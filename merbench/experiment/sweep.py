@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,8 @@ class SweepOptions:
     `recipe` or `grid` names the configurations (neither: the default recipe); `overrides` are
     dotted ``ROLE.KEY`` values applied after them; `seeds` are the seeds themselves; `jobs` runs
     at once on the local executor (its option ``jobs``); `finetune` trains the encoders'
-    backbones end to end (`merbench.experiment.finetune`).
+    backbones end to end (`merbench.experiment.finetune`); `label` names the configurations in
+    tables (``--name``; `merbench.experiment.plan.label_of`).
     """
 
     recipe: str | None = None
@@ -61,6 +63,7 @@ class SweepOptions:
     cache_dir: str | None = None
     plugins: tuple[str, ...] = ()
     finetune: bool = False
+    label: str = ""
 
 
 @dataclass
@@ -68,7 +71,8 @@ class SweepPlan:
     """The runs of a sweep and their state in the store before it runs.
 
     `state` maps a run key to ``finished``, ``failed`` (failed or interrupted before: it is run
-    again) or ``todo`` (never run).
+    again), ``running`` (not finished, and a live process holds its claim: `holders` has the
+    claim's record; it is skipped unless the claim ends first) or ``todo`` (never run).
     """
 
     options: SweepOptions
@@ -84,9 +88,11 @@ class SweepPlan:
     unreadable: dict[str, dict[str, str]] = field(default_factory=dict)
     #: the executor, when planning started its workers already (`plan_sweep(start_workers=True)`)
     executor: Any = None
+    #: run key -> record of the live claim held by another process (the ``running`` runs)
+    holders: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def of(self, status: str) -> list[RunTask]:
-        """The tasks whose state is `status` (``finished``, ``failed`` or ``todo``)."""
+        """The tasks whose state is `status` (``finished``, ``failed``, ``running`` or ``todo``)."""
         return [t for t in self.tasks if self.state[t.run_key] == status]
 
     @property
@@ -98,12 +104,13 @@ class SweepPlan:
         """One line: how many runs, of what, where, and how many are finished / to run."""
         n_conf = max(len(self.configurations), 1)
         names = ", ".join(ref.name for ref in self.corpora)
-        failed = len(self.of("failed"))
+        failed, running = len(self.of("failed")), len(self.of("running"))
         return (
             f"{len(self.tasks)} runs ({len(self.configurations)} configuration(s) x "
             f"{len(self.tasks) // n_conf} split-seed units) on {names}, device {self.device}: "
             f"{len(self.of('finished'))} already finished, {len(self.to_run)} to run"
             + (f" ({failed} failed before)" if failed else "")
+            + (f" ({running} running in another process)" if running else "")
         )
 
 
@@ -160,15 +167,37 @@ def plan_sweep(options: SweepOptions, start_workers: bool = False) -> SweepPlan:
                 tracking_uri=uri,
                 cache_dir=options.cache_dir,
                 plugins=options.plugins,
+                label=options.label,
             )
         preflight.open_tracking(uri)  # after the cheap checks: a bad option creates no store
         stored = tracking.run_states(uri) if tasks else {}
         state = {t.run_key: _state(stored.get(t.run_key)) for t in tasks}
+        holders = live_holders(uri, [k for k, s in state.items() if s != "finished"])
+        state.update(dict.fromkeys(holders, "running"))
     except BaseException:
         if executor is not None:
             executor.close(kill=True)  # a planning error: no worker is left warming up
         raise
-    return SweepPlan(options, confs, corpora, tasks, state, device, uri, notes, executor=executor)
+    return SweepPlan(
+        options,
+        confs,
+        corpora,
+        tasks,
+        state,
+        device,
+        uri,
+        notes,
+        executor=executor,
+        holders=holders,
+    )
+
+
+def live_holders(uri: str, run_keys: list[str]) -> dict[str, dict[str, Any]]:
+    """run key -> record of its live claim, for those of `run_keys` another process holds."""
+    from merbench.experiment import claims
+
+    found = {key: claims.holder(uri, key) for key in run_keys}
+    return {key: record for key, record in found.items() if record is not None}
 
 
 def _started_executor(options: SweepOptions, confs: list[Configuration], device: str) -> Any:
@@ -221,7 +250,7 @@ def executor_options(options: SweepOptions) -> dict[str, Any]:
 def execute_sweep(
     sweep: SweepPlan,
     progress: Progress | None = None,
-    on_start: Callable[[RunTask], None] | None = None,
+    on_start: Callable[[RunTask], object] | None = None,
 ) -> Iterator[Outcome]:
     """Fill the feature store (`prepare_sweep`), then run every task of `sweep` not finished
     (`run_sweep`), yielding outcomes; ``on_start(task)`` when a run starts, where the executor
@@ -251,15 +280,24 @@ def prepare_sweep(sweep: SweepPlan, progress: Progress | None = None) -> None:
 
 
 def run_sweep(
-    sweep: SweepPlan, on_start: Callable[[RunTask], None] | None = None
+    sweep: SweepPlan, on_start: Callable[[RunTask], object] | None = None
 ) -> Iterator[Outcome]:
     """Run every task of `sweep` not finished (features already in the store), yielding outcomes.
 
     Runs an interrupted sweep left RUNNING are marked FAILED first (they are run again); runs
-    whose key another live process holds are left alone (SKIPPED if they come up).
+    whose key another live process holds are left alone (SKIPPED if they come up). A grid's
+    configurations are recorded as its rows first, and ``--name`` labels as theirs
+    (`merbench.experiment.rowrecord`): a row whose runs another command finished is still the
+    grid's, and still takes the label.
     """
+    from merbench.experiment.rowrecord import record_labels, record_rows
     from merbench.experiment.runner import execute_task
     from merbench.registry import EXECUTORS
+
+    for grid in sorted({t.grid for t in sweep.tasks} - {""}):
+        rows = ((t.config_key, t.name) for t in sweep.tasks if t.grid == grid)
+        record_rows(sweep.tracking_uri, grid, rows)
+    record_labels(sweep.tracking_uri, ((t.config_key, t.label) for t in sweep.tasks))
 
     executor = sweep.executor or EXECUTORS.build(
         sweep.options.executor, **executor_options(sweep.options)
@@ -292,13 +330,47 @@ def unreadable_notes(sweep: SweepPlan) -> list[str]:
 
 def describe(sweep: SweepPlan) -> list[str]:
     """The plan as lines (for ``--dry-run``): one per task with its state, then the summary."""
+    from merbench.experiment.claims import describe_holder
+
     width = max((len(t.name) for t in sweep.tasks), default=0)
     lines = [
         f"{sweep.state[t.run_key]:<8}  {t.name:<{width}}  {t.dataset.name} {t.split} seed {t.seed}"
         f"  {t.run_key[:12]}"
+        + (f"  ({describe_holder(sweep.holders[t.run_key])})" if t.run_key in sweep.holders else "")
         for t in sweep.tasks
     ]
     return [*lines, sweep.summary()]
+
+
+def held_elsewhere(
+    sweep: SweepPlan,
+    outcomes: list[Outcome],
+    on_wait: Callable[[int, dict[str, Any]], None] | None = None,
+    poll: float = 1.0,
+) -> list[Outcome]:
+    """The SKIPPED `outcomes` (another process held their run key) whose run is not FINISHED in
+    `sweep`'s store once their holders are done: the store lacks them.
+
+    While a live process still holds any of them, this waits for it (``on_wait(count, claim
+    record)`` once, first), so that two sweeps started together both end with every run.
+    """
+    from merbench.experiment import claims
+
+    skipped = [o for o in outcomes if o.status == "SKIPPED"]
+    told = False
+    while skipped:
+        held = {o.task.run_key: claims.holder(sweep.tracking_uri, o.task.run_key) for o in skipped}
+        live = [record for record in held.values() if record is not None]
+        if not live:
+            break
+        if on_wait is not None and not told:
+            on_wait(len(live), live[0])
+            told = True
+        time.sleep(poll)
+    if not skipped:
+        return []
+    states = tracking.run_states(sweep.tracking_uri)
+    return [o for o in skipped if states.get(o.task.run_key) != "FINISHED"]
 
 
 def asr_note(ref: DatasetRef) -> str:

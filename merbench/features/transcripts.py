@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -65,11 +63,11 @@ class TextSource:
 class TranscriptStore:
     """The transcript cache (see the module docstring). `stats` counts what one object did."""
 
-    root: Path | None = None
+    root: Path = field(default_factory=lambda: cache_dir() / "transcripts")
     stats: dict[str, int] = field(default_factory=lambda: {"transcribed": 0, "cached": 0})
 
     def __post_init__(self) -> None:
-        self.root = Path(self.root) if self.root is not None else cache_dir() / "transcripts"
+        self.root = Path(self.root)
 
     def path(self, identity: dict[str, Any]) -> Path:
         return self.root / f"{sha256_key(identity)}.json"
@@ -86,14 +84,13 @@ class TranscriptStore:
     def _save(self, path: Path, identity: dict[str, Any], new: dict[str, str]) -> None:
         from filelock import FileLock
 
+        from merbench.files import write_atomic
+
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):
             merged = {**self._read(path), **new}
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"model": identity, "transcripts": merged}, fh, ensure_ascii=False)
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is shared like features
-            os.replace(tmp, path)
+            text = json.dumps({"model": identity, "transcripts": merged}, ensure_ascii=False)
+            write_atomic(path, text, "ASR transcripts (the cache keeps its previous content)")
 
     def transcripts(
         self,
@@ -109,12 +106,12 @@ class TranscriptStore:
         cached = self._read(path)
         new: dict[str, str] = {}
         out: dict[str, str] = {}
-        utts = [u for u in corpus.utterances if u.audio is not None]
-        for k, utt in enumerate(utts, start=1):
+        utts = [(u, Path(u.audio)) for u in corpus.utterances if u.audio is not None]
+        for k, (utt, audio) in enumerate(utts, start=1):
             try:
-                digest = file_sha256(Path(utt.audio))
+                digest = file_sha256(audio)
             except OSError as exc:
-                raise UserError(f"{utt.id}: cannot read {utt.audio} ({exc.strerror})") from None
+                raise UserError(f"{utt.id}: cannot read {audio} ({exc.strerror})") from None
             if digest in cached or digest in new:
                 out[utt.id] = cached.get(digest, new.get(digest, ""))
                 self.stats["cached"] += 1
@@ -145,7 +142,7 @@ def with_text_source(
         return corpus
     from merbench.encoders.asr import Transcriber
 
-    store = TranscriptStore(Path(cache) / "transcripts" if cache else None)
+    store = TranscriptStore(Path(cache) / "transcripts") if cache else TranscriptStore()
     texts = store.transcripts(corpus, Transcriber(source.model), progress)
     utterances = [
         replace(u, text=texts.get(u.id, ""), meta={**u.meta, "gold_text": u.text})

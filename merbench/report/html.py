@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from merbench.errors import UserError
+from merbench.files import disk_write, write_atomic
 from merbench.report.aggregate import finished_runs
 from merbench.report.cells import _plain_cell
 from merbench.report.details import details_frame, details_text
@@ -126,8 +127,8 @@ def plot_curves(runs: pd.DataFrame, history: History, out_dir: Path, rows: list[
         fig = _figure(9.0, 3.4)
         axes = fig.subplots(1, 2)
         drawn = False
-        for name in [r for r in rows if r in set(sub["name"])]:
-            ids = sub.loc[sub["name"] == name, "run_id"]
+        for name in [r for r in rows if r in set(sub["row"])]:
+            ids = sub.loc[sub["row"] == name, "run_id"]
             for ax, keys in ((axes[0], ["train/total"]),
                              (axes[1], [f"dev_curve/{metric}"])):  # fmt: skip
                 curve = _mean_curve([_history(history, i, keys) for i in ids])
@@ -190,14 +191,32 @@ def write_report(
     alpha: float = 0.05,
 ) -> Report:
     """Write ``out_dir/<grid>.html`` (and ``<grid>.pdf`` with pdflatex) for the finished `runs`
-    of `grid`; see the module docstring for the content."""
+    of `grid`; see the module docstring for the content. A full disk is `DiskFull` naming
+    `out_dir` (or the file being written); the page and the PDF are each whole or absent."""
+    with disk_write(out_dir, "the report"):
+        return _write_report(runs, grid=grid, out_dir=out_dir, predictions=predictions,
+                             embeddings=embeddings, history=history, tags=tags,
+                             alpha=alpha)  # fmt: skip
+
+
+def _write_report(
+    runs: pd.DataFrame,
+    *,
+    grid: dict[str, Any],
+    out_dir: Path,
+    predictions: Callable[[str], pd.DataFrame] | None,
+    embeddings: Callable[[str], tuple[np.ndarray, Sequence[str]]] | None,
+    history: History | None,
+    tags: pd.DataFrame | None,
+    alpha: float,
+) -> Report:
     from merbench.report.balance import balance_frame
     from merbench.report.cd import cd_summary, plot_cd_files
     from merbench.report.plots import plot_files
 
     name = str(grid.get("name") or "grid")
     rows = [str(r["name"]) for r in grid.get("rows", [])]
-    runs = finished_runs(runs)
+    runs = finished_runs(runs, grid=grid)
     view = build_view(runs, grid=grid, predictions=predictions, alpha=alpha)
     figures_dir = out_dir / "figures"
     notes: list[str] = []
@@ -239,7 +258,7 @@ def write_report(
             f"<body>{''.join(parts)}</body></html>\n")  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     page_path = out_dir / f"{name}.html"
-    page_path.write_text(page, encoding="utf-8")
+    write_atomic(page_path, page, "the report's page")
     pdf = _write_pdf(view, figures, balance, env, out_dir / f"{name}.pdf", notes)
     return Report(page_path, pdf, figures, notes)
 

@@ -31,6 +31,8 @@ from statistics import fmean
 import torch
 from torch import Tensor, nn
 
+from merbench.models.base import MERModel
+
 
 @dataclass
 class BalanceLog:
@@ -160,7 +162,7 @@ class BalanceMeter:
     """
 
     def __init__(
-        self, model: nn.Module, steps: int, threshold: float = 0.9, every: int = 0
+        self, model: MERModel, steps: int, threshold: float = 0.9, every: int = 0
     ) -> None:
         self.params = [p for p in model.shared_parameters() if p.requires_grad]
         self.main = set(getattr(model, "main_losses", ()))

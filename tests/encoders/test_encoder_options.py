@@ -110,6 +110,16 @@ def test_bad_encoder_options_are_one_user_error(encoders: dict, message: str) ->
     assert message in str(err.value)
 
 
+def test_a_layer_index_is_checked_against_the_model(w2v: Path) -> None:
+    assert resolve(recipe(audio={"name": f"hf:{w2v}", "layer": -3})).encoders.audio.options
+    with pytest.raises(UserError) as err:
+        resolve(recipe(audio={"name": f"hf:{w2v}", "layer": 3}))
+    assert str(err.value) == (
+        f"encoders.audio.layer: 3 is not a hidden state of hf:{w2v} (embeddings + 2 layers: an "
+        "index in [-3, 2])"
+    )
+
+
 def test_a_bad_option_on_the_command_line_is_one_line_and_exit_2(cli_env, merbench) -> None:
     done = merbench(
         cli_env, "run", "--set", "encoders.audio=logmel", "--set", "encoders.audio.n_mels=0.5"
@@ -150,3 +160,9 @@ def test_a_non_default_option_changes_the_feature_key_and_the_run_key(w2v: Path)
     whisper = resolve(recipe(audio={"name": "whisper", "window": "packed"}))
     assert whisper.to_dict()["encoders"]["audio"] == {"name": "whisper", "window": "packed"}
     assert whisper.encoders.audio.build().key()["config"]["window"] == "packed"
+
+
+def test_a_spec_without_options_equals_its_plain_string() -> None:
+    assert EncoderSpec("egemaps") == "egemaps" and {EncoderSpec("egemaps")} == {"egemaps"}
+    assert EncoderSpec("hf:x", (("layer", "1"),)) != "hf:x"
+    assert len({EncoderSpec("hf:x"), EncoderSpec("hf:x", (("layer", "1"),))}) == 2
