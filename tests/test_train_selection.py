@@ -15,8 +15,9 @@ from merbench.train.speakers import SpeakerNormalised
 
 
 def kept(dev: list[float], **options) -> tuple[int, int]:
-    """(epoch kept, epochs run) of `Selection` on the dev curve `dev`."""
-    config = TrainConfig(max_epochs=len(dev), **options)
+    """(epoch kept, epochs run) of `Selection` on the dev curve `dev` (no smoothing and no
+    patience relative to the budget unless given)."""
+    config = TrainConfig(max_epochs=len(dev), **({"smooth": 1, "patience_frac": 0.0} | options))
     selection = Selection(config, {"epoch": -1})
     for epoch, value in enumerate(dev):
         selection.add(epoch, value, {"epoch": epoch})

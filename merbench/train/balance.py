@@ -161,9 +161,7 @@ class BalanceMeter:
     model's `main_losses`) are never flagged as dominating: only auxiliary terms are.
     """
 
-    def __init__(
-        self, model: MERModel, steps: int, threshold: float = 0.9, every: int = 0
-    ) -> None:
+    def __init__(self, model: MERModel, steps: int, threshold: float = 0.9, every: int = 0) -> None:
         self.params = [p for p in model.shared_parameters() if p.requires_grad]
         self.main = set(getattr(model, "main_losses", ()))
         self.steps, self.threshold, self.every = steps, threshold, every
