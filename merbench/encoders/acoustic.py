@@ -94,6 +94,24 @@ class EGeMAPSEncoder(OpenSmileEncoder):
     feature_set = "eGeMAPSv02"
 
 
+@dataclass
+class EGeMAPSFunctionalsConfig:
+    """Options of ``egemaps-functionals``: none; openSMILE's eGeMAPSv02 functionals (88 values
+    per utterance: means, deviations, percentiles, slopes and rates of the LLDs)."""
+
+
+@ENCODERS.register("egemaps-functionals", config=EGeMAPSFunctionalsConfig)
+class EGeMAPSFunctionalsEncoder(OpenSmileEncoder):
+    """``egemaps-functionals``: the 88 eGeMAPSv02 functionals of the whole utterance, ``[1, 88]``
+    (one "frame" per utterance; the classical reference feature set for acted emotion)."""
+
+    name = "egemaps-functionals"
+    dim = 88
+    feature_set = "eGeMAPSv02"
+    levels = ("Functionals",)
+    frame_rate = None  # one vector per utterance
+
+
 @ENCODERS.register("compare", config=ComParEConfig)
 class ComParEEncoder(OpenSmileEncoder):
     """``compare``: the 65 ComParE 2016 low-level descriptors (130 with deltas) at 100 frames/s."""

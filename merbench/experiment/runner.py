@@ -230,9 +230,13 @@ def train_and_track(task: RunTask) -> Outcome:
             large_model=is_large(task),
         )
         run.log_epoch_curves(result.curves)
+        run.log_curves(result.balance.curves())
         run.set_tag(tracking.TAG + "precision", result.precision)
-        if result.balance.dominant:
-            run.set_tag(tracking.TAG + "balance_warning", result.balance.dominant)
+        dominant = result.balance.dominant or result.balance.late_dominant
+        if dominant:
+            run.set_tag(tracking.TAG + "balance_warning", dominant)
+        if result.balance.falling:
+            run.set_tag(tracking.TAG + "balance_falling", result.balance.falling)
         run.log_metrics(
             {
                 **result.metrics,
