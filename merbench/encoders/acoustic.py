@@ -37,7 +37,7 @@ class OpenSmileEncoder(Encoder):
 
     modality = "audio"
     sample_rate = 16000
-    frame_rate = 100.0
+    frame_rate: float | None = 100.0
     bytes_per_unit = 16  # one waveform at a time, a few float32 copies of it
     feature_set = ""
     levels: tuple[str, ...] = ("LowLevelDescriptors",)

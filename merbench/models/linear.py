@@ -87,6 +87,8 @@ class LinearModel(FittedModel):
 
     roles: dict[str, tuple[str, str]] = {}
     main_losses = ()
+    mu: Tensor  # buffers: the training statistics' mean and std
+    sigma: Tensor
 
     @staticmethod
     def reads(config: LinearConfig, components: dict) -> frozenset[str]:
