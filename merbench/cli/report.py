@@ -87,6 +87,14 @@ def table(
             "gradient norm on the shared parameters, over the first training steps."
         ),
     ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Per-group results instead: class (recall), speaker, gender or length (accuracy; "
+            "bins under 3 s, 3-5 s, 5 s and over), from the runs' logged predictions.",
+        ),
+    ] = None,
     rows: Rows = None,
     exclude: Exclude = None,
     complete_only: CompleteOnly = False,
@@ -104,6 +112,8 @@ def table(
         raise UserError(f"--format {format} writes a file: give --out FILE.{format}")
     if compiled and balance:
         raise UserError(f"--balance has no --format {format}: use md or csv")
+    if by is not None and (compiled or balance):
+        raise UserError(f"--by has no --{'balance' if balance else 'format ' + format}")
     if compiled:
         from merbench.report.latex import require_tools
 
@@ -111,7 +121,13 @@ def table(
     uri = tracking.resolve_uri(tracking_uri)
     _open_store(uri)
     runs, grid_spec = _chosen_runs(uri, dataset, grid, rows, exclude, complete_only)
-    if balance:
+    if by is not None:
+        from merbench.report.render_groups import render_groups
+
+        text = render_groups(
+            runs, by, lambda run_id: tracking.load_predictions(run_id, uri), format
+        )
+    elif balance:
         from merbench.report.balance import balance_frame, balance_markdown
 
         frame = balance_frame(runs)
