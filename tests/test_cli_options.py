@@ -14,7 +14,7 @@ import typer
 
 from merbench.cli import app
 from merbench.cli.app import VariantName
-from merbench.cli.report import SliceName
+from merbench.cli.report import GroupBy, SliceName
 from merbench.cli.sweep import sweep_options
 
 
@@ -40,7 +40,14 @@ def test_run_and_ablate_share_the_same_options() -> None:
     [
         ("run", ["<on|off>", "<paper|code>", "<auto|fp32|bf16|fp16>"]),
         ("ablate", ["<paper|code>", "<auto|fp32|bf16|fp16>"]),
-        ("table", ["<terminal|md|latex|csv|pdf|png>", "<inconsistent|consistent>"]),
+        (
+            "table",
+            [
+                "<terminal|md|latex|csv|pdf|png>",
+                "<inconsistent|consistent>",
+                "<class|speaker|gender|length>",
+            ],
+        ),
         ("plot", ["<figures|cd|all>"]),
     ],
 )
@@ -56,9 +63,11 @@ def test_help_lists_the_choices(command: str, shown: list[str]) -> None:
 def test_the_choices_are_the_lists_the_library_checks() -> None:
     from merbench.data.slices import SLICES
     from merbench.experiment.recipes import VARIANTS
+    from merbench.report.groups import GROUPINGS
 
     assert get_args(VariantName) == tuple(v for v in VARIANTS if v)
     assert get_args(SliceName) == tuple(SLICES)
+    assert get_args(GroupBy) == GROUPINGS
 
 
 def test_sweep_options_maps_every_option(tmp_path: Path) -> None:

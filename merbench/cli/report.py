@@ -17,6 +17,8 @@ TableFormat = Literal["terminal", "md", "latex", "csv", "pdf", "png"]
 PlotKind = Literal["figures", "cd", "all"]
 #: the slices of the test utterances (`merbench.data.slices.SLICES`, kept equal by a test)
 SliceName = Literal["inconsistent", "consistent"]
+#: the groupings of ``--by`` (`merbench.report.groups.GROUPINGS`, kept equal by a test)
+GroupBy = Literal["class", "speaker", "gender", "length"]
 TEST_HELP = (
     "Significance test: auto (default, by layout: corrected over folds; ttest over the seeds of "
     "one split; permutation with one seed), corrected (Nadeau-Bengio corrected resampled t-test "
@@ -88,9 +90,10 @@ def table(
         ),
     ] = False,
     by: Annotated[
-        str | None,
-        typer.Option(
+        GroupBy | None,
+        choice(
             "--by",
+            GroupBy,
             help="Per-group results instead: class (recall), speaker, gender or length (accuracy; "
             "bins under 3 s, 3-5 s, 5 s and over), from the runs' logged predictions.",
         ),
