@@ -3,6 +3,8 @@ trains in fp32 and a large one (d >= 256) in bf16, as the run's `merbench.precis
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 
@@ -11,11 +13,14 @@ from merbench.experiment.plan import DatasetRef, RunTask
 from merbench.experiment.recipes import apply_overrides, load_recipe, resolve
 from merbench.experiment.runner import execute_task
 
-TINY = (("sessions", 3), ("utterances_per_session", 8))
+TINY = (("utterances_per_session", 8),)  # one of the corpora `synth_cache` holds, with features
 
 
 @pytest.mark.parametrize(("d", "expected"), [(64, "fp32"), (256, "bf16")])
-def test_auto_precision_follows_the_model_size_on_a_bf16_cpu(tmp_path, monkeypatch, d, expected):
+def test_auto_precision_follows_the_model_size_on_a_bf16_cpu(
+    tmp_path, monkeypatch, synth_cache, d, expected
+):
+    shutil.copytree(synth_cache, tmp_path / "cache")
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
     raw = load_recipe("drkf")
     apply_overrides(raw, {"model_options.d": d, "train.max_epochs": 1, "train.patience": 1})
