@@ -46,13 +46,13 @@ def run_merbench(
     )
 
 
-#: The embedded corpus as the end-to-end tests read it (16 and 8 utterances per session).
-WARM_SYNTH = ("utterances_per_session=16", "utterances_per_session=8")
+#: The embedded corpus as the end-to-end tests read it: 8 utterances per session, 40 in all.
+SMALL_SYNTH = "utterances_per_session=8"
 
 
 @pytest.fixture(scope="session")
 def synth_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache root holding the `WARM_SYNTH` corpora and their features by the default encoders
+    """A cache root holding the `SMALL_SYNTH` corpus and its features by the default encoders
     (eGeMAPS, MiniLM), made by the real `merbench features` once per test session: once for all
     pytest-xdist workers, which share the parent of their base folders, under a file lock."""
     from filelock import FileLock
@@ -64,18 +64,17 @@ def synth_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if not (folder / "complete").is_file():
             shutil.rmtree(folder, ignore_errors=True)
             env = {**os.environ, "MERBENCH_CACHE": str(folder), "HF_HUB_OFFLINE": "1"}
-            for option in WARM_SYNTH:
-                made = run_merbench(env, "features", "--dataset", "synth", "--dataset-option",
-                                    option, "--audio-encoder", "egemaps", "--text-encoder",
-                                    "minilm", "--device", "cpu")  # fmt: skip
-                assert made.returncode == 0, made.stderr
+            made = run_merbench(env, "features", "--dataset", "synth", "--dataset-option",
+                                SMALL_SYNTH, "--audio-encoder", "egemaps", "--text-encoder",
+                                "minilm", "--device", "cpu")  # fmt: skip
+            assert made.returncode == 0, made.stderr
             (folder / "complete").touch()
     return folder
 
 
 @pytest.fixture(scope="module")
 def warm_cli_env(cli_env: dict[str, str], synth_cache: Path) -> dict[str, str]:
-    """`cli_env` with a copy of `synth_cache` in its cache root: runs on the `WARM_SYNTH` corpora
+    """`cli_env` with a copy of `synth_cache` in its cache root: runs on the `SMALL_SYNTH` corpus
     find their features stored (extraction itself is tested from empty caches elsewhere)."""
     shutil.copytree(synth_cache, cli_env["MERBENCH_CACHE"], dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("complete"))  # fmt: skip

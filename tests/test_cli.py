@@ -1,6 +1,7 @@
 """The command line as a user meets it: the real `merbench` entry point in a subprocess.
 
-A small embedded corpus (16 utterances per session, 80 in all) keeps the end-to-end runs short.
+A small embedded corpus (8 utterances per session, 40 in all), stored with its features once
+per test session (`synth_cache`), keeps the end-to-end runs short.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ["--dataset-option", "utterances_per_session=16"]
+SMALL = ["--dataset-option", "utterances_per_session=8"]
 QUICK = ["--set", "train.max_epochs=3", "--set", "train.patience=2"]
 
 

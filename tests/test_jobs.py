@@ -1,4 +1,4 @@
-"""`--jobs N` (issue 14): runs in parallel worker processes keep what a sweep guarantees (one
+"""`--jobs N`: runs in parallel worker processes keep what a sweep guarantees (one
 MLflow run per task, resume), and say how they run (runs at once, threads each)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 
 from merbench.experiment import tracking
 
-SMALL = ["--dataset-option", "utterances_per_session=16", "--split", "fold1", "--split", "fold2"]
+SMALL = ["--dataset-option", "utterances_per_session=8", "--split", "fold1", "--split", "fold2"]
 QUICK = ["--set", "train.max_epochs=2", "--set", "train.patience=2", "--no-table"]
 
 
