@@ -33,9 +33,9 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev tex
 	$(BIN)/python -m pytest -q
 
-# The inner loop: every test that trains no model (markers `slow` and `train`), no TeX needed.
+# The inner loop: every test but the ones that train or simulate (markers `slow` and `heavy`).
 test-fast: $(VENV)/.installed-dev
-	MERBENCH_ALLOW_NO_TEX=1 $(BIN)/python -m pytest -q -m "not slow and not train"
+	MERBENCH_ALLOW_NO_TEX=1 $(BIN)/python -m pytest -q -m "not slow and not heavy"
 
 # TeX Live and poppler from Debian's packages when pdflatex or pdftoppm is missing (through sudo
 # when not root); elsewhere, say what to install. MERBENCH_ALLOW_NO_TEX=1 skips the check (and the

@@ -1,5 +1,5 @@
-"""Rows of `make bench` (benchmarks/README: bench protocol): one dict per measure, printed as a
-table; shared by the benchmarks of issues 11 and 14."""
+"""Rows of `make bench` (docs/performance.md): one dict per measure, printed as a table; shared by
+the benchmarks that `benchmarks/run_all.py` runs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Length-bucketed batches against random batches (issue 11, item 3): one training epoch.
+"""Length-bucketed batches against random batches: one training epoch.
 
 An IEMOCAP-like corpus of `n` utterances (durations lognormal, median 3.5 s, sigma 0.6, clipped
 to 1-25 s; eGeMAPS-shaped audio features at 100 frames/s, cropped to `max_frames` 1024 as

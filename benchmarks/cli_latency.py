@@ -1,4 +1,4 @@
-"""`merbench --help` latency (issue 11, item 5; target < 0.5 s), beside what it is made of: the
+"""`merbench --help` latency (target < 0.5 s), beside what it is made of: the
 interpreter's own start and ``import merbench.cli``. Median of several runs, each a fresh process.
 
     .venv/bin/python benchmarks/cli_latency.py

@@ -1,5 +1,5 @@
-"""The drkf-table4 grid on synth (issue 11, item 4; target: under 10 minutes cold on 2 cores),
-and `--jobs 2` against `--jobs 1` (issue 14: no slower).
+"""The drkf-table4 grid on synth (target: under 10 minutes cold on 2 cores),
+and `--jobs 2` against `--jobs 1` (target: no slower).
 
 Each measure is one `merbench ablate --no-table` process on a temporary cache and results folder:
 

@@ -26,7 +26,6 @@ def synth_first_batch():
     """The first training batch of synth fold 1 with seed 0, as `train_one` draws it."""
     import numpy as np
 
-    from merbench.encoders import build_encoder
     from merbench.experiment.recipes import load_recipe, resolve
     from merbench.features.store import FeatureStore
     from merbench.registry import DATASETS
@@ -35,8 +34,8 @@ def synth_first_batch():
     config = resolve(load_recipe("drkf"))
     corpus = DATASETS.build("synth").load(None)
     store = FeatureStore()
-    audio = store.get(corpus, build_encoder(config.encoders.audio))
-    text = store.get(corpus, build_encoder(config.encoders.text))
+    audio = store.get(corpus, config.encoders.audio.build())
+    text = store.get(corpus, config.encoders.text.build())
     train = config.train
     maker = BatchMaker(corpus, audio, text, train.max_frames, train.max_tokens)
     split = corpus.protocol.splits[0]

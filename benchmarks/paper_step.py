@@ -1,4 +1,4 @@
-"""Paper-scale DRKF training step (issue 11, items 1 and 2), against the machine's own limit.
+"""Paper-scale DRKF training step, against the machine's own limit.
 
 The `drkf-paper-scale` recipe (d 1024, 6 fusion layers, 8 heads, FFN 4096, PCMI + ED over the
 M^2 = 16 pairs) on random inputs of the paper's shapes (batch 4, 349 audio frames, 32 tokens,

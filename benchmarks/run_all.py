@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchrows import ROOT, row, table  # noqa: E402
 
-#: The benchmarks, in the order they run (paper_step and bucketing: issue 11's precision work).
+#: The benchmarks, in the order they run (paper_step and bucketing measure the training step's speed).
 MODULES = ("cli_latency", "thread_cliff", "paper_step", "bucketing", "grid")
 
 

@@ -1,6 +1,6 @@
 """Audio-only, text-only and fusion baselines on the embedded `synth` corpus.
 
-Checks the design goal of spec-data.md: neither modality alone suffices, fusion by concatenation
+Checks the design goal of the embedded corpus (docs/corpora.md): neither modality alone suffices, fusion by concatenation
 beats both, and on the emotionally inconsistent slice fusion is hurt (text points the wrong way).
 
 Features: eGeMAPSv02 functionals (opensmile, 88-d) and MiniLM sentence vectors (mean-pooled

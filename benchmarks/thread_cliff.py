@@ -1,4 +1,4 @@
-"""The thread cliff (issue 11, item 6; target: a competing process costs no more than 2.5x).
+"""The thread cliff (target: a competing process costs no more than 2.5x).
 
 The same work, training steps of the `drkf` recipe's model (d 64, the CPU-scale DRKF of Table 4)
 on fixed batches shaped like synth's (4 utterances, 40 audio frames of 25 eGeMAPS LLDs after

@@ -1,9 +1,10 @@
-"""Environment defaults of merbench processes, declared once: offline model hubs, no telemetry,
+"""Environment defaults of merbench processes, declared once: the model hubs' mode, no telemetry,
 and the compute threads of a process.
 
-`OFFLINE` keeps Hugging Face from reaching the network unless the user opts in (DESIGN.md: a missing
-model is a clear error at once); `QUIET` turns off MLflow's telemetry and progress bars. Values the
-user already set win (`apply` uses ``setdefault``).
+`OFFLINE` is what `--offline` sets: Hugging Face never reaches the network, so a model that is not
+on disk is a clear error at once (without it, a hub name is downloaded, as the ecosystem does);
+`QUIET` turns off MLflow's telemetry and progress bars and tokenizers' fork warnings. Values the
+user already set win (`apply` uses ``setdefault``; `force` overrides them).
 
 `THREADS` makes OpenMP threads sleep when idle (``OMP_WAIT_POLICY=passive``) instead of spinning:
 spinning threads of one process steal the cores of every other one (measured: a synth DRKF step
@@ -17,12 +18,9 @@ from __future__ import annotations
 import os
 import sys
 
-OFFLINE = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 QUIET = {
+    "TOKENIZERS_PARALLELISM": "false",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "1",
     "GIT_PYTHON_REFRESH": "quiet",
@@ -36,6 +34,12 @@ def apply(*groups: dict[str, str]) -> None:
     for group in groups:
         for key, value in group.items():
             os.environ.setdefault(key, value)
+
+
+def force(*groups: dict[str, str]) -> None:
+    """Set every variable of `groups`, whatever the environment says."""
+    for group in groups:
+        os.environ.update(group)
 
 
 def cores() -> int:

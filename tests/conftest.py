@@ -14,8 +14,73 @@ from typing import Any
 
 import pytest
 
+# The tests run offline: a model hub is never reached (the download path is tested against a
+# local endpoint, tests/encoders/hub_server.py).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = Path(__file__).resolve().parent / "plugins"
+
+#: Heavy tests, by file: every test of the file ("*") or the named ones (a name without its
+#: parameters names every case). They train a model (a training loop, or `merbench run` through
+#: the CLI), run one at paper scale, or repeat a test many times or across processes. They are
+#: marked `heavy`, which `make test-fast` leaves out (as it leaves out `slow`); a new test of that
+#: kind belongs here or under `slow`.
+HEAVY_TESTS: dict[str, tuple[str, ...]] = {
+    "test_bench_training.py": ("*",),
+    "test_benchmarks_execution.py": ("test_thread_cliff_quick",),
+    "test_catalogue.py": (
+        "test_catalogue[1-lr-1e6-concat]",
+        "test_catalogue[1-lr-1e6-drkf]",
+        "test_cache_dir_is_honoured_by_every_cache",
+        "test_an_unreadable_medium_is_skipped_and_reported_not_fatal",
+    ),
+    "test_cli.py": ("test_entry_point_plugin_is_listed_and_runs",),
+    "test_concurrency.py": (
+        "test_simultaneous_first_use_of_a_new_sqlite_store",
+        "test_a_live_claim_is_respected_and_a_dead_one_taken_over",
+    ),
+    "test_encoders_hub_download.py": ("*",),
+    "test_executors.py": (
+        "test_submitit_executor_local_cluster",
+        "test_two_jobs_run_in_worker_processes_with_gpus_round_robin",
+    ),
+    "test_features_robustness.py": (
+        "test_two_processes_extracting_one_entry_encode_it_once",
+        "test_crashed_process_leaves_no_entry_and_the_next_call_re_extracts",
+    ),
+    "test_finetune.py": ("*",),
+    "test_honest_outcomes.py": ("*",),
+    "test_models_hf_finetune.py": ("test_audio_backbone_trains_end_to_end_with_its_frame_mask",),
+    "test_models_training.py": ("test_model_loss_decreases_and_fits",),
+    "test_report_from_runs.py": ("*",),
+    "test_report_power.py": (
+        "test_permutation_mde_has_about_80_percent_power_in_a_brute_force_simulation",
+    ),
+    "test_report_stats.py": ("test_false_mark_rate_under_the_null_stays_at_alpha",),
+    "test_run_real_layouts.py": ("*",),
+    "test_runner_precision.py": ("*",),
+    "test_train.py": (
+        "test_train_one_learns_a_separable_problem_and_reports_every_part",
+        "test_test_split_is_scored_once_after_selection_on_dev",
+        "test_same_seed_same_results_different_seed_differs",
+    ),
+    "test_train_balance.py": (
+        "test_balance_warning_fires_on_a_planted_term_scaled_by_1e4_and_not_on_the_default_recipe",
+        "test_measuring_the_balance_does_not_change_training",
+        "test_paper_scale_first_step_terms_are_within_two_orders_of_magnitude",
+    ),
+    "test_train_precision.py": ("*",),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests of `HEAVY_TESTS` `heavy`."""
+    for item in items:
+        names = HEAVY_TESTS.get(item.path.name, ())
+        if "*" in names or item.name in names or item.name.split("[")[0] in names:
+            item.add_marker(pytest.mark.heavy)
 
 
 @pytest.fixture(scope="module")

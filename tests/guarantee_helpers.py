@@ -1,4 +1,4 @@
-"""Small corpora on disk for the guarantee tests (issue 12): a fold manifest of short tones."""
+"""Small corpora on disk for the guarantee tests: a fold manifest of short tones."""
 
 from __future__ import annotations
 

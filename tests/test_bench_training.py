@@ -1,4 +1,4 @@
-"""Smoke runs of the issue-11 training benchmarks (tiny sizes; no speed target is asserted)."""
+"""Smoke runs of the training-speed benchmarks (tiny sizes; no speed target is asserted)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
-"""Issue 12's catalogue: every input a user (or an attacker) can get wrong ends the command with one
-line on stderr naming the culprit, exit status 2, no traceback, and nothing recorded as FINISHED.
+"""The catalogue of user mistakes: every input a user (or an attacker) can get wrong ends the
+command with one line on stderr naming the culprit, exit status 2, no traceback, and nothing
+recorded as FINISHED.
 
 Each case is a real `merbench` command line run in its own process (forked from a warm zygote,
 `catalogue_zygote.py`, so that 60 commands do not pay 60 imports of torch and mlflow), against
-small corpora written in the real layouts. The cases of the issue come first, tagged with their
-defect number; the others were found by reading each loader and option as an attacker would.
+small corpora written in the real layouts. The first cases are tagged with the number of the defect
+they cover; the others were found by reading each loader and option as an attacker would.
 """
 
 from __future__ import annotations

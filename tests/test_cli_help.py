@@ -1,4 +1,4 @@
-"""Fast ``--help`` (issue 11, item 5): help renders without importing markdown-it and pygments,
+"""Fast ``--help``: help renders without importing markdown-it and pygments,
 and the stand-ins load the real classes when something does use them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 12, defect 5: simultaneous first use of a SQLite store, and run-key claims between
+"""Concurrency: simultaneous first use of a SQLite store, and run-key claims between
 sweeps (a live holder is left alone, a dead one is taken over)."""
 
 from __future__ import annotations

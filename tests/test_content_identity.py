@@ -1,4 +1,4 @@
-"""Issue 12, defect 2: the corpus fingerprint (and so the run keys and the feature store key)
+"""Content identity: the corpus fingerprint (and so the run keys and the feature store key)
 covers the content of the media, cached per file so that a re-check reads nothing."""
 
 from __future__ import annotations

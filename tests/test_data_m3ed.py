@@ -44,7 +44,7 @@ def test_m3ed_series_splits_labels_and_speakers(tmp_path):
         ("Gone", "listed series not in annotation.json: test"),
         ("Orphan_1_1", "series in no split list: Orphan"),
     ]
-    assert corpus.protocol.headline_metrics == ("precision", "recall", "wa", "micro_f1", "avg")
+    assert corpus.protocol.headline_metrics == ("precision", "recall", "wa", "wf1", "avg")
     assert not corpus.protocol.multilabel
 
 

@@ -1,4 +1,4 @@
-"""Metric definitions checked against hand-computed values (spec-data.md names)."""
+"""Metric definitions checked against hand-computed values (the names of docs/corpora.md)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Issue 12's fault tests, with real signals: a sweep killed with SIGKILL during feature
+"""Fault tests, with real signals: a sweep killed with SIGKILL during feature
 extraction, during training and during MLflow logging, then rerun, ends with exactly one FINISHED
 run per key and the same CSV table as an uninterrupted sweep; two sweeps started at once on the
 same keys train each key once.

@@ -1,4 +1,4 @@
-"""Issue 12, defects 1 and 4: a run that diverged or never trained is FAILED with its reason, and
+"""Honest outcomes: a run that diverged or never trained is FAILED with its reason, and
 the logged ``dev/*`` metrics are the selected checkpoint's, not the last epoch's."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 12: property-based tests of every parser a user's input reaches. Whatever the input, the
+"""Property-based tests of every parser a user's input reaches. Whatever the input, the
 result is the parsed value or the documented `UserError` (one line), never another exception."""
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def test_plugin_corpus_table_follows_its_own_protocol(warm_cli_env: dict, merben
     assert "| Model | TF1 | WACC | Avg |" in lines  # one dataset: named in the title only
     caption = out.stdout.split("|\n\n", 1)[1]
     assert (
-        "TinyCorp: 2 folds (leave one session out) × 1 seed (0); dev = TinyCorp's next session;"
+        "TinyCorp: 2 of 5 folds (leave one session out) × 1 seed (0); dev = TinyCorp's next session;"
         in caption
     )
     assert "TF1 = Macro-F1 = unweighted mean of per-class F1" in caption

@@ -38,8 +38,20 @@ def options(
             "--verbose", help="Show MLflow's and Alembic's INFO logging (silenced by default)."
         ),
     ] = False,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="Never reach a model hub: a Hugging Face model must be a local folder or already "
+            "in the cache (as HF_HUB_OFFLINE=1). Without it, hf:<hub name> is downloaded.",
+        ),
+    ] = False,
 ) -> None:
-    """Options of every command (before the command's name: merbench --verbose table ...)."""
+    """Options of every command (before the command's name: merbench --offline run ...)."""
+    if offline:
+        from merbench import env
+
+        env.force(env.OFFLINE)  # read by huggingface_hub at import, and by worker processes
     if verbose:
         os.environ["MERBENCH_VERBOSE"] = "1"  # read by tracking.quiet_mlflow, here and in workers
 
@@ -85,7 +97,7 @@ def main() -> None:
     from merbench import env
     from merbench.cli import lean
 
-    env.apply(env.OFFLINE, env.QUIET, env.THREADS)  # before anything imports torch
+    env.apply(env.QUIET, env.THREADS)  # before anything imports torch
     if lean.wants_help(sys.argv):
         lean.import_rich_utils_lean()  # help without importing markdown-it and pygments
     try:

@@ -75,7 +75,11 @@ ExecutorOption = Annotated[
 ]
 Sets = Annotated[
     list[str] | None,
-    typer.Option("--set", help="Override ROLE.KEY=VALUE (e.g. fusion.layers=2, train.lr=1e-4)."),
+    typer.Option(
+        "--set",
+        help="Override ROLE.KEY=VALUE (e.g. fusion.layers=2, train.lr=1e-4, "
+        "encoders.audio=whisper, encoders.audio.layer=6).",
+    ),
 ]
 
 Variant = Annotated[str | None, typer.Option(help="paper or code.")]

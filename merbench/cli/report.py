@@ -4,7 +4,7 @@ render them with the report layer; this module parses and prints."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,6 +13,33 @@ from merbench.errors import UserError
 
 # -- table --------------------------------------------------------------------------------------
 TABLE_FORMATS = ("terminal", "md", "latex", "csv", "pdf", "png")
+TEST_HELP = (
+    "Significance test: auto (default, by layout: corrected over folds; ttest over the seeds of "
+    "one split; permutation with one seed), corrected (Nadeau-Bengio corrected resampled t-test "
+    "over folds), ttest (paired t-test over folds or seeds), wilcoxon, permutation, bootstrap, "
+    "mcnemar (over test utterances: compare trained models, seeds pooled), none; plugins: "
+    "merbench list stat_tests."
+)
+
+
+def _pattern_option(flag: str, what: str) -> Any:
+    """A repeatable ``FLAG PATTERN`` option on row names (the name itself, or a glob on it)."""
+    return typer.Option(
+        flag, metavar="PATTERN", help=f"{what} whose name is PATTERN or matches it as a glob "
+        "(* ? [...]); repeatable.",
+    )  # fmt: skip
+
+
+Rows = Annotated[list[str] | None, _pattern_option("--rows", "Only the rows")]
+Exclude = Annotated[list[str] | None, _pattern_option("--exclude", "Leave out the rows")]
+CompleteOnly = Annotated[
+    bool,
+    typer.Option(
+        "--complete-only",
+        help="Only rows with every split and seed of their dataset (by default an incomplete "
+        "row is shown and flagged, never chosen as the best row or the reference).",
+    ),
+]
 
 
 @app.command()
@@ -33,7 +60,7 @@ def table(
     ] = None,
     test: Annotated[
         str | None,
-        typer.Option(help="Significance test (default: by protocol; merbench list stat_tests)."),
+        typer.Option(help=TEST_HELP),
     ] = None,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     reported: Annotated[bool, typer.Option(help="Show numbers papers report (marked).")] = True,
@@ -55,11 +82,16 @@ def table(
             "gradient norm on the shared parameters, over the first training steps."
         ),
     ] = False,
+    rows: Rows = None,
+    exclude: Exclude = None,
+    complete_only: CompleteOnly = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
-    """Paper-style table of tracked runs: mean ± std over folds and seeds, significance marks."""
+    """Paper-style table of tracked runs: mean ± std over folds and seeds, significance marks.
+
+    A row is a configuration, whatever command ran it, named by its recipe and what differs
+    from it, or by the --name of run and ablate; with --grid, by the grid's rows."""
     from merbench.experiment import tracking
-    from merbench.experiment.recipes import load_grid
     from merbench.report.render import render_table
 
     if format not in TABLE_FORMATS:  # before the store: nothing to read
@@ -75,8 +107,7 @@ def table(
         require_tools(format)  # one line before reading the store when pdflatex is missing
     uri = tracking.resolve_uri(tracking_uri)
     _open_store(uri)
-    grid_spec = load_grid(grid) if grid else None
-    runs = _finished_runs(uri, dataset, grid)
+    runs, grid_spec = _chosen_runs(uri, dataset, grid, rows, exclude, complete_only)
     if balance:
         from merbench.report.balance import balance_frame, balance_markdown
 
@@ -96,7 +127,7 @@ def table(
             details=details,
             **({"slice": slice} if slice else {}),
         )
-    if compiled:
+    if compiled and out is not None:  # compiled formats required --out above
         from merbench.report.latex import render_file
 
         render_file(text, out, format)
@@ -118,20 +149,40 @@ def _open_store(uri: str) -> None:
     open_tracking(uri)
 
 
-def _finished_runs(uri: str, datasets: list[str] | None, grid: str | None):
-    """Finished runs of the store, restricted to `datasets` and `grid`; none is a UserError."""
-    from merbench.experiment import tracking
+def _chosen_runs(
+    uri: str,
+    datasets: list[str] | None,
+    grid: str | None,
+    rows: list[str] | None = None,
+    exclude: list[str] | None = None,
+    complete_only: bool = False,
+):
+    """(the finished runs of the store's chosen rows, named; the grid spec with those rows).
 
-    runs = tracking.load_runs(uri)
-    if grid:
-        runs = runs[runs["grid"] == Path(grid).stem]
+    Restricted to `datasets`; with `grid`, to its rows (`merbench.report.rows`). Runs without
+    merbench's identity tags are left out with one note; no run left is a UserError."""
+    from merbench.experiment import tracking
+    from merbench.experiment.recipes import load_grid
+    from merbench.experiment.rowrecord import recorded_labels, recorded_rows
+    from merbench.report.aggregate import finished_runs
+    from merbench.report.rows import identified, ignored_note, select_rows
+
+    spec = {**load_grid(grid), "name": Path(grid).stem} if grid else None
+    runs, ignored = identified(tracking.load_runs(uri))
+    if ignored:
+        err_console.print(f"note: {ignored_note(ignored)}", markup=False, highlight=False)
     if datasets:
         runs = runs[runs["dataset"].isin(datasets)]
+    members = recorded_rows(uri, spec["name"]) if spec else None
+    if not runs.empty:
+        runs = finished_runs(runs, grid=spec, members=members, labels=recorded_labels(uri))
     if runs.empty:
         raise UserError(
             f"no finished runs in {uri} for the requested dataset(s)/grid; run some first"
         )
-    return runs
+    return select_rows(
+        runs, rows=rows or (), exclude=exclude or (), complete_only=complete_only, grid=spec
+    )
 
 
 @app.command()
@@ -152,19 +203,20 @@ def plot(
         str | None, typer.Option(help="Metric to rank or compare (default: the first headline).")
     ] = None,
     alpha: Annotated[float, typer.Option(help="Significance level of the CD diagram.")] = 0.05,
+    rows: Rows = None,
+    exclude: Exclude = None,
+    complete_only: CompleteOnly = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Confusion matrices, t-SNE of fused representations, forest plot of the comparisons, and
     the critical-difference diagram of the configurations (--kind cd)."""
     from merbench.experiment import tracking
-    from merbench.experiment.recipes import load_grid
 
     if kind not in ("figures", "cd", "all"):
         raise UserError(f"--kind {kind}: expected figures, cd or all")
     uri = tracking.resolve_uri(tracking_uri)
     _open_store(uri)
-    runs = _finished_runs(uri, dataset, grid)
-    grid_spec = load_grid(grid) if grid else None
+    runs, grid_spec = _chosen_runs(uri, dataset, grid, rows, exclude, complete_only)
     if kind in ("figures", "all"):
         from merbench.report.plots import plot_files
 
@@ -183,9 +235,9 @@ def plot(
     if kind in ("cd", "all"):
         from merbench.report.cd import cd_summary, plot_cd_files
 
-        rows = [str(r["name"]) for r in grid_spec["rows"]] if grid_spec else None
+        order = [str(r["name"]) for r in grid_spec["rows"]] if grid_spec else None
         path, result = plot_cd_files(
-            runs, out, rows=rows, datasets=dataset, metric=metric, alpha=alpha,
+            runs, out, rows=order, datasets=dataset, metric=metric, alpha=alpha,
             name=f"cd_{Path(grid).stem}" if grid else "cd",
         )  # fmt: skip
         console.print(cd_summary(result), markup=False, highlight=False)
@@ -201,17 +253,19 @@ def report(
     dataset: Annotated[list[str] | None, typer.Option(help="Only these dataset(s).")] = None,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     tsne: Annotated[bool, typer.Option(help="t-SNE of fused test representations.")] = True,
+    rows: Rows = None,
+    exclude: Exclude = None,
+    complete_only: CompleteOnly = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
     """One self-contained HTML page (and a PDF with pdflatex) for a grid: the table with its
     caption, the tests behind its marks, every figure, the loss balance and the environment."""
     from merbench.experiment import tracking
-    from merbench.experiment.recipes import load_grid
     from merbench.report.html import write_report
 
     uri = tracking.resolve_uri(tracking_uri)
     _open_store(uri)
-    runs = _finished_runs(uri, dataset, grid)
+    runs, grid_spec = _chosen_runs(uri, dataset, grid, rows, exclude, complete_only)
     frame = tracking.search(uri, "attributes.status = 'FINISHED'")
     frame = frame[frame["run_id"].isin(set(runs["run_id"]))]
     tags = pd_tags(frame, ("version", "git_commit", "device"))
@@ -222,7 +276,7 @@ def report(
 
     with console.status(f"writing the report of {grid}"):
         written = write_report(
-            runs, grid={**load_grid(grid), "name": Path(grid).stem}, out_dir=out,
+            runs, grid=grid_spec, out_dir=out,
             predictions=lambda run_id: tracking.load_predictions(run_id, uri),
             embeddings=(lambda run_id: tracking.load_embeddings(run_id, uri)) if tsne else None,
             history=history, tags=tags, alpha=alpha,

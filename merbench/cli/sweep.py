@@ -46,7 +46,19 @@ Jobs = Annotated[
 ]
 
 
+Name = Annotated[
+    str | None,
+    typer.Option(
+        "--name",
+        metavar="LABEL",
+        help="Name the configuration LABEL in tables (a grid's rows: 'LABEL: <row>'); a tag, "
+        "not part of the run key.",
+    ),
+]
+
+
 def sweep_options(
+    name: Name = None,
     variant: Variant = None,
     finetune: Finetune = False,
     sets: Sets = None,
@@ -123,6 +135,7 @@ def _sweep(
         cache_dir=str(shared["cache_dir"].expanduser()) if shared["cache_dir"] else None,
         plugins=tuple(shared["plugin"] or ()),
         finetune=shared["finetune"],
+        label=(shared["name"] or "").strip(),
     )
     with console.status(f"loading {shared['dataset']}" + asr_note(options.datasets[0])):
         sweep = plan_sweep(options, start_workers=not shared["dry_run"])
@@ -207,16 +220,20 @@ def _report(out: Any, line: str, outcome: Any, failed: list[Any]) -> None:
 def _print_table(uri: str, datasets: list[str], grid: str | None, tasks: list) -> None:
     from merbench.experiment import tracking
     from merbench.experiment.recipes import load_grid
+    from merbench.report.aggregate import finished_runs
     from merbench.report.render import render_table
 
     runs = tracking.load_runs(uri)
     runs = runs[runs["config_key"].isin({t.config_key for t in tasks})]
     if runs.empty:
         return
+    spec = {**load_grid(grid), "name": tasks[0].grid} if grid else None
+    members = {t.config_key: t.name for t in tasks} if grid else None
+    labels = {t.config_key: t.label for t in tasks if t.label}
     text = render_table(
-        runs,
+        finished_runs(runs, grid=spec, members=members, labels=labels),
         datasets=datasets,
-        grid=load_grid(grid) if grid else None,
+        grid=spec,
         fmt="terminal",
         predictions=lambda run_id: tracking.load_predictions(run_id, uri),
     )

@@ -5,7 +5,7 @@ Every metric is ``fn(y_true, y_pred, num_classes) -> float`` in [0, 1]:
 - single-label: `y_true`, `y_pred` are int arrays ``[N]`` of class indices;
 - multi-label (M3ED's `final_mul_emo` option): 0/1 indicator arrays ``[N, num_classes]``.
 
-Definitions (spec-data.md):
+Definitions (docs/corpora.md, "Metric names"):
 
 - ``ua``: unweighted accuracy, the mean of per-class recalls over the classes present in `y_true`
   (balanced accuracy, UAR; the DRKF paper's "ACC" on IEMOCAP).

@@ -1,4 +1,4 @@
-"""Writers of small corpora in the real distributed layouts (spec-data.md), quirks included.
+"""Writers of small corpora in the real distributed layouts (docs/corpora.md), quirks included.
 
 Used by the tests and the loader benchmark (and by anyone who needs a corpus on disk without the
 licensed data): IEMOCAP with evaluator lines, ``%`` headers, unannotated ``XX`` transcription lines

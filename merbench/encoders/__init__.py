@@ -1,7 +1,8 @@
 """Encoders layer: frozen backbones turning a waveform or a text into a sequence ``[T, d]``.
 
 `build_encoder(spec, **overrides)` is the one way to make an encoder from a user's string: a registry
-name (``egemaps``, ``compare``, ``logmel``, ``minilm``) or ``hf:<hub-name-or-local-folder>``.
+name (``egemaps``, ``compare``, ``logmel``, ``minilm``, ``whisper``), ``hf:<hub-name-or-local-folder>``
+or ``whisper:<CTranslate2 Whisper folder>``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from merbench.errors import UserError
 def build_encoder(spec: str, **overrides: Any) -> Any:
     """The `Encoder` that `spec` names, its config built from defaults plus `overrides`.
 
-    ``hf:NAME`` sets the `model` option of the ``hf`` plugin; an unknown name or option, or a model
-    that is not available locally, raises `UserError`.
+    ``hf:NAME`` sets the `model` option of the ``hf`` plugin, ``whisper:FOLDER`` that of ``whisper``;
+    an unknown name or option, or a model that is not available locally, raises `UserError`.
     """
     from merbench.encoders.base import Encoder
     from merbench.registry import ENCODERS
@@ -28,6 +29,8 @@ def build_encoder(spec: str, **overrides: Any) -> Any:
         encoder = ENCODERS.build("hf", model=model, **overrides)
     elif spec == "hf":
         raise UserError("encoder 'hf' needs a model: hf:<hub-name> or hf:<local folder>")
+    elif spec.startswith("whisper:"):
+        encoder = ENCODERS.build("whisper", model=spec[len("whisper:") :], **overrides)
     else:
         encoder = ENCODERS.build(spec, **overrides)
     if not isinstance(encoder, Encoder):

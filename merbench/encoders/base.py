@@ -46,8 +46,13 @@ class Encoder:
 
     def key(self) -> dict[str, Any]:
         """Canonical description of this encoder: name, config, weights identity."""
-        config = dataclasses.asdict(self.config) if dataclasses.is_dataclass(self.config) else {}
-        return {"name": self.name, "config": config, "weights": self.weights_identity()}
+        config = self.config
+        is_instance = dataclasses.is_dataclass(config) and not isinstance(config, type)
+        return {
+            "name": self.name,
+            "config": dataclasses.asdict(config) if is_instance else {},
+            "weights": self.weights_identity(),
+        }
 
     def to(self, device: str) -> Encoder:
         self.device = device

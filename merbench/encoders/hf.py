@@ -5,9 +5,10 @@ encoder. Text: any `AutoModel` encoder with a tokenizer (BERT, RoBERTa, XLM-R, C
 Options pick the hidden layer (an index, the last, the average or a weighted sum of all layers) and
 the pooling (none: one vector per frame/token; mean / max / first: one vector per utterance).
 
-Models are found offline by default: a local folder, or a name already in the Hugging Face cache
-(``huggingface-cli download NAME`` on a connected machine). A model that is not there is one
-`UserError`, at once; set ``HF_HUB_OFFLINE=0`` to let the hub download it. transformers and torch
+A model is a local folder or a hub name, downloaded into the Hugging Face cache when the machine is
+online and pinned to the commit its revision resolved to (part of the feature key). Offline
+(`--offline` or ``HF_HUB_OFFLINE=1``) a hub name must already be in the cache (``huggingface-cli
+download NAME`` on a connected machine); a model that is not there is one `UserError`, at once. transformers and torch
 are imported only when a model is loaded.
 
 The parts: `merbench.encoders.hf_models` reads and loads a model folder, `hf_frames` runs the
@@ -34,6 +35,7 @@ from merbench.encoders.hf_models import (
     read_model_info,
 )
 from merbench.encoders.hub import resolve_model
+from merbench.errors import UserError
 from merbench.registry import ENCODERS
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
 ]
 
 Pooling = Literal["none", "mean", "max", "first"]
+LAYER_NAMES = ("last", "mean", "weighted", "learned")
 
 
 @dataclass
@@ -59,7 +62,10 @@ class HFEncoderConfig:
     revision: hub revision (branch, tag or commit) to take from the local cache.
     layer: ``"last"`` (default: the model's final output), a hidden-state index (``"0"`` is the
         embedding / CNN output, ``"-1"`` the last layer), ``"mean"`` (average of all hidden states,
-        embeddings included) or ``"weighted"`` (weighted sum with `layer_weights`).
+        embeddings included), ``"weighted"`` (weighted sum with `layer_weights`) or ``"learned"``:
+        every hidden state side by side, ``[T, (num_layers + 1) * d]`` (cached in the store as
+        all the others, fp16), and the model learns softmax weights over them with its head
+        (the SUPERB featuriser, `merbench.models.layer_mix`).
     layer_weights: one weight per hidden state (num_layers + 1), normalised to sum 1; for "weighted".
     pooling: ``"none"`` keeps the sequence ``[T, d]``; ``"mean"``, ``"max"``, ``"first"`` give ``[1, d]``.
     max_length: text only, tokens kept per utterance (longer texts are truncated).
@@ -75,6 +81,18 @@ class HFEncoderConfig:
     max_length: int = 512
     max_seconds: float = 0.0
     modality: Literal["auto", "audio", "text"] = "auto"
+
+    def __post_init__(self) -> None:
+        named = self.layer in LAYER_NAMES
+        if not named and not self.layer.lstrip("-").isdigit():
+            raise UserError(
+                f"hf encoder: layer {self.layer!r} is not {', '.join(LAYER_NAMES)} or a "
+                "hidden-state index (0 = embeddings, -1 = last layer)"
+            )
+        if self.layer == "learned" and self.pooling != "none":
+            raise UserError("hf encoder: layer = learned keeps frames; it needs pooling = none")
+        if self.layer_weights and self.layer != "weighted":
+            raise UserError("hf encoder: layer_weights needs layer = weighted")
 
 
 class HFBackbone(Encoder):
@@ -92,7 +110,10 @@ class HFBackbone(Encoder):
         info = read_model_info(self.folder, getattr(config, "modality", "auto"))
         self.hf_config: dict[str, Any] = info.config
         self.modality, self.model_type = info.modality, info.model_type
-        self.dim, self.num_layers = info.dim, info.num_layers
+        self.hidden_dim, self.num_layers = info.dim, info.num_layers
+        #: hidden states side by side in each frame: num_layers + 1 for layer = learned, else 1
+        self.stacked_layers = info.num_layers + 1 if config.layer == "learned" else 1
+        self.dim = self.hidden_dim * self.stacked_layers
         self.sample_rate, self.frame_rate = info.sample_rate, info.frame_rate
         self._stride = info.stride
         self._model: Any = None

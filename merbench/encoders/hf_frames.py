@@ -27,6 +27,10 @@ def select_layer(hidden_states: tuple[Any, ...], last: Any, layer: str, weights:
         return last
     if layer == "mean":
         return sum(hidden_states) / len(hidden_states)
+    if layer == "learned":
+        import torch
+
+        return torch.cat(hidden_states, dim=-1)  # [B, T, (layers + 1) * d]
     if layer == "weighted":
         if len(weights) != len(hidden_states):
             raise UserError(
@@ -40,7 +44,7 @@ def select_layer(hidden_states: tuple[Any, ...], last: Any, layer: str, weights:
         return hidden_states[index]
     except (ValueError, IndexError):
         raise UserError(
-            f"hf encoder: layer {layer!r} is not last, mean, weighted or an index in "
+            f"hf encoder: layer {layer!r} is not last, mean, weighted, learned or an index in "
             f"[-{len(hidden_states)}, {len(hidden_states) - 1}]"
         ) from None
 
@@ -64,7 +68,7 @@ def batch_bytes(enc: Any, lengths: list[int]) -> int:
     if not lengths:
         return 0
     cfg = enc.hf_config
-    hidden = enc.dim
+    hidden = getattr(enc, "hidden_dim", enc.dim)
     inter = int(cfg.get("intermediate_size") or cfg.get("encoder_ffn_dim") or 4 * hidden)
     heads = int(cfg.get("num_attention_heads") or cfg.get("encoder_attention_heads") or 1)
     longest, count = max(lengths), len(lengths)
@@ -88,6 +92,8 @@ def batch_bytes(enc: Any, lengths: list[int]) -> int:
     per_item = 4 * (
         frames * (enc.num_layers + 2) * hidden + frames * inter + 3 * heads * frames * frames
     )
+    if getattr(enc, "stacked_layers", 1) > 1:
+        per_item += 4 * frames * enc.dim  # the hidden states stacked side by side
     return int(count * per_item + front)
 
 

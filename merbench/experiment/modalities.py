@@ -85,8 +85,8 @@ def check_modalities(configurations: Iterable[Any], corpus: Corpus, dataset: str
             )
 
 
-def needed_encoders(configurations: Iterable[Any], corpus: Corpus) -> set[tuple[str, str]]:
-    """(modality, encoder spec) pairs to extract: no text encoder on a speech-only corpus, none
+def needed_encoders(configurations: Iterable[Any], corpus: Corpus) -> set[tuple[str, Any]]:
+    """(modality, `EncoderSpec`) pairs to extract: no text encoder on a speech-only corpus, none
     for a configuration that fine-tunes its backbones on raw inputs (`finetune.raw_inputs`)."""
     from merbench.experiment.finetune import raw_inputs
 

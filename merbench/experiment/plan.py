@@ -40,7 +40,11 @@ class DatasetRef:
 
 @dataclass(frozen=True)
 class RunTask:
-    """Everything a worker needs to do one run, picklable for Ray and submitit."""
+    """Everything a worker needs to do one run, picklable for Ray and submitit.
+
+    `readable` (the configuration's readable name) and `label` (a name given with ``--name``)
+    are logged as tags for tables; neither is part of the run's identity.
+    """
 
     name: str
     grid: str
@@ -55,6 +59,8 @@ class RunTask:
     tracking_uri: str
     cache_dir: str | None
     plugins: tuple[str, ...] = ()
+    readable: str = ""
+    label: str = ""
 
     def identity_json(self) -> str:
         """The run's identity as canonical JSON (its SHA-256 is `run_key`): the ``config.json``
@@ -124,9 +130,12 @@ def plan(
     tracking_uri: str,
     cache_dir: str | None,
     plugins: tuple[str, ...] = (),
+    label: str = "",
 ) -> list[RunTask]:
     """Every (configuration, split, seed) run on `corpus`, with its run key; a configuration that
-    reads text on a corpus without text is refused here (UserError), before any extraction."""
+    reads text on a corpus without text is refused here (UserError), before any extraction.
+
+    `label` names the configurations in tables (`label_of`)."""
     check_modalities(configurations, corpus, ref.name)
     identity = canonical_json(dataset_identity(ref, corpus))
     chosen = [corpus.protocol.split(s) for s in splits] if splits else corpus.protocol.splits
@@ -150,9 +159,19 @@ def plan(
                         tracking_uri=tracking_uri,
                         cache_dir=cache_dir,
                         plugins=plugins,
+                        readable=conf.readable or conf.name,
+                        label=label_of(label, conf),
                     )
                 )
     return tasks
+
+
+def label_of(label: str, conf: Configuration) -> str:
+    """The table name ``--name`` gives `conf`: `label` itself, or ``label: <row>`` for a grid row
+    (every row of a grid is a configuration of its own); empty without `label`."""
+    if not label:
+        return ""
+    return f"{label}: {conf.name}" if conf.grid else label
 
 
 def pending(tasks: list[RunTask], tracking_uri: str) -> tuple[list[RunTask], list[RunTask]]:

@@ -4,7 +4,7 @@ A recipe (``registry/baselines/<name>.toml``) names a model plugin and, per role
 in its ``roles`` attribute (adapter, augmentation, fusion, ec, ed, ...), a plugin name and
 overrides; plus ``[model_options]``, ``[train]`` and ``[encoders]``. A grid
 (``registry/grids/<name>.toml``) is a base recipe and rows of dotted overrides
-(``"fusion.name" = "cross"``). `resolve` turns a recipe into the *resolved config*: every plugin
+(``"fusion.name" = "cross"``, ``"encoders.audio.layer" = 6``). `resolve` turns a recipe into the *resolved config*: every plugin
 name and every hyperparameter after defaults and overrides, the single source of a run's identity.
 """
 
@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from merbench.errors import UserError
+from merbench.experiment.encoder_spec import set_encoder
 from merbench.experiment.finetune import finetune_recipe
+from merbench.experiment.naming import readable_name
 from merbench.experiment.resolved import Encoders, ResolvedConfig
 from merbench.paths import repo_file
 from merbench.registry import MODELS, Component, make_config, registry
@@ -31,13 +33,18 @@ ROW_KEYS = {"name", "marks", "set"}
 
 @dataclass
 class Configuration:
-    """One configuration to benchmark: a display name, its resolved config, and notes."""
+    """One configuration to benchmark: a display name, its resolved config, and notes.
+
+    `readable` is its name in tables: `name` and what the command line changed of it
+    (`merbench.experiment.naming`); empty means `name`.
+    """
 
     name: str
     config: ResolvedConfig
     grid: str = ""
     marks: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
+    readable: str = ""
 
 
 def _catalogue(folder: str, name: str, what: str) -> dict[str, Any]:
@@ -109,7 +116,9 @@ def apply_overrides(recipe: dict[str, Any], overrides: dict[str, Any]) -> list[s
         target = recipe.setdefault(section, {})
         if not isinstance(target, dict):
             raise UserError(f"override {dotted!r}: {section!r} is not a section of the recipe")
-        if key == "name" and target.get("name") not in (None, value):
+        if section == "encoders":
+            notes += set_encoder(target, key, value)
+        elif key == "name" and target.get("name") not in (None, value):
             kept = {"name": value}
             dropped = sorted(k for k in target if k != "name")
             if dropped:
@@ -170,17 +179,8 @@ def resolve(recipe: dict[str, Any], variant: str | None = None) -> ResolvedConfi
         valid = ", ".join(sorted(components))
         raise UserError(f"model {entry.name} has no component {unknown_roles[0]!r}; valid: {valid}")
     train = make_config(TrainConfig, _section(recipe, "train"), where="train")
-    encoders = _section(recipe, "encoders")
-    valid_modalities = [f.name for f in dataclasses.fields(Encoders)]
-    unknown = sorted(set(encoders) - set(valid_modalities))
-    if unknown:
-        raise UserError(
-            f"encoders: unknown key {unknown[0]!r}; valid: {', '.join(valid_modalities)}"
-        )
-    for modality, spec in encoders.items():
-        if not isinstance(spec, str) or not spec:
-            raise UserError(f"encoders.{modality}: {spec!r} is not an encoder name")
-    return ResolvedConfig(model, components, train, Encoders(**encoders))
+    encoders = Encoders.from_dict(_section(recipe, "encoders"))
+    return ResolvedConfig(model, components, train, encoders)
 
 
 def configurations(
@@ -204,20 +204,32 @@ def configurations(
         for row in spec["rows"]:
             raw = copy.deepcopy(base)
             notes = apply_overrides(raw, dict(row.get("set", {})))
+            origin = copy.deepcopy(raw)
             notes += apply_overrides(raw, overrides)
             notes += finetune_recipe(raw) if finetune else []
+            config = resolve(raw, variant)
             out.append(
                 Configuration(
                     name=row["name"],
-                    config=resolve(raw, variant),
+                    config=config,
                     grid=Path(grid).stem,
                     marks=tuple(row.get("marks", ())),
                     notes=notes,
+                    readable=_readable(row["name"], origin, config),
                 )
             )
         return out
     name = recipe or "concat"
     raw = load_recipe(name)
+    origin = copy.deepcopy(raw)
     notes = apply_overrides(raw, overrides)
     notes += finetune_recipe(raw) if finetune else []
-    return [Configuration(name=Path(name).stem, config=resolve(raw, variant), notes=notes)]
+    config = resolve(raw, variant)
+    stem = Path(name).stem
+    readable = _readable(stem, origin, config)
+    return [Configuration(name=stem, config=config, notes=notes, readable=readable)]
+
+
+def _readable(name: str, origin: dict[str, Any], config: ResolvedConfig) -> str:
+    """`name` and what `config` changes of the recipe `origin` (`naming.readable_name`)."""
+    return readable_name(name, resolve(origin), config)

@@ -1,7 +1,7 @@
 """The resolved config: one typed, frozen object from `recipes.resolve` to the model factory.
 
 It holds the model plugin and each of its roles as `merbench.registry.Component`s (plugin name and
-validated config dataclass), the `TrainConfig` and the encoder specs. It is serialised once,
+validated config dataclass), the `TrainConfig` and the encoders (`EncoderSpec`: spec and options). It is serialised once,
 `to_json` (canonical JSON, cached on the object and shipped with it to workers), for the run key
 and the run's ``config.json`` artifact; `from_json` reads that text back (validating again). Its
 dict form is the one run identity has always hashed, so existing run keys stay as they were.
@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from merbench.errors import UserError
+from merbench.experiment.encoder_spec import EncoderSpec, parse_encoder
 from merbench.keys import canonical_json
 from merbench.registry import MODELS, Component, make_config
 from merbench.train.config import TrainConfig
@@ -23,10 +24,29 @@ from merbench.train.config import TrainConfig
 
 @dataclass(frozen=True)
 class Encoders:
-    """Encoder spec per modality (``merbench list encoders``)."""
+    """Encoder per modality (``merbench list encoders``): an `EncoderSpec`, or a spec string
+    (converted). `to_dict` gives each as its string when its options are at their defaults (the
+    form run keys have always hashed), else as ``{"name": spec, **options}``."""
 
-    audio: str = "egemaps"
-    text: str = "minilm"
+    audio: EncoderSpec = EncoderSpec("egemaps")
+    text: EncoderSpec = EncoderSpec("minilm")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            object.__setattr__(self, f.name, parse_encoder(value, f"encoders.{f.name}"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name).to_json() for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Encoders:
+        """The encoders of a recipe's ``[encoders]`` table (or a `to_dict` form), validated."""
+        valid = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(data) - set(valid))
+        if unknown:
+            raise UserError(f"encoders: unknown key {unknown[0]!r}; valid: {', '.join(valid)}")
+        return cls(**data)
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +69,7 @@ class ResolvedConfig:
             "model": self.model.to_dict(),
             "components": {role: c.to_dict() for role, c in self.components.items()},
             "train": dataclasses.asdict(self.train),
-            "encoders": dataclasses.asdict(self.encoders),
+            "encoders": self.encoders.to_dict(),
         }
 
     def to_json(self) -> str:
@@ -77,7 +97,7 @@ class ResolvedConfig:
             model=Component.resolve("models", entry.name, model),
             components=components,
             train=make_config(TrainConfig, data["train"], where="train"),
-            encoders=Encoders(**data["encoders"]),
+            encoders=Encoders.from_dict(data["encoders"]),
         )
 
     @classmethod

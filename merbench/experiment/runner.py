@@ -7,6 +7,7 @@ work an executor runs, in this process or another one: it trains one run and log
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from merbench.data.base import Corpus
 from merbench.errors import UserError
 from merbench.experiment import tracking
+from merbench.experiment.encoder_spec import EncoderSpec
 from merbench.experiment.finetune import raw_inputs
 from merbench.experiment.modalities import AbsentText, speech_only, text_label
 from merbench.experiment.plan import Outcome, RunTask, load_corpus
@@ -23,7 +25,7 @@ from merbench.registry import load_plugin_modules
 
 def prepare_features(
     corpus: Corpus,
-    encoders: set[tuple[str, str]],
+    encoders: set[tuple[str, EncoderSpec]],
     cache_dir: str | None,
     device: str,
     progress: Callable[[str, int, int], None] | None = None,
@@ -34,23 +36,20 @@ def prepare_features(
     Returns the utterances whose media could not be decoded (id -> message): the runs leave them
     out; with `on_missing` ``fail`` the first of them is a UserError instead.
     """
-    from merbench.encoders import build_encoder
     from merbench.features.manage import open_store
 
     if not encoders:  # every run fine-tunes on raw inputs: the store is not even opened
         return {}
     store = open_store(cache_dir)
     unreadable: dict[str, str] = {}
-    for modality, spec in sorted(encoders):
-        encoder = build_encoder(spec)
+    for modality, spec in sorted(encoders, key=lambda pair: (pair[0], str(pair[1]))):
+        encoder = spec.build()
         label = f"{modality}: {spec}"
         features = store.get(
             corpus,
             encoder,
             device=device,
-            progress=(lambda done, total, label=label: progress(label, done, total))
-            if progress
-            else None,
+            progress=functools.partial(progress, label) if progress else None,
         )
         unreadable.update(features.meta.get("unreadable", {}))
     if unreadable and on_missing == "fail":
@@ -61,18 +60,36 @@ def prepare_features(
 
 def model_factory(config: ResolvedConfig) -> Callable[[int, int, int], Any]:
     """A function ``(audio_dim, text_dim, num_classes) -> model`` for a resolved config: its
-    model and components are built from their resolved configs, without validating again."""
+    model and components are built from their resolved configs, without validating again. An
+    encoder whose frames stack its hidden layers (``layer = "learned"``) gets the model wrapped
+    in a `LayerMixModel` that learns their weights with it."""
     from merbench.models.base import ModelSpec
 
+    layers = {m: stacked_layers(getattr(config.encoders, m)) for m in ("audio", "text")}
+
     def make(audio_dim: int, text_dim: int, num_classes: int) -> Any:
+        audio_dim //= layers["audio"]
+        text_dim //= layers["text"]
         spec = ModelSpec(audio_dim, text_dim, num_classes, components=dict(config.components))
-        return config.model.build(spec)
+        model = config.model.build(spec)
+        if max(layers.values()) > 1:
+            from merbench.models.layer_mix import LayerMixModel
+
+            model = LayerMixModel(model, layers["audio"], layers["text"])
+        return model
 
     return make
 
 
+def stacked_layers(spec: EncoderSpec) -> int:
+    """Hidden states an encoder stacks side by side in each frame (``layer = "learned"``), else 1."""
+    if dict(spec.options).get("layer") != "learned":
+        return 1
+    return int(getattr(spec.build(), "stacked_layers", 1))
+
+
 def run_tags(task: RunTask) -> dict[str, str]:
-    """The MLflow tags of a run (DESIGN.md: keys, names, each axis, dataset, split, seed)."""
+    """The MLflow tags of a run (docs/design.md: keys, names, each axis, dataset, split, seed)."""
     config = task.config
     model = config.model.options()
     tags = {
@@ -80,6 +97,7 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "config_key": task.config_key,
         "name": task.name,
         "grid": task.grid,
+        "readable": task.readable or task.name,
         "dataset": task.dataset.name,
         "split": task.split,
         "seed": str(task.seed),
@@ -87,8 +105,8 @@ def run_tags(task: RunTask) -> dict[str, str]:
         "model": config.model.name,
         "ed": "on" if model.get("ed") else "off",
         "variant": str(model.get("variant", "")),
-        "audio_encoder": config.encoders.audio,
-        "text_encoder": config.encoders.text,
+        "audio_encoder": str(config.encoders.audio),
+        "text_encoder": str(config.encoders.text),
         "text": text_label(json.loads(task.dataset_identity_json)),
         "finetune": "on" if raw_inputs(config) else "off",
     }
@@ -98,6 +116,8 @@ def run_tags(task: RunTask) -> dict[str, str]:
         tags[f"{role}_head" if role in ("ec", "ed") else role] = comp.name
     tags.setdefault("augmentation", "none")
     tags.setdefault("fusion", "")
+    if task.label:
+        tags["label"] = task.label
     return {tracking.TAG + k: v for k, v in tags.items()} | {"mlflow.runName": task.name}
 
 
@@ -144,16 +164,15 @@ def run_inputs(task: RunTask, corpus: Corpus) -> tuple[Any, Any, set[str]]:
 
         audio, text = raw_sources(corpus, config)
         return audio, text, {u.id for u in corpus.utterances if u.audio is not None}
-    from merbench.encoders import build_encoder
     from merbench.features.manage import open_store
 
     store = open_store(task.cache_dir)
-    audio = store.get(corpus, build_encoder(config.encoders.audio), device=task.device)
-    usable = set(audio.ids)  # the utterances whose media could be decoded
+    audio_features = store.get(corpus, config.encoders.audio.build(), device=task.device)
+    usable = set(audio_features.ids)  # the utterances whose media could be decoded
     if speech_only(corpus):
-        return audio, AbsentText(), usable
-    text = store.get(corpus, build_encoder(config.encoders.text), device=task.device)
-    return audio, text, usable & set(text.ids)
+        return audio_features, AbsentText(), usable
+    text_features = store.get(corpus, config.encoders.text.build(), device=task.device)
+    return audio_features, text_features, usable & set(text_features.ids)
 
 
 def train_and_track(task: RunTask) -> Outcome:

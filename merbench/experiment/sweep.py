@@ -43,7 +43,8 @@ class SweepOptions:
     `recipe` or `grid` names the configurations (neither: the default recipe); `overrides` are
     dotted ``ROLE.KEY`` values applied after them; `seeds` are the seeds themselves; `jobs` runs
     at once on the local executor (its option ``jobs``); `finetune` trains the encoders'
-    backbones end to end (`merbench.experiment.finetune`).
+    backbones end to end (`merbench.experiment.finetune`); `label` names the configurations in
+    tables (``--name``; `merbench.experiment.plan.label_of`).
     """
 
     recipe: str | None = None
@@ -61,6 +62,7 @@ class SweepOptions:
     cache_dir: str | None = None
     plugins: tuple[str, ...] = ()
     finetune: bool = False
+    label: str = ""
 
 
 @dataclass
@@ -160,6 +162,7 @@ def plan_sweep(options: SweepOptions, start_workers: bool = False) -> SweepPlan:
                 tracking_uri=uri,
                 cache_dir=options.cache_dir,
                 plugins=options.plugins,
+                label=options.label,
             )
         preflight.open_tracking(uri)  # after the cheap checks: a bad option creates no store
         stored = tracking.run_states(uri) if tasks else {}
@@ -221,7 +224,7 @@ def executor_options(options: SweepOptions) -> dict[str, Any]:
 def execute_sweep(
     sweep: SweepPlan,
     progress: Progress | None = None,
-    on_start: Callable[[RunTask], None] | None = None,
+    on_start: Callable[[RunTask], object] | None = None,
 ) -> Iterator[Outcome]:
     """Fill the feature store (`prepare_sweep`), then run every task of `sweep` not finished
     (`run_sweep`), yielding outcomes; ``on_start(task)`` when a run starts, where the executor
@@ -251,15 +254,24 @@ def prepare_sweep(sweep: SweepPlan, progress: Progress | None = None) -> None:
 
 
 def run_sweep(
-    sweep: SweepPlan, on_start: Callable[[RunTask], None] | None = None
+    sweep: SweepPlan, on_start: Callable[[RunTask], object] | None = None
 ) -> Iterator[Outcome]:
     """Run every task of `sweep` not finished (features already in the store), yielding outcomes.
 
     Runs an interrupted sweep left RUNNING are marked FAILED first (they are run again); runs
-    whose key another live process holds are left alone (SKIPPED if they come up).
+    whose key another live process holds are left alone (SKIPPED if they come up). A grid's
+    configurations are recorded as its rows first, and ``--name`` labels as theirs
+    (`merbench.experiment.rowrecord`): a row whose runs another command finished is still the
+    grid's, and still takes the label.
     """
+    from merbench.experiment.rowrecord import record_labels, record_rows
     from merbench.experiment.runner import execute_task
     from merbench.registry import EXECUTORS
+
+    for grid in sorted({t.grid for t in sweep.tasks} - {""}):
+        rows = ((t.config_key, t.name) for t in sweep.tasks if t.grid == grid)
+        record_rows(sweep.tracking_uri, grid, rows)
+    record_labels(sweep.tracking_uri, ((t.config_key, t.label) for t in sweep.tasks))
 
     executor = sweep.executor or EXECUTORS.build(
         sweep.options.executor, **executor_options(sweep.options)

@@ -1,7 +1,7 @@
 """MLflow tracking: one MLflow run per (configuration, dataset, split, seed).
 
 Store: ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///results/mlflow.db`` with
-artifacts in ``results/artifacts``. Every run carries the tags of DESIGN.md (prefixed
+artifacts in ``results/artifacts``. Every run carries the tags of docs/design.md (prefixed
 ``merbench.``), the protocol's metrics on dev and test, training curves (logged in batches), and
 artifacts: the resolved config, the protocol, per-utterance predictions (Parquet) and the confusion
 matrix. The protocol is also the tag `PROTOCOL_TAG`, so the report reads it with the runs.
@@ -274,6 +274,8 @@ def runs_table(
         "config_key",
         "name",
         "grid",
+        "readable",
+        "label",
         "dataset",
         "split",
         "seed",
@@ -297,12 +299,13 @@ def runs_table(
         out = out[out["dataset"] == dataset]
     if grid:
         out = out[out["grid"] == grid]
-    # a run key finished twice (e.g. forced re-runs): keep the newest
+    # a run key finished twice (e.g. forced re-runs): keep the newest (runs without a key are
+    # not merged: the report counts them as runs without identity tags)
     if "start_time" in frame:
         out["_start"] = frame["start_time"]
-        out = (
-            out.sort_values("_start").drop_duplicates("run_key", keep="last").drop(columns="_start")
-        )
+        out = out.sort_values("_start", kind="stable")
+        repeated = out.duplicated("run_key", keep="last") & (out["run_key"] != "")
+        out = out[~repeated].drop(columns="_start")
     return out.reset_index(drop=True)
 
 

@@ -274,7 +274,7 @@ class FeatureStore:
     # -- listing and removal ----------------------------------------------------------------------
     def entries(self) -> list[EntryInfo]:
         """Every complete entry (newest first)."""
-        out = []
+        out: list[EntryInfo] = []
         if not self.root.is_dir():
             return out
         for folder in self.root.iterdir():

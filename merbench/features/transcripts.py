@@ -65,11 +65,11 @@ class TextSource:
 class TranscriptStore:
     """The transcript cache (see the module docstring). `stats` counts what one object did."""
 
-    root: Path | None = None
+    root: Path = field(default_factory=lambda: cache_dir() / "transcripts")
     stats: dict[str, int] = field(default_factory=lambda: {"transcribed": 0, "cached": 0})
 
     def __post_init__(self) -> None:
-        self.root = Path(self.root) if self.root is not None else cache_dir() / "transcripts"
+        self.root = Path(self.root)
 
     def path(self, identity: dict[str, Any]) -> Path:
         return self.root / f"{sha256_key(identity)}.json"
@@ -109,12 +109,12 @@ class TranscriptStore:
         cached = self._read(path)
         new: dict[str, str] = {}
         out: dict[str, str] = {}
-        utts = [u for u in corpus.utterances if u.audio is not None]
-        for k, utt in enumerate(utts, start=1):
+        utts = [(u, Path(u.audio)) for u in corpus.utterances if u.audio is not None]
+        for k, (utt, audio) in enumerate(utts, start=1):
             try:
-                digest = file_sha256(Path(utt.audio))
+                digest = file_sha256(audio)
             except OSError as exc:
-                raise UserError(f"{utt.id}: cannot read {utt.audio} ({exc.strerror})") from None
+                raise UserError(f"{utt.id}: cannot read {audio} ({exc.strerror})") from None
             if digest in cached or digest in new:
                 out[utt.id] = cached.get(digest, new.get(digest, ""))
                 self.stats["cached"] += 1
@@ -145,7 +145,7 @@ def with_text_source(
         return corpus
     from merbench.encoders.asr import Transcriber
 
-    store = TranscriptStore(Path(cache) / "transcripts" if cache else None)
+    store = TranscriptStore(Path(cache) / "transcripts") if cache else TranscriptStore()
     texts = store.transcripts(corpus, Transcriber(source.model), progress)
     utterances = [
         replace(u, text=texts.get(u.id, ""), meta={**u.meta, "gold_text": u.text})

@@ -46,8 +46,11 @@ class ShardWriter:
         if not self._buffer:
             return
         name = f"shard-{len(self.shards):05d}.npy"
-        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False}
-        header["shape"] = (self._rows, self.dim)
+        header = {
+            "descr": np.lib.format.dtype_to_descr(self.dtype),
+            "fortran_order": False,
+            "shape": (self._rows, self.dim),
+        }
         h = hashlib.sha256()
         with open(self.folder / name, "wb") as f:
             hashing = _HashingWriter(f, h)

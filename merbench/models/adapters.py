@@ -1,7 +1,7 @@
 """Adapters: the trainable part of the bimodal encoder (axis `adapters`).
 
 merbench keeps the backbones frozen and cached; an adapter maps a cached sequence ``[M, T, d_in]``
-to the common width ``d`` and plays the part of the fine-tuned encoder of the paper (spec-drkf.md,
+to the common width ``d`` and plays the part of the fine-tuned encoder of the paper (docs/design.md,
 "BME"). Every adapter is built as ``Adapter(config, d_in, d, modality)`` with ``modality`` in
 ``{"audio", "text"}``; ``forward(x, mask) -> [M, T', d]`` and ``output_mask(mask) -> [M, T']``:
 audio adapters may pool frames by ``frame_stride`` (T' = ceil(T / stride)).
@@ -57,6 +57,10 @@ class MaskedFeatureNorm(nn.Module):
     each input dimension to zero mean and unit variance using batch statistics in training and
     running estimates (momentum 0.1) in evaluation. ``forward(x [M,T,d], mask [M,T]) -> [M,T,d]``.
     """
+
+    running_mean: Tensor  # [d], buffers registered in __init__
+    running_var: Tensor  # [d]
+    initialised: Tensor  # [] bool
 
     def __init__(self, dim: int, momentum: float = 0.1, eps: float = 1e-5) -> None:
         super().__init__()

@@ -3,8 +3,8 @@
 Built as ``Augmentation(config, d, num_classes)``; ``forward(audio [M,Ta,d], audio_mask, text
 [M,Tt,d], text_mask, labels) -> (audio_for_fusion, text_for_fusion, losses)`` with the loss terms
 already weighted, in training; ``fusion_inputs(...)`` gives the same sequences for fusion at
-inference (without the losses). Equation numbers refer to papers/drkf-mm2025.txt;
-spec-drkf.md ("ORL") says what the ``paper`` and ``code`` variants do.
+inference (without the losses). Equation numbers are the DRKF paper's;
+docs/design.md ("Augmentation objectives") says what the ``paper`` and ``code`` variants do.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def paper_contrastive(
 class PCMIConfig:
     """Config of ``pcmi`` (progressive augmentation + contrastive MI estimation).
 
-    `variant` ``paper`` | ``code`` (spec-drkf.md); `alpha` weight of L_MSE (eq. 12, paper 0.2);
+    `variant` ``paper`` | ``code`` (docs/design.md); `alpha` weight of L_MSE (eq. 12, paper 0.2);
     `kld_weight` weight of L_KLD (paper 1); `beta` weight of L_c (eq. 21, paper 0.2); `blocks`
     residual AE blocks (paper 5) of widths `hidden` (paper 256, 128, 64); `proj_dim` output width
     of g (0 = d; the paper's 1024 at paper scale, where d = 1024; the code variant needs it equal
@@ -131,7 +131,7 @@ class PCMIConfig:
     weighted sum form is 537 against 1.3 for the EC loss and carries 98% of the gradient norm on
     the adapters and fusion (the mean form: 0.42 and 5%); after clipping at 1.0 the EC's gradient
     there is 0.005 instead of 1.05. At paper scale (d 1024, 349 frames) it is 9.8e4 times the
-    mean form. On synth it costs BME + PCMI and DRKF many UA points (README, Table 4). The code
+    mean form. On synth it costs BME + PCMI and DRKF many UA points (docs/results.md, Table 4). The code
     variant always uses ``nn.MSELoss()`` over all elements incl. padding.
     """
 

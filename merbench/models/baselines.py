@@ -2,7 +2,7 @@
 
 Each is built as ``Model(config, spec)`` and uses the roles ``adapter`` (one adapter per modality,
 same plugin) and ``ec`` (the emotion classifier head). FDRL has no public code: it is
-RECONSTRUCTED FROM THE ABSTRACT (papers/fdrl-icassp2024-abstract.txt) as spec-drkf.md describes.
+RECONSTRUCTED FROM THE ABSTRACT of the FDRL paper (ICASSP 2024), as docs/design.md describes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from torch import Tensor, nn
 from merbench.models.adapted import AdaptedModel
 from merbench.models.attention import encode
 from merbench.models.base import Batch, ModelSpec, masked_mean
-from merbench.models.losses import classification_loss, cmd, grad_reverse, soft_orthogonality
+from merbench.models.losses import (
+    classification_loss,
+    cmd,
+    grad_reverse,
+    soft_orthogonality,
+    total_loss,
+)
 from merbench.registry import MODELS
 
 
@@ -196,14 +202,14 @@ class FDRL(AdaptedModel):
             self.modality_classifier(real_p).squeeze(-1), modality
         )
         pooled = [masked_mean(x, m) for x, m in zip(streams, masks, strict=True)]
-        pred = sum(classification_loss(self.predictor(p), batch.labels) for p in pooled) / 4
+        pred = total_loss(classification_loss(self.predictor(p), batch.labels) for p in pooled) / 4
         losses = {
             "task": task,
             "align": c.lambda_align * align,
             "disp": c.lambda_disp * (ortho + coop),
             "pred": c.lambda_pred * pred,
         }
-        losses["total"] = sum(losses.values())
+        losses["total"] = total_loss(losses.values())
         return losses
 
     def embed(self, batch: Batch) -> Tensor:
@@ -290,7 +296,7 @@ class MISA(AdaptedModel):
             "diff": c.diff_weight * diff,
             "recon": c.recon_weight * recon,
         }
-        losses["total"] = sum(losses.values())
+        losses["total"] = total_loss(losses.values())
         return losses
 
     def embed(self, batch: Batch) -> Tensor:

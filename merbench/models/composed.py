@@ -1,7 +1,7 @@
 """The `composed` model (alias `drkf`): adapters -> augmentation -> fusion -> EC (+ ED).
 
 DRKF, its Table 4 ablations and the early-fusion, unimodal and MulT-style baselines are this one
-model with other plugins on its roles (spec-drkf.md). Total loss (eq. 21):
+model with other plugins on its roles (docs/design.md). Total loss (eq. 21):
 ``L = [alpha*L_MSE + L_KLD + beta*L_c]  (augmentation terms, weighted by the augmentation's own
 config) + gamma*L_f + delta*L_b``, paper values 0.2, 1, 0.2, 1.0, 0.2.
 """
@@ -15,7 +15,7 @@ from torch import Tensor
 
 from merbench.models.adapted import AdaptedModel, component
 from merbench.models.base import Batch, ModelSpec
-from merbench.models.losses import classification_loss
+from merbench.models.losses import classification_loss, total_loss
 from merbench.models.pairs import all_pairs, ed_loss, ed_selection, matched, pair_labels
 from merbench.registry import FUSIONS, MODELS, Component
 
@@ -123,7 +123,7 @@ class ComposedModel(AdaptedModel):
         z_match, losses = self.training_pass(batch)
         l_f = classification_loss(self.ec(z_match), batch.labels, self.config.label_smoothing)
         losses["ec"] = self.config.gamma * l_f
-        losses["total"] = sum(losses.values())
+        losses["total"] = total_loss(losses.values())
         return losses
 
     def embed(self, batch: Batch) -> Tensor:

@@ -4,7 +4,7 @@ Built as ``FusionEncoder(config, d)``; ``forward(audio [M,Ta,d], audio_mask [M,T
 text_mask [M,Tt]) -> [M, out_dim]``. Masks are True on real frames.
 
 - ``self``: FE_s of DRKF (eq. 18), ``[CLS; S; SEP; T; SEP]`` through a Transformer encoder, output
-  at CLS. Variants ``paper`` and ``code`` (spec-drkf.md, "KF").
+  at CLS. Variants ``paper`` and ``code`` (docs/design.md, "Fusion encoders").
 - ``cross``: FE_c, RECONSTRUCTED (the paper gives no details and no code): bidirectional
   cross-attention layers, each followed by self-attention and FFN per stream, masked-mean pooled,
   concatenated, projected to d. Also the MulT-style baseline.
@@ -83,7 +83,9 @@ class PoolFusion(FusionEncoder):
         return self.mlp(torch.cat(pooled, -1) if len(pooled) > 1 else pooled[0])
 
 
-def _encoder(d: int, layers: int, heads: int, ffn_mult: int, dropout: float) -> nn.Module:
+def _encoder(
+    d: int, layers: int, heads: int, ffn_mult: int, dropout: float
+) -> nn.TransformerEncoder:
     layer = nn.TransformerEncoderLayer(
         d, heads, ffn_mult * d, dropout, activation="gelu", batch_first=True
     )
@@ -139,7 +141,7 @@ class SelfFusion(FusionEncoder):
 
     def sequence(
         self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor]:
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """The input sequence ``[M, L, d]``, its key padding mask ``[M, L]`` (True = padding, or
         None in the code variant) and segment ids ``[M, L]``."""
         m, ta, d = audio.shape

@@ -1,10 +1,14 @@
 """Loss functions shared by the augmentation objectives and the models (plain functions).
 
-Every function states its reduction; the equation numbers are those of papers/drkf-mm2025.txt.
+Every function states its reduction; the equation numbers are those of the DRKF paper.
 Similarities are cosine similarities divided by the temperature `tau`.
 """
 
 from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -133,15 +137,21 @@ def soft_orthogonality(a: Tensor, b: Tensor) -> Tensor:
 
 class _GradReverse(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x: Tensor, scale: float) -> Tensor:  # type: ignore[override]
+    def forward(ctx, x: Tensor, scale: float) -> Tensor:
         ctx.scale = scale
         return x.view_as(x)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
         return -ctx.scale * grad, None
 
 
 def grad_reverse(x: Tensor, scale: float = 1.0) -> Tensor:
     """Identity forward, gradient multiplied by ``-scale`` backward (Ganin & Lempitsky 2015)."""
     return _GradReverse.apply(x, scale)
+
+
+def total_loss(terms: Iterable[Tensor]) -> Tensor:
+    """The sum of loss terms, added left to right as ``sum`` does (so the same floats), typed as
+    a tensor; at least one term."""
+    return functools.reduce(operator.add, terms)

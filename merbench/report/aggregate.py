@@ -1,7 +1,8 @@
 """Aggregation of tracked runs: one cell per (configuration, dataset, metric) over folds and seeds.
 
 Input is the runs table of the experiment layer (one row per finished run; columns ``run_id,
-run_key, config_key, name, grid, dataset, split, seed, status``, axis columns and metric columns
+run_key, config_key, name, grid, readable, label, dataset, split, seed, status``, axis columns
+and metric columns
 ``test/<metric>``, ``dev/<metric>``, values in [0, 1]). A *unit* is one (split, seed) pair: the
 runs of two configurations are matched on it. A cell is the mean and the sample standard deviation
 (ddof = 1) of a metric over the units of a configuration, with the number of units behind it.
@@ -21,47 +22,40 @@ import pandas as pd
 
 from merbench.errors import UserError
 from merbench.report.protocols import headline_metrics, split_protocols
+from merbench.report.rows import identified, name_rows
 
 REQUIRED_COLUMNS = ("run_id", "name", "dataset", "split", "seed")
 
 
-def finished_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """The finished runs of `runs`, validated, with a ``row`` column naming their configuration.
+def finished_runs(
+    runs: pd.DataFrame,
+    grid: dict[str, Any] | None = None,
+    members: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """The finished runs of `runs` that carry merbench's identity tags, validated, with a ``row``
+    column naming their configuration (`merbench.report.rows.name_rows`; with `grid`, only the
+    runs of its rows, named by them; `members`: config key -> row name recorded by its sweeps;
+    `labels`: config key -> ``--name`` label recorded by the sweeps).
 
-    ``row`` is the display name; when runs of one (name, dataset) carry different ``config_key``
-    values (the same recipe name with other hyperparameters), each configuration gets its own row
-    ``name (key7)`` instead of being merged. Repeated runs of one unit of one configuration (same
-    row, dataset, split, seed) keep the first and drop the others. A dataset whose runs carry
-    several protocols is split into one dataset key per protocol (`split_protocols`).
+    Repeated runs of one unit of one configuration (same row, dataset, split, seed) keep the first
+    and drop the others. A dataset whose runs carry several protocols is split into one dataset
+    key per protocol (`split_protocols`). A table that has a ``row`` column already went through
+    here: it is returned as it is.
     """
+    if "row" in runs.columns:
+        return runs.reset_index(drop=True)
     missing = [c for c in REQUIRED_COLUMNS if c not in runs.columns]
     if missing:
         raise UserError(f"runs table lacks column(s) {', '.join(missing)}")
     out = runs.copy()
     if "status" in out.columns:
         out = out[out["status"].astype(str).str.upper().isin(["FINISHED", ""])]
+    out, _ = identified(out)
     out = split_protocols(out)
     out["split"] = out["split"].astype(str)
     out["seed"] = pd.to_numeric(out["seed"], errors="coerce").fillna(0).astype(int)
-    out["row"] = out["name"].astype(str)
-    if "text" in out.columns:  # gold vs. ASR text side by side: one row per text source
-        source = out["text"].astype(str).replace({"": "gold"})
-        if source.nunique() > 1:
-            out["row"] = out["row"] + " (" + source + " text)"
-    if "config_key" in out.columns:
-        distinct = out.drop_duplicates(["row", "dataset", "config_key"])
-        counts = distinct.groupby(["row", "dataset"]).size()
-        clashing = set(counts[counts > 1].index)
-        clash = pd.Series(
-            [(n, d) in clashing for n, d in zip(out["row"], out["dataset"], strict=True)],
-            index=out.index,
-        )
-        out.loc[clash, "row"] = (
-            out.loc[clash, "row"].astype(str)
-            + " ("
-            + out.loc[clash, "config_key"].astype(str).str[:7]
-            + ")"
-        )
+    out = name_rows(out, grid, members, labels)
     out = out.drop_duplicates(["row", "dataset", "split", "seed"], keep="first")
     return out.reset_index(drop=True)
 

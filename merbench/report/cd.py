@@ -76,8 +76,9 @@ def block_scores(
     datasets: list[str] | None = None,
     metric: str | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Scores per (dataset, split) block (seed-averaged) and configuration; blocks where a
-    configuration has no finished run are dropped and described in the returned notes."""
+    """Scores per (dataset, split) block (seed-averaged) and configuration, over every split of
+    each dataset: the configurations drawn are those with a finished run on every block (and on
+    every dataset); the others are named in the returned notes, never a reason to drop blocks."""
     runs = finished_runs(runs)
     frames, notes = [], []
     for dataset in datasets or sorted(runs["dataset"].unique()):
@@ -85,17 +86,21 @@ def block_scores(
             continue
         name = metric or next(m for m in headline_metrics(runs, dataset) if m != "avg")
         matrix = unit_matrix(runs, dataset, name, rows=rows).groupby(level="split").mean()
-        complete = matrix.dropna()
-        if len(complete) < len(matrix):
-            notes.append(f"{dataset}: {len(matrix) - len(complete)} split(s) left out "
-                         "(a configuration has no finished run there)")  # fmt: skip
+        partial = [c for c in matrix.columns if matrix[c].isna().any()]
+        if partial:
+            left = ", ".join(f"{c} ({int(matrix[c].notna().sum())})" for c in partial)
+            notes.append(f"{dataset}: left out, with fewer than its {len(matrix)} splits: {left}")
+        complete = matrix.drop(columns=partial)
         complete.index = pd.Index([f"{dataset}/{s}" for s in complete.index], name="block")
         frames.append(complete)
         notes.append(f"{dataset}: {name}")
     if not frames:
         raise UserError("no finished runs to rank")
-    scores = pd.concat(frames).dropna(axis=1)  # configurations present on every dataset
-    return scores, notes
+    scores = pd.concat(frames)
+    absent = [c for c in scores.columns if scores[c].isna().any()]
+    if absent:
+        notes.append(f"left out, not on every dataset: {', '.join(absent)}")
+    return scores.drop(columns=absent), notes
 
 
 def plot_cd(result: CriticalDifference, out: Path, title: str = "") -> Path:
@@ -130,7 +135,11 @@ def plot_cd_files(
 ) -> tuple[Path, CriticalDifference]:
     """`block_scores` -> `critical_difference` -> `plot_cd` into ``out_dir/<name>.png``."""
     scores, notes = block_scores(runs, rows=rows, datasets=datasets, metric=metric)
-    result = critical_difference(scores, alpha)
+    try:
+        result = critical_difference(scores, alpha)
+    except UserError as exc:
+        left = [n for n in notes if "left out" in n]
+        raise UserError("; ".join([str(exc), *left])) from None
     title = "Average ranks over dataset x split blocks (seed-averaged; " + "; ".join(notes) + ")"
     return plot_cd(result, out_dir / f"{name}.png", title), result
 

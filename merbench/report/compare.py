@@ -1,17 +1,18 @@
 """Compare configurations against a reference row, per dataset and metric, with a correction.
 
-`compare_rows` runs one registered test (`merbench.report.stats`) per (dataset, metric, row)
-against the reference row of that column (a named row, or the best row by mean), corrects the
-p-values across the rows of the column (Holm by default; over all pairs of the column when the
-reference is the data-selected best row), and returns one record per comparison plus a `Plan` per
-dataset saying which test ran and why, for captions.
+`compare_rows` chooses the test of each dataset (`choose_test`: by layout), and for each column
+runs the statistics core `merbench.report.stats.family.mark_column` on it: the reference row (a
+named row, or the best complete row by mean), one registered test (`merbench.report.stats`) per
+pair of the correction family, the correction (Holm by default; over all pairs of the column when
+the reference is the data-selected best row) and the marks. It returns one record per comparison
+(with its MDE at the level the correction demands) plus a `Plan` per dataset saying which test ran
+and why, for captions.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import math
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from merbench.errors import UserError
 from merbench.registry import STAT_TESTS
 from merbench.report.aggregate import finished_runs, unit_matrix
 from merbench.report.power import minimum_detectable_difference
-from merbench.report.protocols import headline_metrics
+from merbench.report.protocols import headline_metrics, protocol_of
 from merbench.report.slices import slice_mask, split_metric
 from merbench.report.stats import (
     CORRECTIONS,
@@ -34,13 +35,22 @@ from merbench.report.stats import (
     choose_test,
     min_wilcoxon_p,
     test_level,
+    test_reason,
 )
+from merbench.report.stats.family import (
+    family_alpha,
+    mark_column,
+    reference_rows,
+    row_means,
+)
+from merbench.report.stats.utterances import PermutationConfig
 
 Predictions = Callable[[str], pd.DataFrame]
 
 COMPARISON_COLUMNS = [
     "dataset", "metric", "row", "reference", "test", "n", "diff", "ci_low", "ci_high",
-    "statistic", "p_value", "p_adjusted", "effect", "effect_name", "significant", "mde", "note",
+    "statistic", "p_value", "p_adjusted", "effect", "effect_name", "significant", "mde",
+    "mde_alpha", "note",
 ]  # fmt: skip
 
 
@@ -58,6 +68,7 @@ class Plan:
     n_units: int
     n_splits: int
     n_seeds: int
+    n_folds: int = 1  # folds of the corpus's protocol (1: one official split)
 
     def sentence(self) -> str:
         """One caption sentence describing the test."""
@@ -197,7 +208,8 @@ def compare_rows(
 ) -> tuple[pd.DataFrame, dict[str, Plan]]:
     """Every row against the reference row of its column, per dataset and metric.
 
-    `reference` is a row name or None / ``"best"`` (the row with the highest mean in each column).
+    `reference` is a row name or None / ``"best"`` (the row with the highest mean in each column
+    among the rows that have every unit of the column; no test when none has).
     `test` is a registered test name or ``"auto"`` (`choose_test`). `predictions` maps a run id to
     its per-utterance predictions (needed by utterance-level tests). Returns (comparisons, plans):
     comparisons has `COMPARISON_COLUMNS`, one record per (dataset, metric, non-reference row);
@@ -234,18 +246,21 @@ def compare_rows(
         first = unit_matrix(runs, dataset, names[0], part, order)
         n_splits = int(sub["split"].nunique())
         n_units = _block_count(first, n_splits)
+        n_folds = max(len(protocol_of(runs, dataset).splits), n_splits)
+        ratio = 1.0 / (n_folds - 1) if n_folds > 1 else 0.0
         chosen, reason = (
-            choose_test(n_splits, n_units, load is not None) if test == "auto" else (test, "")
+            choose_test(n_splits, n_units, load is not None, n_folds)
+            if test == "auto"
+            else (test, "")
         )
         if chosen is not None:
-            reason = _reason_for(chosen, n_units, n_splits)
-            if test == "auto" and chosen == "ttest" and n_units < 5:
-                reason += ", few degrees of freedom"
+            reason = test_reason(chosen, n_units, n_splits, n_folds, ratio)
         if chosen is not None and test_level(chosen) == "utterances" and load is None:
             raise UserError(f"test {chosen!r} needs per-utterance predictions (none were given)")
         plans[dataset] = Plan(
             dataset, chosen, reason, correction, alpha, "best" if ref_mode else str(reference),
             ref_mode and correction != "none", n_units, n_splits, int(sub["seed"].nunique()),
+            n_folds,
         )  # fmt: skip
         if chosen is None or len(order) < 2:
             continue
@@ -259,54 +274,122 @@ def compare_rows(
                 first if metric == names[0] else unit_matrix(runs, dataset, metric, part, order)
             )
             present = [r for r in order if matrix[r].notna().any()]
-            if len(present) < 2:
+            if len(present) < 2 or (not ref_mode and reference not in present):
                 continue
-            ref = (
-                max(present, key=lambda r: (matrix[r].mean(), -present.index(r)))
-                if ref_mode
-                else reference
-            )
-            if ref not in present:
-                continue
-            pairs = (
-                list(itertools.combinations(present, 2))
-                if plans[dataset].all_pairs
-                else [(r, ref) for r in present if r != ref]
-            )
-            results: list[tuple[str, str, StatResult, Units | Utterances]] = []
-            grid = matrix.to_numpy()
-            splits = matrix.index.get_level_values("split").to_numpy()
-            col = {r: j for j, r in enumerate(matrix.columns)}
-            for a, b in pairs:
-                if b != ref and a == ref:
-                    a, b = b, a  # keep "row minus reference" orientation
-                va, vb = grid[:, col[a]], grid[:, col[b]]
-                both = ~np.isnan(va) & ~np.isnan(vb)
-                if level == "units":
-                    data = _blocks(va, vb, both, splits, n_splits)
-                else:
-                    matched = [
-                        (s, index[(a, dataset, s, k)], index[(b, dataset, s, k)])
-                        for (s, k), keep in zip(matrix.index, both, strict=True)
-                        if keep
-                    ]
-                    data = utterances_for(matched, load, metric, components)
-                results.append((a, b, fn(config, data), data))
-            adjusted = CORRECTIONS[correction]([r.p_value for _, _, r, _ in results])
-            for (a, b, res, data), p_adj in zip(results, adjusted, strict=True):
-                if b != ref:
+            values = unit_array(matrix[present])
+            means = row_means(values)
+            ref_index = None if ref_mode else present.index(str(reference))
+            complete = np.array([[bool(matrix[r].notna().all()) for r in present]])
+            if ref_mode and not complete.any():
+                continue  # never an incomplete best row
+            ref = int(reference_rows(means, ref_index, complete)[0])
+            pair_data: Callable[[int, int], Units | Utterances]
+            if level == "units" or load is None:
+                pair_data = functools.partial(_unit_pair, values[0], ratio)
+            else:
+                pair_data = functools.partial(
+                    _utterance_pair, matrix, present, index, dataset, load, metric, components
+                )
+            tests = _ColumnTests(ref, pair_data, fn, config)
+            marks = mark_column(
+                means, tests, alpha=alpha, correction=correction, reference=ref_index,
+                eligible=complete,
+            )  # fmt: skip
+            level_alpha = family_alpha(alpha, int(marks.family[0]), correction)
+            for q, (i, j) in enumerate(marks.pairs):
+                if ref not in (i, j):
                     continue
-                mde = minimum_detectable_difference(chosen, data, alpha)
+                res, data = tests.results[(i, j)]
+                row = j if ref == i else i
                 records.append({
-                    "dataset": dataset, "metric": metric, "row": a, "reference": b,
-                    "test": res.test, "n": res.n, "diff": res.diff, "ci_low": res.ci[0],
-                    "ci_high": res.ci[1], "statistic": res.statistic, "p_value": res.p_value,
-                    "p_adjusted": float(p_adj), "effect": res.effect,
-                    "effect_name": res.effect_name,
-                    "significant": bool(not math.isnan(p_adj) and p_adj <= alpha),
-                    "mde": mde, "note": res.note,
+                    "dataset": dataset, "metric": metric, "row": present[row],
+                    "reference": present[ref], "test": res.test, "n": res.n, "diff": res.diff,
+                    "ci_low": res.ci[0], "ci_high": res.ci[1], "statistic": res.statistic,
+                    "p_value": res.p_value, "p_adjusted": float(marks.p_adjusted[0, q]),
+                    "effect": res.effect, "effect_name": res.effect_name,
+                    "significant": bool(marks.marked[0, row]),
+                    "mde": minimum_detectable_difference(chosen, data, level_alpha),
+                    "mde_alpha": level_alpha, "note": res.note,
                 })  # fmt: skip
     return pd.DataFrame.from_records(records, columns=COMPARISON_COLUMNS), plans
+
+
+@dataclass
+class _ColumnTests:
+    """The test of a column's pairs as `mark_column` asks for them (``pairs -> p [1, P]``); keeps
+    each pair's result and data, tested as "row minus reference" (two-sided: the same p)."""
+
+    ref: int
+    pair_data: Callable[[int, int], Units | Utterances]
+    fn: Callable[[Any, Any], StatResult]
+    config: Any
+    results: dict[tuple[int, int], tuple[StatResult, Units | Utterances]] = dataclasses.field(
+        default_factory=dict
+    )
+
+    def __call__(self, pairs: list[tuple[int, int]]) -> np.ndarray:
+        for pair in pairs:
+            i, j = pair[::-1] if pair[0] == self.ref else pair
+            data = self.pair_data(i, j)
+            self.results[pair] = (self.fn(self._config(self.ref in pair), data), data)
+        return np.array([[self.results[q][0].p_value for q in pairs]])
+
+    def _config(self, reported: bool) -> Any:
+        """The test's config; a pair that is only part of the correction family (no record, no
+        CI shown) skips the permutation test's bootstrap CI (``confidence = 0``), the same p."""
+        if reported or not isinstance(self.config, PermutationConfig):
+            return self.config
+        return dataclasses.replace(self.config, confidence=0)
+
+
+def _unit_pair(values: np.ndarray, ratio: float, i: int, j: int) -> Units:
+    return pair_units(values, i, j, ratio)
+
+
+def _utterance_pair(
+    matrix: pd.DataFrame, present: list[str], index: dict, dataset: str,
+    load: Callable[[str], pd.DataFrame], metric: str, components: tuple[str, ...], i: int, j: int,
+) -> Utterances:  # fmt: skip
+    matched = _matched_runs(matrix, index, dataset, present[i], present[j])
+    return utterances_for(matched, load, metric, components)
+
+
+def _matched_runs(
+    matrix: pd.DataFrame, index: dict, dataset: str, a: str, b: str
+) -> list[tuple[str, str, str]]:
+    """``(split, run_id_a, run_id_b)`` of the units both rows have."""
+    both = matrix[a].notna() & matrix[b].notna()
+    return [
+        (s, index[(a, dataset, s, k)], index[(b, dataset, s, k)])
+        for (s, k), keep in zip(matrix.index, both, strict=True)
+        if keep
+    ]
+
+
+def unit_array(matrix: pd.DataFrame) -> np.ndarray:
+    """A `unit_matrix` (index (split, seed), one column per row) as ``[1, S, K, R]`` values (NaN:
+    a missing run), the input of `merbench.report.stats.family`."""
+    splits = list(dict.fromkeys(matrix.index.get_level_values("split")))
+    seeds = sorted(set(matrix.index.get_level_values("seed")))
+    out = np.full((1, len(splits), len(seeds), matrix.shape[1]), np.nan)
+    for (split, seed), row in zip(matrix.index, matrix.to_numpy(), strict=True):
+        out[0, splits.index(split), seeds.index(seed)] = row
+    return out
+
+
+def pair_units(values: np.ndarray, i: int, j: int, ratio: float) -> Units:
+    """The paired units of rows i and j from ``values [S, K, R]``: with several splits, each
+    split's mean over the seeds both rows have (seeds sharing a test fold are not independent
+    units); with one split, the seeds both rows have."""
+    a, b = values[..., i], values[..., j]
+    both = ~np.isnan(a) & ~np.isnan(b)
+    if values.shape[0] == 1:
+        return Units(a[0][both[0]], b[0][both[0]], ratio)
+    keep = both.any(axis=1)
+    count = both.sum(axis=1)[keep]
+    mean_a = np.where(both, a, 0.0).sum(axis=1)[keep] / count
+    mean_b = np.where(both, b, 0.0).sum(axis=1)[keep] / count
+    return Units(mean_a, mean_b, ratio)
 
 
 def _block_count(matrix: pd.DataFrame, n_splits: int) -> int:
@@ -318,33 +401,3 @@ def _block_count(matrix: pd.DataFrame, n_splits: int) -> int:
         present = matrix.notna().groupby(level="split").any()
         return int(present.sum().min())
     return int(matrix.notna().sum().min())
-
-
-def _blocks(
-    va: np.ndarray, vb: np.ndarray, both: np.ndarray, splits: np.ndarray, n_splits: int
-) -> Units:
-    """The paired units of a unit-level test: with several splits, the seed-average of each split
-    (over the seeds both rows have), so that seeds sharing a test fold are not counted as
-    independent units; with one split, the seeds themselves."""
-    if n_splits <= 1:
-        return Units(va[both], vb[both])
-    keys = list(dict.fromkeys(splits[both].tolist()))
-    a = np.array([va[both & (splits == k)].mean() for k in keys])
-    b = np.array([vb[both & (splits == k)].mean() for k in keys])
-    return Units(a, b)
-
-
-def _reason_for(test: str, n_units: int, n_splits: int) -> str:
-    units = f"{n_units} folds (seed-averaged)" if n_splits > 1 else f"{n_units} seeds"
-    if test == "ttest":
-        return f"paired t-test over {units}"
-    if test == "wilcoxon":
-        return f"Wilcoxon signed-rank test over {units}"
-    pooled = "folds and seeds pooled" if n_splits > 1 else "one official split, seeds pooled"
-    if test == "bootstrap":
-        return f"paired bootstrap over test utterances, {pooled}"
-    if test == "permutation":
-        return f"paired permutation test over test utterances, {pooled}"
-    if test == "mcnemar":
-        return f"exact McNemar test on per-utterance correctness, {pooled}"
-    return f"test {test}"

@@ -1,8 +1,9 @@
 """The significance tests behind a table's marks, as a table of their own (``--details``).
 
 One line per (dataset, metric, row): the difference to the reference in points with its CI, raw
-and corrected p, the effect size and the minimum detectable difference, in LaTeX, Markdown or the
-terminal (`details_text`).
+and corrected p, the raw level a mark needs (alpha / m under the correction), the effect size and
+the minimum detectable difference at that level, in LaTeX, Markdown or the terminal
+(`details_text`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def _mde_text(mde: float) -> str:
 def details_frame(view: TableView) -> pd.DataFrame:
     """The comparisons behind the marks, one line per (dataset, metric, row): difference to the
     reference in points with its CI, raw and corrected p, effect size, and the minimum detectable
-    difference (MDE: what the test could have detected at alpha with 80% power)."""
+    difference (MDE: the smallest true difference that earns a mark with 80% power, i.e. whose raw
+    p reaches alpha / m, m the comparisons of the column's correction family, column ``α/m``)."""
     records = []
     for r in view.comparisons.itertuples(index=False):
         ci = "" if math.isnan(r.ci_low) else f"[{100 * r.ci_low:.2f}, {100 * r.ci_high:.2f}]"
@@ -36,6 +38,7 @@ def details_frame(view: TableView) -> pd.DataFrame:
             "Row": r.row, "Reference": r.reference, "Test": r.test, "n": int(r.n),
             "Diff (pts)": f"{100 * r.diff:+.2f}", "95% CI": ci, "p": f"{r.p_value:.4g}",
             "p adj.": f"{r.p_adjusted:.4g}",
+            "\u03b1/m": "" if math.isnan(getattr(r, "mde_alpha", math.nan)) else f"{r.mde_alpha:.4g}",
             "Effect": "" if math.isnan(r.effect) else f"{r.effect_name} = {r.effect:.2f}",
             "MDE (pts)": _mde_text(r.mde),
             "Mark": DAGGER if r.significant else "",
@@ -67,7 +70,7 @@ def details_text(view: TableView, fmt: str, color: bool = False) -> str:
 
     table = Table(title=title)
     for column in frame.columns:
-        right = column in ("n", "p", "p adj.", "MDE (pts)")
+        right = column in ("n", "p", "p adj.", "\u03b1/m", "MDE (pts)")
         table.add_column(column, justify="right" if right else "left")
     for row in frame.to_numpy():
         table.add_row(*(str(v) for v in row))

@@ -126,8 +126,8 @@ def plot_curves(runs: pd.DataFrame, history: History, out_dir: Path, rows: list[
         fig = _figure(9.0, 3.4)
         axes = fig.subplots(1, 2)
         drawn = False
-        for name in [r for r in rows if r in set(sub["name"])]:
-            ids = sub.loc[sub["name"] == name, "run_id"]
+        for name in [r for r in rows if r in set(sub["row"])]:
+            ids = sub.loc[sub["row"] == name, "run_id"]
             for ax, keys in ((axes[0], ["train/total"]),
                              (axes[1], [f"dev_curve/{metric}"])):  # fmt: skip
                 curve = _mean_curve([_history(history, i, keys) for i in ids])
@@ -197,7 +197,7 @@ def write_report(
 
     name = str(grid.get("name") or "grid")
     rows = [str(r["name"]) for r in grid.get("rows", [])]
-    runs = finished_runs(runs)
+    runs = finished_runs(runs, grid=grid)
     view = build_view(runs, grid=grid, predictions=predictions, alpha=alpha)
     figures_dir = out_dir / "figures"
     notes: list[str] = []

@@ -132,9 +132,9 @@ def plot_tsne(
         ).fit_transform(x)
     fig = _figure(5.0, 4.2)
     ax = fig.add_subplot()
-    labels = np.asarray(labels)
-    for name in sorted(set(labels.tolist())):
-        mask = labels == name
+    label_array = np.asarray(labels)
+    for name in sorted(set(label_array.tolist())):
+        mask = label_array == name
         ax.scatter(points[mask, 0], points[mask, 1], s=10, alpha=0.8, label=str(name))
     ax.legend(fontsize=7, markerscale=1.5)
     ax.set_xticks([])
@@ -227,11 +227,10 @@ def plot_files(
     Returns the written PNG paths (for the CLI to print or log to MLflow)."""
     from merbench.report.compare import compare_rows
 
-    runs = finished_runs(runs)
+    runs = finished_runs(runs, grid=grid)
     rows = None
     if grid is not None:
         rows = [str(r["name"]) for r in grid.get("rows", [])]
-        runs = runs[runs["name"].isin(rows)]
         reference = reference or str(grid.get("reference") or rows[-1])
     datasets = datasets or sorted(runs["dataset"].unique())
     paths: list[Path] = []

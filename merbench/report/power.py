@@ -1,13 +1,17 @@
 """Resolution of a comparison: its minimum detectable difference (MDE).
 
 A table that marks no difference says nothing unless it also says how large a difference it
-could have detected. The MDE of a comparison is the smallest true difference that the test
-actually used would detect with probability `POWER` (0.8) at the table's alpha (two-sided,
-before the multiple-comparison correction, which only makes it larger), given the variance
-observed in the comparison's own paired data:
+could have detected. The MDE of a comparison is the smallest true difference that earns a † with
+probability `POWER` (0.8) under the test and the correction actually applied: the raw p must reach
+alpha / m under Holm (or Bonferroni) over a family of m comparisons (Holm's first step, the bound
+that earns a mark at any rank; `merbench.report.stats.family.family_alpha`), alpha without
+correction. `compare_rows` passes that level as `alpha`. Given the variance observed in the
+comparison's own paired data:
 
 - ``ttest``: exact, from the noncentral t distribution with n - 1 degrees of freedom and the
   observed standard deviation of the paired unit differences;
+- ``corrected``: the same with the standard deviation inflated by sqrt(1 + n * n_test/n_train)
+  (the corrected test's standard error is sd * sqrt(1/n + n_test/n_train));
 - ``wilcoxon``: the t-test's MDE divided by sqrt(3/pi) (the signed-rank test's asymptotic
   relative efficiency under normal differences); infinite when n units cannot reach alpha at
   all (2 / 2**n > alpha);
@@ -18,7 +22,8 @@ observed in the comparison's own paired data:
 
 A registered test of another name is treated by its level: unit-level as the t-test,
 utterance-level as the permutation test. Tested against brute-force power simulations
-(tests/report/test_report_power.py).
+(tests/report/test_report_power.py) and through the table's own code path
+(tests/report/test_report_calibration.py).
 """
 
 from __future__ import annotations
@@ -48,7 +53,10 @@ def mde_paired_t(sd: float, n: int, alpha: float, power: float = POWER) -> float
 
     def power_at(delta: float) -> float:
         nc = delta * math.sqrt(n) / sd
-        return float(stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc))
+        upper = float(stats.nct.sf(crit, df, nc))
+        lower = float(stats.nct.cdf(-crit, df, nc))  # far tail: scipy may give NaN for ~0
+        upper = upper if math.isfinite(upper) else float(nc > crit)
+        return upper + (lower if math.isfinite(lower) else 0.0)
 
     high = sd
     while power_at(high) < power:
@@ -75,7 +83,8 @@ def mde_utterances(
 def minimum_detectable_difference(
     test: str, data: Units | Utterances, alpha: float, power: float = POWER
 ) -> float:
-    """The MDE (a fraction, like the metrics) of the comparison `data` under `test`."""
+    """The MDE (a fraction, like the metrics) of the comparison `data` under `test`, at the raw
+    level `alpha` a comparison must reach (after the correction: `family_alpha`)."""
     if test_level(test) == "utterances":
         assert isinstance(data, Utterances)
         return mde_utterances(data, alpha, power)
@@ -83,7 +92,10 @@ def minimum_detectable_difference(
     d = np.asarray(data.a, float) - np.asarray(data.b, float)
     if d.size < 2:
         return math.nan
-    mde = mde_paired_t(float(d.std(ddof=1)), d.size, alpha, power)
+    sd = float(d.std(ddof=1))
+    if test == "corrected":
+        sd *= math.sqrt(1 + d.size * data.ratio)
+    mde = mde_paired_t(sd, d.size, alpha, power)
     if test == "wilcoxon":
         if min_wilcoxon_p(d.size) > alpha:
             return math.inf
@@ -95,7 +107,8 @@ def resolution_sentence(
     comparisons: pd.DataFrame, headers: dict[tuple[str, str], str], alpha: float
 ) -> str:
     """The caption's summary of the table's resolution: per column, the median MDE of its
-    comparisons, in points. Empty when no comparison has an MDE."""
+    comparisons in points, and the raw level a comparison had to reach there (alpha / m under the
+    correction). Empty when no comparison has an MDE."""
     if comparisons.empty or "mde" not in comparisons:
         return ""
     parts = []
@@ -107,11 +120,16 @@ def resolution_sentence(
             continue
         name = f"{dataset} {header}" if several else header
         median = float(values.median())
-        parts.append(f"{name} {'unreachable' if math.isinf(median) else f'{100 * median:.1f}'}")
+        text = "unreachable" if math.isinf(median) else f"{100 * median:.1f}"
+        if "mde_alpha" in sub and sub["mde_alpha"].notna().any():
+            text += f" (p \u2264 {float(sub['mde_alpha'].max()):.3g})"
+        parts.append(f"{name} {text}")
     if not parts:
         return ""
     return (
         f"Resolution: differences below {', '.join(parts)} points are not resolvable with these "
-        f"units (median minimum detectable difference of each column's comparisons at "
-        f"\u03b1 = {alpha:g} and {POWER:.0%} power, before correction)."
+        f"units: the median minimum detectable difference of each column's comparisons, the "
+        f"smallest true difference that earns a \u2020 with {POWER:.0%} power under the test and "
+        f"its correction (raw p at \u03b1 / m for a family of m comparisons, Holm's first step; "
+        f"\u03b1 = {alpha:g})."
     )

@@ -39,6 +39,7 @@ class DatasetProtocol:
     order: int = 100
     labels: tuple[str, ...] = ()
     multilabel: bool = False
+    splits: tuple[str, ...] = ()  # every split of the protocol (folds), run or not
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> DatasetProtocol:
@@ -55,6 +56,7 @@ class DatasetProtocol:
             order=int(record.get("order", 100)),
             labels=tuple(record.get("labels") or ()),
             multilabel=bool(record.get("multilabel", False)),
+            splits=tuple(str(s) for s in record.get("splits") or ()),
         )
 
     @property

@@ -118,9 +118,10 @@ def _row_values(
             for metric, value in row.get(dataset, {}).items():
                 out[(dataset, metric)] = float(value) / 100.0
         return out
-    dataset = table.get("dataset")
-    if dataset not in datasets:
+    declared = table.get("dataset")
+    if declared not in datasets:
         return out
+    dataset = str(declared)
     for key, value in row.items():
         if key not in META_KEYS:
             out[(dataset, key)] = float(value) / 100.0

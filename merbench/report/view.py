@@ -28,6 +28,7 @@ from merbench.report.compare import Plan, compare_rows
 from merbench.report.power import resolution_sentence
 from merbench.report.protocols import DatasetProtocol, matches, protocol_of
 from merbench.report.reported import ReportedRow, load_reported, reported_protocols
+from merbench.report.rows import incomplete_rows
 from merbench.report.slices import SLICES, add_slice_metrics
 from merbench.report.wording import caption, metric_header
 
@@ -132,7 +133,7 @@ def build_view(
 ) -> TableView:
     """Aggregate, test and rank: the `TableView` that the writers turn into text."""
     test = test or "auto"
-    runs = finished_runs(runs)
+    runs = finished_runs(runs, grid=grid)
     components: list[str] = []
     order: list[str]
     grid_name = ""
@@ -141,12 +142,10 @@ def build_view(
         spec_rows = grid_rows(grid)
         order = [str(r["name"]) for r in spec_rows]
         components = [str(c) for c in grid.get("columns", [])]
-        if grid_name and "grid" in runs.columns and (runs["grid"] == grid_name).any():
-            runs = runs[runs["grid"] == grid_name]
-        runs = runs[runs["name"].isin(order)]
+        runs = runs[runs["row"].isin(order)]
         if not grid_name and "grid" in runs.columns:
-            names = sorted(set(runs["grid"].astype(str)) - {""})
-            grid_name = names[0] if len(names) == 1 else ""
+            tags = sorted(set(runs["grid"].astype(str)) - {""})
+            grid_name = tags[0] if len(tags) == 1 else ""
         marks_of = {str(r["name"]): tuple(r.get("marks", ())) for r in spec_rows}
     else:
         order = sorted(runs["row"].unique())
@@ -175,11 +174,19 @@ def build_view(
     headers = {(d, m): metric_header(protocols[d], m, names) for d, m in columns}
 
     notes: list[str] = text_source_notes(runs)
+    tested = list(datasets)
     if grid is not None and reference in (None, ""):
         reference = str(grid.get("reference") or order[-1])
         if reference not in set(runs["row"]) and test != "none":
             notes.append(f"No significance test: the reference row {reference} has no runs yet.")
             test = "none"
+        lacking = {d for d, r in incomplete_rows(runs) if r == reference}
+        tested = [d for d in datasets if d not in lacking]
+        notes += [
+            f"No significance test on {d}: the reference row {reference} lacks some of its "
+            "splits and seeds (name a complete one with --reference)."
+            for d in datasets if d in lacking
+        ]  # fmt: skip
     elif reference not in (None, "", "best") and reference not in set(runs["row"]):
         known = {r.name for r in load_reported(datasets)} if reported and grid is None else set()
         if reference not in known:
@@ -187,11 +194,12 @@ def build_view(
         notes.append(f"The reference {reference} is a reported row: no significance test.")
         test = "none"
     cells = aggregate(runs, datasets=datasets, metrics=metrics) if not runs.empty else None
-    if test == "none" or runs.empty:
-        comparisons, plans = pd.DataFrame(columns=["dataset", "metric", "row", "significant"]), {}
+    plans: dict[str, Plan] = {}
+    if test == "none" or runs.empty or not tested:
+        comparisons = pd.DataFrame(columns=["dataset", "metric", "row", "significant"])
     else:
         comparisons, plans = compare_rows(
-            runs, datasets=datasets, metrics=metrics, rows=order, reference=reference,
+            runs, datasets=tested, metrics=metrics, rows=order, reference=reference,
             test=test, alpha=alpha, correction=correction, predictions=predictions,
             options=options,
         )  # fmt: skip
@@ -216,6 +224,11 @@ def build_view(
         rows.append(RowView(name, "measured", row_cells, marks_of.get(name, ())))
     if reported:
         rows += _reported_rows(datasets, grid, grid_name, marks_of)
+    if any(c.incomplete for r in rows for c in r.cells.values()):
+        notes.append(
+            "An incomplete row is never ranked best or second best, nor chosen as the best row "
+            "or the reference of a test (--complete-only leaves it out)."
+        )
     _rank(rows, columns, digits)
     if delta is None:
         delta = grid is None
@@ -267,10 +280,8 @@ def _reported_view(rep: ReportedRow, name: str, marks: tuple[str, ...]) -> RowVi
 def _rank(rows: list[RowView], columns: list[tuple[str, str]], digits: int) -> None:
     """Rank 1 / 2 for the best / second-best displayed value of each column (ties share)."""
     for col in columns:
-        shown = sorted(
-            {round(100 * r.cells[col].value, digits) for r in rows if _value(r, col) is not None},
-            reverse=True,
-        )
+        values = [v for v in (_value(r, col) for r in rows) if v is not None]
+        shown = sorted({round(100 * v, digits) for v in values}, reverse=True)
         for row in rows:
             value = _value(row, col)
             if value is None:
@@ -283,8 +294,9 @@ def _rank(rows: list[RowView], columns: list[tuple[str, str]], digits: int) -> N
 
 
 def _value(row: RowView, col: tuple[str, str]) -> float | None:
+    """The value of `row` in `col` when it may be ranked (None: no value, or an incomplete row)."""
     cell = row.cells.get(col)
-    return None if cell is None else cell.value
+    return None if cell is None or cell.incomplete else cell.value
 
 
 def _deltas(
@@ -297,7 +309,7 @@ def _deltas(
     """
     out: dict[tuple[str, str], float | None] = {}
     for col in columns:
-        valued = [(r, _value(r, col)) for r in rows if _value(r, col) is not None]
+        valued = [(r, v) for r, v in ((r, _value(r, col)) for r in rows) if v is not None]
         if len(valued) < 2:
             out[col] = None
             continue

@@ -4,7 +4,8 @@ test, its correction and alpha)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -12,8 +13,30 @@ from merbench.report.aggregate import protocol_summary
 from merbench.report.protocols import DatasetProtocol
 from merbench.report.slices import SLICE_DEFINITIONS, SLICE_HEADERS, split_metric
 
-if TYPE_CHECKING:
-    from merbench.report.view import TableView
+
+class CaptionedView(Protocol):
+    """What the caption reads of a table (`merbench.report.view.TableView` is one): rows have
+    ``label``, ``kind``, ``source`` and ``cells`` (column -> cell with ``incomplete``, ``n``,
+    ``n_expected``, ``missing``); plans have ``sentence()``."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def show_std(self) -> bool: ...
+    @property
+    def rows(self) -> Sequence[Any]: ...
+    @property
+    def delta(self) -> Mapping[tuple[str, str], float | None] | None: ...
+    @property
+    def plans(self) -> Mapping[str, Any]: ...
+    @property
+    def columns(self) -> Sequence[tuple[str, str]]: ...
+    @property
+    def headers(self) -> Mapping[tuple[str, str], str]: ...
+    @property
+    def components(self) -> Sequence[str]: ...
+    def title_of(self, dataset: str) -> str: ...
+
 
 PAPER_NAMES = {
     "ua": "ACC", "wa": "WACC", "wf1": "WF1", "avg": "Avg", "precision": "Precision",
@@ -52,15 +75,21 @@ def metric_header(protocol: DatasetProtocol, metric: str, names: str = "paper") 
 
 
 def _split_text(protocol: DatasetProtocol, n_splits: int) -> str:
-    if n_splits <= 1:
+    """The splits run: the official split, the corpus's folds, or "k of n folds" when only some
+    folds of a fold corpus were run (never called an official split)."""
+    n_folds = len(protocol.splits)
+    if n_splits <= 1 and n_folds <= 1:
         return "the official train/dev/test split"
-    if "session" in protocol.split_scheme:
-        return f"{n_splits} folds (leave one session out)"
+    scheme = " (leave one session out)" if "session" in protocol.split_scheme else ""
+    if n_folds > n_splits:
+        return f"{n_splits} of {n_folds} folds{scheme}"
+    if scheme or "fold" in protocol.split_scheme:
+        return f"{n_splits} folds{scheme}"
     return f"{n_splits} splits"
 
 
 def caption(
-    view: TableView,
+    view: CaptionedView,
     runs: pd.DataFrame,
     protocols: dict[str, DatasetProtocol],
     reference: str | None,
@@ -110,7 +139,7 @@ def caption(
             f"{DDAGGER}: incomplete configuration, mean of the units it has "
             "(n of the expected (split, seed) units; see the CSV for the missing ones)."
         )
-        first = {}
+        first: dict[str, str] = {}
         for d, m in view.columns:
             first.setdefault(d, m)
         for r in view.rows:
@@ -139,7 +168,7 @@ def caption(
     return lines
 
 
-def _definitions(view: TableView, names: str) -> list[str]:
+def _definitions(view: CaptionedView, names: str) -> list[str]:
     by_header: dict[str, set[str]] = {}
     for col in view.columns:
         by_header.setdefault(view.headers[col], set()).add(col[1])

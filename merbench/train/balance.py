@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from merbench.models.base import MERModel
+
 
 @dataclass
 class BalanceLog:
@@ -78,7 +80,7 @@ class BalanceMeter:
     flagged: only auxiliary terms are.
     """
 
-    def __init__(self, model: nn.Module, steps: int, threshold: float = 0.9) -> None:
+    def __init__(self, model: MERModel, steps: int, threshold: float = 0.9) -> None:
         self.params = [p for p in model.shared_parameters() if p.requires_grad]
         self.main = set(getattr(model, "main_losses", ()))
         self.steps, self.threshold = steps, threshold

@@ -19,16 +19,16 @@ def bucketed_batches(
     lengths: Sequence[int], batch_size: int, rng: np.random.Generator | None, pool: int = 50
 ) -> list[list[int]]:
     """Batches (lists of indices into `lengths`) grouped by length, shuffled with `rng`."""
-    lengths = np.asarray(lengths)
+    sizes = np.asarray(lengths)
     if rng is None:
-        order = np.argsort(-lengths, kind="stable")
+        order = np.argsort(-sizes, kind="stable")
         return [order[s : s + batch_size].tolist() for s in range(0, len(order), batch_size)]
-    order = rng.permutation(len(lengths))
+    order = rng.permutation(len(sizes))
     size = batch_size * pool
-    batches = []
+    batches: list[list[int]] = []
     for start in range(0, len(order), size):
         chunk = order[start : start + size]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        chunk = chunk[np.argsort(sizes[chunk], kind="stable")]
         batches += [chunk[s : s + batch_size].tolist() for s in range(0, len(chunk), batch_size)]
     return [batches[k] for k in rng.permutation(len(batches))]
 
@@ -41,5 +41,5 @@ def random_batches(n: int, batch_size: int, rng: np.random.Generator | None) -> 
 
 def padded_positions(lengths: Sequence[int], batches: list[list[int]]) -> int:
     """Positions added by padding each batch to its longest member."""
-    lengths = np.asarray(lengths)
-    return int(sum(len(b) * lengths[b].max() - lengths[b].sum() for b in batches))
+    sizes = np.asarray(lengths)
+    return int(sum(len(b) * sizes[b].max() - sizes[b].sum() for b in batches))

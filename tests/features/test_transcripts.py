@@ -25,7 +25,7 @@ from merbench.registry import DATASETS
 #: WER bound of the packaged tiny.en on synth's eSpeak sentences. Measured on the six utterances
 #: below (deterministic corpus and decoding): 0.383, four near-perfect and two of a female eSpeak
 #: voice lost ("Thank you so much for watching!", a Whisper hallucination); 0.218 on the default
-#: 300-utterance synth (README). A broken pipeline scores near 1.
+#: 300-utterance synth (docs/corpora.md). A broken pipeline scores near 1.
 WER_BOUND = 0.5
 
 

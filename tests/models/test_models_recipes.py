@@ -25,7 +25,7 @@ EXPECTED = {
     "fdrl",
 }
 TABLE4 = {
-    # row: (augmentation, fusion, ed), spec-drkf.md
+    # row: (augmentation, fusion, ed), docs/design.md
     "BME": ("none", "self", False),
     "BME + CMIE": ("cmie", "self", False),
     "BME + PCMI": ("pcmi", "self", False),

@@ -1,4 +1,4 @@
-"""The live grid view of a sweep (issue 14): plain lines for logs, and the rich rendering a
+"""The live grid view of a sweep: plain lines for logs, and the rich rendering a
 terminal shows (configuration x split: done, running, failed, skipped, queued; elapsed and ETA;
 failures with their reason)."""
 

@@ -66,7 +66,7 @@ def test_headline_metrics_come_from_the_protocol_the_runs_logged() -> None:
     assert headline_metrics(RUNS, "synth") == ["ua", "wa", "avg"]  # logged from datasets/synth.toml
     assert headline_metrics(on_dataset(RUNS, "meld"), "meld") == ["wa", "wf1", "avg"]
     m3ed = on_dataset(RUNS, "m3ed")
-    assert headline_metrics(m3ed, "m3ed") == ["precision", "recall", "wa", "micro_f1", "avg"]
+    assert headline_metrics(m3ed, "m3ed") == ["precision", "recall", "wa", "wf1", "avg"]
     own = RUNS.assign(protocol=protocol_json("synth", headline_metrics=["wf1", "ua", "avg"]))
     assert headline_metrics(own, "synth") == ["wf1", "ua", "avg"]
     # runs without a logged protocol (a store written before protocols were logged): the default

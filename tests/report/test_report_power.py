@@ -92,5 +92,22 @@ def test_resolution_sentence_gives_each_columns_median_mde_in_points():
     })  # fmt: skip
     text = resolution_sentence(comparisons, {("synth", "ua"): "UA", ("synth", "wa"): "WA"}, 0.05)
     assert text.startswith("Resolution: differences below UA 5.0, WA unreachable points")
-    assert "α = 0.05 and 80% power" in text
+    assert "earns a † with 80% power under the test and its correction" in text
+    assert "raw p at α / m for a family of m comparisons, Holm's first step; α = 0.05" in text
+    levels = comparisons.assign(mde_alpha=[0.025, 0.025, 0.025, 0.05])
+    text = resolution_sentence(levels, {("synth", "ua"): "UA", ("synth", "wa"): "WA"}, 0.05)
+    assert text.startswith("Resolution: differences below UA 5.0 (p ≤ 0.025), WA unreachable")
     assert resolution_sentence(comparisons.iloc[0:0], {}, 0.05) == ""
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_paired_t_mde_has_80_percent_power_with_few_units_and_a_corrected_level(n: int) -> None:
+    # few degrees of freedom and a small level (alpha / 2 after Holm) reach the far tail of the
+    # noncentral t, where scipy returns NaN for the negligible lower tail
+    from scipy import stats
+
+    mde = mde_paired_t(1.0, n, 0.025)
+    d = np.random.default_rng(n).normal(mde, 1.0, size=(40000, n))
+    t = d.mean(1) / (d.std(1, ddof=1) / math.sqrt(n))
+    power = float((2 * stats.t.sf(np.abs(t), n - 1) <= 0.025).mean())
+    assert power == pytest.approx(0.8, abs=0.01)  # SE of the simulated rate: 0.002

@@ -7,11 +7,13 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from report_helpers import make_runs, on_dataset, protocol_json
 
 from merbench.errors import UserError
+from merbench.report.power import mde_paired_t
 from merbench.report.render import build_view, render_table, to_terminal
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
@@ -59,12 +61,18 @@ def test_markdown_values_ranks_and_delta_by_hand() -> None:
     assert "a sanity benchmark of the pipeline, not a scientific result" in text
     assert "ACC = UA = mean per-class recall" in text
     # resolution: against DRKF the paired differences are -0.1 + 0.5 SPREAD (BME) and -0.1 - 1.5
-    # SPREAD (BME + ED); sd(SPREAD) = sqrt(3.18e-4 / 4) = 0.8916 points, the exact paired-t MDE
-    # over 5 units is 1.683 sd (noncentral t; simulated in test_report_power): 0.75 and 2.25
-    # points, column median 1.5
-    assert "Resolution: differences below ACC 1.5, WACC 1.5, Avg 1.5 points" in text
+    # SPREAD (BME + ED); sd(SPREAD) = sqrt(3.18e-4 / 4) = 0.8916 points. The corrected test over
+    # 5 folds (n_test / n_train = 1/4) has standard error sd sqrt(1/5 + 1/4) = 1.5 sd / sqrt(5), and
+    # a mark needs raw p <= 0.05 / 3 (Holm over the 3 pairs of the column, best-row mode): MDE =
+    # the exact noncentral-t MDE at that level with sd 1.5 x (0.4458, 1.3374) points.
+    sd = 0.8916 * 1.5 * np.array([0.5, 1.5])
+    mde = [mde_paired_t(x, 5, 0.05 / 3) for x in sd]
+    assert [round(m, 2) for m in mde] == [1.53, 4.60]
+    assert f"Resolution: differences below ACC {np.median(mde):.1f} (p ≤ 0.0167), WACC" in text
     details = render_table(synth_runs(), fmt="md", reported=False, details=True)
-    assert "| d_z = -22.43 | 0.75 | † |" in details and "| d_z = -7.48 | 2.25 | † |" in details
+    assert "| corrected | 5 | -10.00 | [-10.83, -9.17] |" in details  # t_{.975,4} x se
+    assert "| α/m |" in details and "| 0.01667 | d_z = -22.43 |" in details  # 0.05 / 3 pairs
+    assert "| d_z = -22.43 | 1.53 | † |" in details and "| d_z = -7.48 | 4.60 | † |" in details
 
 
 def test_terminal_table_contains_rows_and_caption() -> None:
@@ -248,7 +256,9 @@ def test_details_table_reports_effect_size_beside_p() -> None:
     md = render_table(synth_runs(), grid=GRID, fmt="md", reported=False, details=True)
     # BME - DRKF per fold = -0.1 + 0.5 * SPREAD: mean -0.1, sd = 0.5 * sd(SPREAD) = 0.0044581
     # (sum of squares of SPREAD 3.18e-4 / 4 -> sd 0.0089163), d_z = -0.1 / 0.0044581 = -22.43
-    line = next(x for x in md.splitlines() if x.startswith("| synth | ACC | BME | DRKF | ttest"))
+    line = next(
+        x for x in md.splitlines() if x.startswith("| synth | ACC | BME | DRKF | corrected")
+    )
     assert "| 5 | -10.00 |" in line and "d_z = -22.43" in line and line.endswith("| † |")
 
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from report_helpers import make_runs
+from report_helpers import make_runs, protocol_json
 
 from merbench.data.metrics import compute_metrics
 from merbench.errors import UserError
@@ -22,6 +22,7 @@ from merbench.report.stats import (
     metric_from_counts,
     min_wilcoxon_p,
 )
+from merbench.report.view import build_view
 
 
 def test_holm_matches_hand_computation() -> None:
@@ -104,13 +105,36 @@ def test_count_based_metrics_equal_the_metric_registry() -> None:
 
 
 def test_choose_test_rules() -> None:
-    assert choose_test(1, 3, True)[0] == "permutation"  # MELD, 3 seeds, predictions
-    assert choose_test(5, 5, True)[0] == "ttest"  # IEMOCAP 5 folds x 1 seed
-    assert choose_test(1, 5, False)[0] == "ttest"
-    assert choose_test(5, 3, True)[0] == "permutation"
-    assert choose_test(5, 3, False)[0] == "ttest"
-    assert choose_test(1, 1, False)[0] is None
-    assert set(STAT_TESTS.names()) >= {"ttest", "wilcoxon", "bootstrap", "permutation", "mcnemar"}
+    # folds: the corrected resampled t-test, whatever the seeds and predictions
+    assert choose_test(5, 5, True, 5)[0] == "corrected"  # IEMOCAP 5 folds
+    assert choose_test(5, 3, True, 5)[0] == "corrected"
+    assert choose_test(2, 2, False, 5)[0] == "corrected"  # 2 of 5 folds: still folds
+    # one fold of a fold corpus is not an official split: no default test
+    test, reason = choose_test(1, 3, True, 5)
+    assert test is None and reason.startswith("1 of 5 folds cannot support a test")
+    # one official split: seeds are the unit from 2 seeds on; one seed: utterances
+    assert choose_test(1, 3, True, 1)[0] == "ttest"  # MELD, 3 seeds
+    assert choose_test(1, 2, False, 1)[0] == "ttest"
+    assert choose_test(1, 1, True, 1)[0] == "permutation"
+    assert choose_test(1, 1, False, 1)[0] is None
+    assert set(STAT_TESTS.names()) >= {
+        "corrected", "ttest", "wilcoxon", "bootstrap", "permutation", "mcnemar"
+    }  # fmt: skip
+
+
+def test_corrected_ttest_matches_hand_computation() -> None:
+    # d = (0.1, 0.2, 0.3): mean 0.2, sd 0.1; corrected se = 0.1 * sqrt(1/3 + 1/2) = 0.1 sqrt(5/6)
+    # t = 2 / sqrt(5/6) = sqrt(4.8), df 2 -> p = 1 - t / sqrt(t^2 + 2) = 1 - sqrt(4.8 / 6.8)
+    data = Units(np.array([0.6, 0.7, 0.8]), np.array([0.5] * 3), ratio=0.5)
+    res = build("stat_tests", "corrected", data)
+    assert res.statistic == pytest.approx(math.sqrt(4.8))
+    assert res.p_value == pytest.approx(1 - math.sqrt(4.8 / 6.8))
+    assert res.effect == pytest.approx(2.0) and res.diff == pytest.approx(0.2)
+    plain = build("stat_tests", "ttest", data)  # the plain t-test ignores the ratio
+    assert plain.p_value == pytest.approx(1 - math.sqrt(12 / 14))
+    # the CI of the corrected test: 0.2 +- t_{.975,2} * 0.1 sqrt(5/6), t_{.975,2} = 4.302653
+    half = 4.302653 * 0.1 * math.sqrt(5 / 6)
+    assert res.ci == pytest.approx((0.2 - half, 0.2 + half), rel=1e-5)
 
 
 # ------------------------------------------------------------------------ planted differences
@@ -126,7 +150,7 @@ def test_marks_appear_exactly_where_a_difference_was_planted() -> None:
         values["SAME"][unit] = {"ua": r + wiggle[k], "wa": r + 0.05 - wiggle[k]}
         values["WORSE"][unit] = {"ua": r - 0.05 + wiggle[k], "wa": r + 0.05 + wiggle[k]}
     out, plans = compare_rows(make_runs(values), metrics={"synth": ["ua", "wa"]}, reference="REF")
-    assert plans["synth"].test == "ttest" and not plans["synth"].all_pairs
+    assert plans["synth"].test == "corrected" and not plans["synth"].all_pairs
     marked = {(r.row, r.metric) for r in out.itertuples() if r.significant}
     assert marked == {("WORSE", "ua")}
 
@@ -153,9 +177,12 @@ def test_utterance_tests_detect_a_planted_difference_on_one_split() -> None:
         row = out.iloc[0]
         assert (row["row"], row["reference"], bool(row["significant"])) == ("BAD", "GOOD", True)
         assert row["p_value"] < 0.01 and row["diff"] < -0.1  # BAD - GOOD: about -0.25
-    out, plans = compare_rows(runs, metrics={"synth": ["ua"]}, predictions=frames.__getitem__)
-    assert plans["synth"].test == "permutation"  # one split + predictions: the default
+    out, plans = compare_rows(
+        runs, metrics={"synth": ["ua"]}, predictions=frames.__getitem__, test="permutation"
+    )
     assert out.iloc[0]["ci_low"] < out.iloc[0]["diff"] < out.iloc[0]["ci_high"] < 0
+    _, plans = compare_rows(runs, metrics={"synth": ["ua"]}, predictions=frames.__getitem__)
+    assert plans["synth"].test == "ttest"  # one split, 2 seeds: the seed is the unit
 
 
 # ------------------------------------------------------------------------ null hypothesis
@@ -191,36 +218,9 @@ def test_false_mark_rate_under_the_null_stays_at_alpha(reference: str) -> None:
     out, plans = compare_rows(
         runs, metrics={d: ["ua"] for d in names}, reference=reference, alpha=alpha
     )
-    assert {p.test for p in plans.values()} == {"ttest"} and len(plans) == n
+    assert {p.test for p in plans.values()} == {"corrected"} and len(plans) == n
     rate = out.groupby("dataset")["significant"].any().sum() / n
     assert rate <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / n), rate
-
-
-@pytest.mark.slow
-def test_false_mark_rate_of_the_default_utterance_test_under_the_null() -> None:
-    # 2 identical configurations on one split, 200 utterances, 2 seeds; 200 simulated tables;
-    # the default test there is the paired permutation test (tolerance as above: alpha + 3 SE).
-    rng = np.random.default_rng(5)
-    alpha, n, fails = 0.05, 200, 0
-    for _ in range(n):
-        labels = rng.integers(0, 4, size=200)
-        frames, values = {}, {}
-        for name in ("A", "B"):
-            values[name] = {}
-            for seed in range(2):
-                right = rng.random(200) < 0.6
-                pred = np.where(right, labels, (labels + rng.integers(1, 4, size=200)) % 4)
-                frames[f"synth-{name}-test-{seed}"] = predictions_frame(
-                    [str(x) for x in labels], [str(x) for x in pred]
-                )
-                values[name][("test", seed)] = {"ua": float(np.mean(right))}
-        out, plans = compare_rows(
-            make_runs(values), metrics={"synth": ["ua"]}, predictions=frames.__getitem__,
-            reference="A", options={"n_resamples": 1000, "confidence": 0},
-        )  # fmt: skip
-        assert plans["synth"].test == "permutation"
-        fails += bool(out["significant"].any())
-    assert fails / n <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / n), fails / n
 
 
 def test_utterance_tests_refuse_runs_scored_on_different_labels() -> None:
@@ -230,3 +230,73 @@ def test_utterance_tests_refuse_runs_scored_on_different_labels() -> None:
     }
     with pytest.raises(UserError, match="different labels"):
         utterances_for([("test", "a", "b")], frames.__getitem__, "wa", ())
+
+
+# ------------------------------------------------------------------------ layouts and captions
+def fold_runs(splits: list[str], seeds: int = 1) -> pd.DataFrame:
+    """Rows A, B, C on `splits` of a 5-fold corpus (its protocol lists all 5 folds)."""
+    rng = np.random.default_rng(4)
+    values = {
+        name: {(s, k): {"ua": 0.6 + shift + rng.normal(0, 0.01)} for s in splits
+               for k in range(seeds)}
+        for name, shift in (("A", 0.0), ("B", 0.01), ("C", 0.02))
+    }  # fmt: skip
+    folds = protocol_json("synth", splits=[f"fold{k}" for k in range(1, 6)])
+    return make_runs(values).assign(protocol=folds)
+
+
+def test_two_of_five_folds_are_tested_as_folds_with_the_corpus_ratio() -> None:
+    out, plans = compare_rows(fold_runs(["fold1", "fold2"], seeds=3), metrics={"synth": ["ua"]})
+    plan = plans["synth"]
+    assert (plan.test, plan.n_units, plan.n_folds) == ("corrected", 2, 5)
+    assert "over 2 folds (seeds averaged per fold)" in plan.reason
+    assert "1/k + n_test/n_train = 1/2 + 0.25" in plan.reason  # 5 folds: 1 / (5 - 1)
+    # best-row mode, 3 rows: Holm over 3 pairs, a mark needs raw p <= 0.05 / 3
+    assert out["mde_alpha"].tolist() == pytest.approx([0.05 / 3] * 2)
+    view = build_view(fold_runs(["fold1", "fold2"]), reported=False)
+    assert any(
+        "synth: 2 of 5 folds (leave one session out) × 1 seed (0)" in x for x in view.caption
+    )
+
+
+def test_one_fold_of_a_fold_corpus_is_no_official_split_and_gets_no_test() -> None:
+    view = build_view(fold_runs(["fold1"], seeds=3), reported=False)
+    text = "\n".join(view.caption)
+    assert "synth: 1 of 5 folds (leave one session out) × 3 seeds (0, 1, 2)" in text
+    assert "official" not in text
+    assert "No significance test (1 of 5 folds cannot support a test between configurations" in text
+    assert view.comparisons.empty
+
+
+def test_one_split_tests_seeds_and_with_one_seed_says_what_it_compares() -> None:
+    rng = np.random.default_rng(9)
+    labels = rng.integers(0, 3, size=60)
+    frames, values = {}, {}
+    for name in ("A", "B", "C"):
+        values[name] = {}
+        for seed in range(3):
+            pred = np.where(rng.random(60) < 0.7, labels, rng.integers(0, 3, size=60))
+            frames[f"meld-{name}-official-{seed}"] = predictions_frame(
+                [str(x) for x in labels], [str(x) for x in pred]
+            )
+            values[name][("official", seed)] = {"wf1": float(np.mean(pred == labels))}
+    runs = make_runs(values, dataset="meld")
+    out, plans = compare_rows(runs, metrics={"meld": ["wf1"]}, predictions=frames.__getitem__,
+                              reference="A")  # fmt: skip
+    assert plans["meld"].test == "ttest" and out["n"].tolist() == [3, 3]
+    assert "paired t-test over 3 seeds of one split: the seed is the unit" in plans["meld"].reason
+    assert out["mde_alpha"].tolist() == pytest.approx([0.025, 0.025])  # 2 rows against A
+    one = runs[runs["seed"] == 0]
+    out, plans = compare_rows(one, metrics={"meld": ["wf1"]}, predictions=frames.__getitem__,
+                              reference="A", options={"n_resamples": 200})  # fmt: skip
+    assert plans["meld"].test == "permutation" and out["n"].tolist() == [60, 60]
+    reason = plans["meld"].reason
+    assert "it compares these trained models, not their configurations" in reason
+    assert "training variance is unmeasured (2 or more seeds per configuration" in reason
+
+
+def test_test_option_help_lists_every_registered_test() -> None:
+    from merbench.cli.report import TEST_HELP
+
+    for name in [*STAT_TESTS.names(), "auto", "none"]:
+        assert name in TEST_HELP, name

@@ -1,1 +1,1 @@
-"""An example third-party merbench plugin package (see README: "Adding a plugin")."""
+"""An example third-party merbench plugin package (see docs/plugins.md)."""

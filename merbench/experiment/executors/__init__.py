@@ -7,7 +7,7 @@ executor). A task that raises yields an outcome with status FAILED and the error
 message; its MLflow run is already marked FAILED by the tracking context, so the next sweep redoes
 it.
 
-Threads (issue 11): a run computes on the threads it is given, set once per worker process
+Threads: a run computes on the threads it is given, set once per worker process
 (`merbench.env.set_threads`). The local executor gives a small CPU-scale model (width `d` below
 `LARGE_WIDTH`) one thread, since its steps are thousands of tiny ops that a second thread does not
 speed up and that collapse when another process competes for the core; the cores go to parallel

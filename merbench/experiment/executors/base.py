@@ -17,7 +17,7 @@ from typing import Any
 from merbench import env
 from merbench.errors import UserError
 
-OnStart = Callable[[Any], None] | None
+OnStart = Callable[[Any], object] | None  # its return value is ignored
 
 
 def _failed(task: Any, exc: BaseException) -> Any:

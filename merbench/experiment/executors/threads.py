@@ -1,4 +1,4 @@
-"""How many runs at once and how many threads each (issue 11), and which GPU each slot uses.
+"""How many runs at once and how many threads each, and which GPU each slot uses.
 
 A run computes on the threads it is given, set once per worker process (`merbench.env.set_threads`).
 The local executor gives a small CPU-scale model (width `d` below `LARGE_WIDTH`) one thread, since

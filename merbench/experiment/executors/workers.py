@@ -38,7 +38,7 @@ def in_workers(
 
     runs, threads, devices = workers.runs, workers.threads, workers.devices
     pool, started = workers.pool, workers.started
-    todo, local = deque(range(len(tasks))), queue.Queue()
+    todo, local = deque(range(len(tasks))), queue.Queue[tuple[int, Any]]()
     lock, stop = threading.Lock(), threading.Event()
 
     def next_index() -> int | None:
@@ -105,7 +105,7 @@ def in_workers(
 
 def _local_outcomes(local: Any, announce: Callable[[int], None]) -> list[tuple[int, Any]]:
     """The outcomes the run in this process queued ((index, None) announces a start)."""
-    outcomes = []
+    outcomes: list[tuple[int, Any]] = []
     while True:
         try:
             index, outcome = local.get_nowait()

@@ -58,10 +58,18 @@ def metric_from_counts(
     raise ValueError(f"metric {metric!r} has no count-based form; supported: {FAST_METRICS}")
 
 
-def diff_from_swaps(data: Utterances, swap: np.ndarray) -> np.ndarray:
-    """Metric(A') - metric(B') where clusters with ``swap`` = 1 exchange A and B. ``swap [..., N]``."""
+def diff_from_swaps(
+    data: Utterances,
+    swap: np.ndarray,
+    base_a: np.ndarray | None = None,
+    base_b: np.ndarray | None = None,
+) -> np.ndarray:
+    """Metric(A') - metric(B') where clusters with ``swap`` = 1 exchange A and B. ``swap [..., N]``.
+    `base_a` / `base_b` (``[C*C]``): the unswapped totals, when `data` holds only some clusters of
+    the comparison (default: its own sums)."""
     delta = data.hb - data.ha  # [N, C*C]
-    base_a, base_b = data.ha.sum(axis=0), data.hb.sum(axis=0)
+    base_a = data.ha.sum(axis=0) if base_a is None else base_a
+    base_b = data.hb.sum(axis=0) if base_b is None else base_b
     moved = swap.astype(float) @ delta  # [..., C*C]
     ma = metric_from_counts(base_a + moved, data.num_classes, data.metric, data.components)
     mb = metric_from_counts(base_b - moved, data.num_classes, data.metric, data.components)

@@ -31,10 +31,13 @@ class StatResult:
 @dataclass(frozen=True)
 class Units:
     """Per-unit metric values of configuration A and reference B, matched: ``a[i]``, ``b[i]``
-    belong to the same (split, seed) unit. Shapes ``[n]``."""
+    belong to the same unit (a fold, seed-averaged, or a seed of one split). Shapes ``[n]``.
+    ``ratio`` is n_test / n_train of a fold when the units are folds of a cross-validation (the
+    corrected resampled t-test's variance inflation), 0 otherwise."""
 
     a: np.ndarray
     b: np.ndarray
+    ratio: float = 0.0
 
 
 @dataclass(frozen=True)

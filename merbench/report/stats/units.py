@@ -1,7 +1,10 @@
-"""Unit-level tests: over matched (split, seed) units, the per-unit metric vectors of `Units`.
+"""Unit-level tests: over matched units (folds, seed-averaged, or seeds of one split), the per-unit
+metric vectors of `Units`.
 
-``ttest`` (paired t-test, effect Cohen's d_z) and ``wilcoxon`` (signed-rank, effect matched-pairs
-rank-biserial correlation). scipy is imported inside the functions (the CLI imports this package).
+``corrected`` (Nadeau and Bengio's corrected resampled t-test, for folds that share training data),
+``ttest`` (paired t-test; effect Cohen's d_z for both) and ``wilcoxon`` (signed-rank, effect
+matched-pairs rank-biserial correlation). The t-tests are `merbench.report.stats.family`'s
+vectorised `unit_statistics`; scipy is imported inside the functions (the CLI imports this package).
 """
 
 from __future__ import annotations
@@ -13,37 +16,55 @@ from typing import ClassVar
 import numpy as np
 
 from merbench.registry import STAT_TESTS
+from merbench.report.stats.family import unit_statistics
 from merbench.report.stats.results import StatResult, Units
 
 
 @dataclass
 class TTestConfig:
-    """Paired t-test over matched units (scipy.stats.ttest_rel)."""
+    """Paired t-test over matched units (the units of a fold corpus are treated as independent)."""
 
     level: ClassVar[str] = "units"
     confidence: float = 0.95  # level of the CI of the mean difference
 
 
+def _t_result(name: str, data: Units, ratio: float, confidence: float) -> StatResult:
+    d = np.asarray(data.a, float) - np.asarray(data.b, float)
+    s = unit_statistics(d, ratio, confidence)
+    n, mean, sd = int(s.n), float(s.diff), float(s.sd)
+    if n < 2:
+        return StatResult(name, math.nan, math.nan, mean, math.nan, "d_z", n, note="n < 2")
+    effect = mean / sd if sd > 0 else math.nan
+    note = "sd(d) = 0" if sd == 0 else ""
+    return StatResult(
+        name, float(s.statistic), float(s.p_value), mean, effect, "d_z", n,
+        (float(s.ci_low), float(s.ci_high)), note,
+    )  # fmt: skip
+
+
 @STAT_TESTS.register("ttest", config=TTestConfig)
 def paired_ttest(config: TTestConfig, data: Units) -> StatResult:
     """Paired t-test of A - B over units; effect Cohen's d_z = mean(d) / sd(d) (ddof 1)."""
-    from scipy import stats
+    return _t_result("ttest", data, 0.0, config.confidence)
 
-    d = np.asarray(data.a, float) - np.asarray(data.b, float)
-    n = d.size
-    mean = float(d.mean()) if n else math.nan
-    if n < 2:
-        return StatResult("ttest", math.nan, math.nan, mean, math.nan, "d_z", n, note="n < 2")
-    sd = float(d.std(ddof=1))
-    if sd == 0.0:
-        p = 1.0 if mean == 0.0 else math.nan
-        return StatResult("ttest", 0.0, p, mean, math.nan, "d_z", n, (mean, mean), "sd(d) = 0")
-    res = stats.ttest_rel(data.a, data.b)
-    ci = res.confidence_interval(config.confidence)
-    return StatResult(
-        "ttest", float(res.statistic), float(res.pvalue), mean, mean / sd, "d_z", n,
-        (float(ci.low), float(ci.high)),
-    )  # fmt: skip
+
+@dataclass
+class CorrectedTTestConfig:
+    """Nadeau and Bengio's (2003) corrected resampled t-test over folds: the variance of the mean
+    fold difference is sd^2 (1/k + n_test/n_train) instead of sd^2 / k, because folds share
+    training data and their differences are correlated. ``ratio`` = n_test / n_train (None: the
+    data's, 1 / (n - 1) for a corpus of n folds)."""
+
+    level: ClassVar[str] = "units"
+    confidence: float = 0.95
+    ratio: float | None = None
+
+
+@STAT_TESTS.register("corrected", config=CorrectedTTestConfig)
+def corrected_ttest(config: CorrectedTTestConfig, data: Units) -> StatResult:
+    """Corrected resampled t-test of A - B over folds; effect Cohen's d_z (uncorrected)."""
+    ratio = data.ratio if config.ratio is None else config.ratio
+    return _t_result("corrected", data, ratio, config.confidence)
 
 
 @dataclass

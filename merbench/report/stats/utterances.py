@@ -10,6 +10,7 @@ imported inside the functions (the CLI imports this package).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -18,6 +19,7 @@ import numpy as np
 
 from merbench.registry import STAT_TESTS
 from merbench.report.stats.counts import diff_from_swaps, diff_from_weights
+from merbench.report.stats.permutation import permutation_pvalues, swap_kinds
 from merbench.report.stats.results import StatResult, Utterances
 
 
@@ -72,10 +74,11 @@ def paired_bootstrap(config: BootstrapConfig, data: Utterances) -> StatResult:
 
 @dataclass
 class PermutationConfig:
-    """Paired permutation test over test utterances (scipy.stats.permutation_test, ``samples``):
-    each cluster's A and B predictions are swapped at random; exact when 2**N <= n_resamples.
-    Valid under the null that A and B are exchangeable on every utterance; the CI of the
-    difference is the paired bootstrap's percentile interval (``confidence``; 0 skips it)."""
+    """Paired permutation test over test utterances: each cluster's A and B predictions are swapped
+    at random (`permutation_pvalue`); exact when 2**N' <= n_resamples, N' the clusters where A and
+    B differ (the others do not move the statistic). Valid under the null that A and B are
+    exchangeable on every utterance; the CI of the difference is the paired bootstrap's percentile
+    interval (``confidence``; 0 skips it)."""
 
     level: ClassVar[str] = "utterances"
     n_resamples: int = 2000
@@ -83,29 +86,39 @@ class PermutationConfig:
     confidence: float = 0.95
 
 
+def permutation_pvalue(data: Utterances, n_resamples: int, seed: int) -> tuple[float, float]:
+    """(observed difference, two-sided p) of the paired permutation test of one comparison: the
+    Monte Carlo p of `permutation_pvalues`, or the exact p over all 2**N' swaps when that is no
+    more than `n_resamples` (N': the clusters where A and B differ)."""
+    delta = data.hb - data.ha
+    moving = delta[np.any(delta != 0, axis=1)]
+    n = moving.shape[0]
+    if n == 0 or n > 20 or 2**n > n_resamples:
+        diffs, ps = permutation_pvalues(
+            swap_kinds(data), data.num_classes, data.metric, data.components, n_resamples,
+            np.random.default_rng(seed),
+        )  # fmt: skip
+        return float(diffs[0]), float(ps[0])
+    base_a, base_b = data.ha.sum(axis=0), data.hb.sum(axis=0)
+    exact = dataclasses.replace(data, ha=np.zeros_like(moving), hb=moving)
+    codes = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+    null = diff_from_swaps(exact, codes, base_a, base_b)
+    observed = float(null[0])
+    if observed == 0:
+        return observed, 1.0
+    tol = 1e-12 * max(1.0, abs(observed))
+    return observed, float(np.count_nonzero(np.abs(null) >= abs(observed) - tol) / codes.shape[0])
+
+
 @STAT_TESTS.register("permutation", config=PermutationConfig)
 def paired_permutation(config: PermutationConfig, data: Utterances) -> StatResult:
     """Permutation test of metric(A) - metric(B); effect = that difference."""
-    from scipy import stats
-
     n = data.ha.shape[0]
-    observed = float(diff_from_swaps(data, np.zeros(n)))
-
-    def statistic(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-        # x holds cluster indices 0..N-1 where A stays A and N..2N-1 where it was swapped with B
-        swap = (np.asarray(x) >= n).astype(float)
-        return diff_from_swaps(data, swap)
-
-    res = stats.permutation_test(
-        (np.arange(n), np.arange(n) + n), statistic, permutation_type="samples",
-        vectorized=True, n_resamples=config.n_resamples, batch=200,
-        rng=np.random.default_rng(config.seed),
-    )  # fmt: skip
+    observed, p = permutation_pvalue(data, config.n_resamples, config.seed)
     ci = (math.nan, math.nan)
     if config.confidence > 0:
         _, boot = _bootstrap(data, config.n_resamples, config.seed, config.confidence)
         ci = (float(boot.confidence_interval.low), float(boot.confidence_interval.high))
-    p = float(res.pvalue) if observed != 0 else 1.0
     return StatResult("permutation", observed, p, observed, observed, "diff", n, ci)
 
 

@@ -1,4 +1,4 @@
-"""The plugin registries: one small `Registry` class and one registry per axis.
+"""The registry class and the roots: one `Registry` per axis, and `Component`.
 
 Every swappable part of merbench (datasets, encoders, adapters, augmentation objectives, fusion
 encoders, heads, whole models, metrics, statistical tests, executors) is a plugin registered on its
@@ -8,10 +8,9 @@ axis with a decorator and a typed config dataclass whose field defaults are the 
     class SelfFusion(FusionEncoder): ...
 
 `build(kind, name, *runtime, **overrides)` is the one way to make a plugin: it resolves the config
-(defaults, then overrides, unknown keys rejected with the list of valid ones) and calls
-``plugin(config, *runtime)``. Built-in plugins are imported lazily, per axis, from
-`BUILTIN_MODULES`; third-party plugins come from the entry-point group ``merbench.plugins`` (a module
-whose decorators register) and from ``--plugin some.module`` for code that is not installed.
+(`merbench.registry.coerce`) and calls ``plugin(config, *runtime)``. Built-in plugins are imported
+lazily, per axis, from each registry's `builtins`; third-party plugins come from
+`merbench.registry.plugins`.
 """
 
 from __future__ import annotations
@@ -19,16 +18,13 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import importlib
-import math
-import typing
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from merbench.bounds import check_ranges
 from merbench.errors import UserError
-
-ENTRY_POINT_GROUP = "merbench.plugins"
+from merbench.registry.coerce import make_config
+from merbench.registry.plugins import load_entry_point_plugins
 
 
 @dataclass(frozen=True)
@@ -37,7 +33,7 @@ class Entry:
 
     name: str
     obj: Any
-    config: type | None
+    config: type[Any] | None
     source: str
     aliases: tuple[str, ...] = ()
 
@@ -66,7 +62,7 @@ class Registry:
 
     # -- registration -------------------------------------------------------------------------
     def register(
-        self, name: str, config: type | None = None, *, aliases: Iterable[str] = ()
+        self, name: str, config: type[Any] | None = None, *, aliases: Iterable[str] = ()
     ) -> Callable[[Any], Any]:
         """Decorator registering a class or function under `name` with its config dataclass."""
         aliases = tuple(aliases)
@@ -77,7 +73,9 @@ class Registry:
 
         return decorate
 
-    def add(self, name: str, obj: Any, config: type | None = None, *, aliases: tuple = ()) -> None:
+    def add(
+        self, name: str, obj: Any, config: type[Any] | None = None, *, aliases: tuple = ()
+    ) -> None:
         """Register `obj` under `name` (plain-call form of `register`)."""
         for key in (name, *aliases):
             if key in self._entries or key in self._aliases:
@@ -150,122 +148,9 @@ class Registry:
         return entry.obj(config, *runtime)
 
 
-def make_config(config_cls: type | None, overrides: dict[str, Any], where: str) -> Any:
-    """Instantiate `config_cls` from defaults plus `overrides`; reject unknown keys and bad types."""
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if config_cls is None:
-        if overrides:
-            raise UserError(f"{where} takes no options, got: {', '.join(sorted(overrides))}")
-        return None
-    fields = {f.name: f for f in dataclasses.fields(config_cls)}
-    unknown = sorted(set(overrides) - set(fields))
-    if unknown:
-        raise UserError(
-            f"{where}: unknown option {', '.join(unknown)}; valid: {', '.join(sorted(fields))}"
-        )
-    hints = typing.get_type_hints(config_cls)
-    values = {k: coerce(v, hints.get(k), f"{where}.{k}") for k, v in overrides.items()}
-    config = config_cls(**values)
-    check_ranges(config, where)
-    return config
-
-
-def coerce(value: Any, hint: Any, where: str) -> Any:
-    """Convert `value` (possibly a string from ``--set key=value``) to the type `hint`."""
-    if hint is None or hint is Any:
-        return value
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if value is None or value == "none" and len(args) < len(typing.get_args(hint)):
-            return None
-        for arg in args:
-            try:
-                return coerce(value, arg, where)
-            except UserError:
-                continue
-        raise UserError(f"{where}: cannot read {value!r} as {hint}")
-    if origin is typing.Literal:
-        choices = typing.get_args(hint)
-        if value not in choices:
-            raise UserError(f"{where}: {value!r} is not one of {', '.join(map(str, choices))}")
-        return value
-    if origin in (tuple, list):
-        if isinstance(value, str):
-            value = [v for v in value.split(",") if v]
-        if not isinstance(value, (list, tuple)):
-            raise UserError(f"{where}: cannot read {value!r} as a list")
-        (item,) = typing.get_args(hint)[:1] or (Any,)
-        return origin(coerce(v, item, where) for v in value)
-    try:
-        if hint is bool:
-            if isinstance(value, str):
-                lowered = value.lower()
-                if lowered in ("1", "true", "yes", "on"):
-                    return True
-                if lowered in ("0", "false", "no", "off"):
-                    return False
-                raise ValueError(value)
-            return bool(value)
-        if hint in (int, float) and isinstance(value, bool):
-            raise ValueError(value)  # TOML `lr = true` is no number
-        if hint is str and not isinstance(value, str):
-            raise ValueError(value)  # TOML `name = 3` is no name
-        if hint in (int, float, str):
-            if hint is int and isinstance(value, float) and not value.is_integer():
-                raise ValueError(value)
-            if hint is int and isinstance(value, str) and not value.lstrip("-").isdigit():
-                raise ValueError(value)
-            converted = hint(value)
-            if hint is float and not math.isfinite(converted):
-                raise ValueError(value)
-            return converted
-    except (TypeError, ValueError):
-        raise UserError(f"{where}: cannot read {value!r} as {hint.__name__}") from None
-    return value
-
-
 def _import_object(path: str) -> Any:
     module, _, attr = path.partition(":")
     return getattr(importlib.import_module(module), attr)
-
-
-# -- third-party plugins ----------------------------------------------------------------------
-_PLUGINS_LOADED: set[str] = set()
-
-
-def load_entry_point_plugins() -> list[str]:
-    """Import every module advertised in the ``merbench.plugins`` entry-point group (once each)."""
-    from importlib.metadata import entry_points
-
-    loaded = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.value in _PLUGINS_LOADED:
-            continue
-        _PLUGINS_LOADED.add(ep.value)
-        try:
-            ep.load()
-        except Exception as exc:  # a broken third-party plugin is the user's to fix
-            raise UserError(f"plugin {ep.name!r} ({ep.value}) failed to import: {exc}") from exc
-        loaded.append(ep.value)
-    return loaded
-
-
-def load_plugin_modules(modules: Iterable[str]) -> None:
-    """Import the modules named by ``--plugin`` (their decorators register)."""
-    for module in modules:
-        if module in _PLUGINS_LOADED:
-            continue
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise UserError(f"--plugin {module}: cannot import it ({exc})") from exc
-        except Exception as exc:  # the plugin's own code raised (syntax error, bug at import)
-            detail = str(exc).splitlines()[0] if str(exc) else ""
-            raise UserError(
-                f"--plugin {module}: importing it raised {type(exc).__name__}: {detail}"
-            ) from exc
-        _PLUGINS_LOADED.add(module)
 
 
 # -- the registries, one per axis -------------------------------------------------------------
@@ -287,7 +172,12 @@ DATASETS = Registry(
 ENCODERS = Registry(
     "encoders",
     base="merbench.encoders.base:Encoder",
-    builtins=("merbench.encoders.acoustic", "merbench.encoders.text", "merbench.encoders.hf"),
+    builtins=(
+        "merbench.encoders.acoustic",
+        "merbench.encoders.text",
+        "merbench.encoders.hf",
+        "merbench.encoders.whisper",
+    ),
 )
 ADAPTERS = Registry(
     "adapters", base="merbench.models.base:Adapter", builtins=("merbench.models.adapters",)
