@@ -110,7 +110,7 @@ def test_installed_wheel_lists_and_runs_the_demo_outside_the_repository(
     merbench = str(venv / "bin" / "merbench")
     listed = run(merbench, "list", env=env, cwd=elsewhere)
     assert listed.returncode == 0, listed.stderr
-    assert "recipes: audio-only, concat, drkf, drkf-code" in listed.stdout
+    assert "recipes: audio-only, audio-whisper, concat, drkf, drkf-code" in listed.stdout
     assert "grids: drkf-table4" in listed.stdout
     assert "ravdess" in listed.stdout and "merbench.data.emodb" in listed.stdout
 
