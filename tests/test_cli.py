@@ -116,7 +116,7 @@ def test_run_every_fold_then_rerun_skips_finished(warm_cli_env: dict[str, str], 
     assert "5 runs" in first.stdout and "0 already finished, 5 to run" in first.stdout
     for fold in range(1, 6):
         assert f"concat fold{fold} seed 0" in first.stdout
-    assert "concat" in first.stdout.split("training")[-1]  # the table at the end
+    assert "concat" in first.stdout.split("5/5 done")[-1]  # the table after the last run
     # each run's config.json is the text its run key hashes, and reads back as a resolved config
     from merbench.experiment import tracking
     from merbench.experiment.resolved import ResolvedConfig
