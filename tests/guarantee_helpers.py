@@ -1,8 +1,14 @@
-"""Small corpora on disk for the guarantee tests: a fold manifest of short tones."""
+"""Small corpora on disk for the guarantee tests: a fold manifest of short tones; and a real
+small disk that fills (a tmpfs, root only)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -48,3 +54,35 @@ def write_manifest(
             if row["audio"] and not wav.exists():
                 write_tone(wav, 200.0 + 40 * n)
     return path
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(mount: Path, size: str = "4m") -> Iterator[Path]:
+    """A real small disk: an empty tmpfs of `size` mounted at `mount` for the block (root only;
+    the test is skipped otherwise), unmounted afterwards."""
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount.mkdir(parents=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def fill(folder: Path) -> Path:
+    """Write a file in `folder` until its disk is full; its path (delete it to free the space)."""
+    filler = folder / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        for size in (65536, 4096, 1):
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+    return filler

@@ -531,6 +531,45 @@ CASES += [
 ]
 
 
+# -- bounded seeds and Click's own usage errors, each one line ----------------------------------
+CASES += [
+    Case(
+        "seeds-count-over-bound",
+        lambda w, t: run_manifest(w["manifest"], "--seeds", "1000000000", "--dry-run"),
+        "--seeds '1000000000': at most 1000 seeds",
+    ),
+    Case(
+        "seeds-over-numpy-range",
+        lambda w, t: run_manifest(w["manifest"], "--seeds", "0,4294967296"),
+        "seed 4294967296 is over 4294967295 (2**32 - 1)",
+    ),
+    Case(
+        "seeds-duplicate",
+        lambda w, t: run_manifest(w["manifest"], "--seeds", "0,0"),
+        "--seeds '0,0': seed 0 is listed twice",
+    ),
+    Case(
+        "usage-unknown-option",
+        lambda w, t: ["run", "--seed", "3"],
+        "merbench run: No such option: --seed (Possible options: --ed, --seeds, --set)",
+    ),
+    Case(
+        "usage-unknown-option-report",
+        lambda w, t: ["report", "--cache-dir", str(t)],
+        "merbench report: No such option: --cache-dir",
+    ),
+    Case(
+        "usage-missing-value", lambda w, t: ["table", "--format"], "'--format' requires an argument"
+    ),
+    Case(
+        "usage-bad-integer",
+        lambda w, t: ["run", "--jobs", "two"],
+        "merbench run: Invalid value for '--jobs'",
+    ),
+    Case("usage-unknown-command", lambda w, t: ["trian"], "merbench: No such command 'trian'"),
+]
+
+
 def finished_runs(db: Path) -> int:
     if not db.exists():
         return 0

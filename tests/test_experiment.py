@@ -163,3 +163,12 @@ def test_plan_says_what_finished_what_failed_before_and_what_is_new(tmp_path) ->
     )
     # planning changed nothing: the interrupted run is still RUNNING until a sweep executes
     assert tracking.run_states(uri)[keys[2]] == "RUNNING"
+
+
+def test_parse_seeds_bounds_are_inclusive() -> None:
+    assert parse_seeds("1000") == tuple(range(1000))
+    assert parse_seeds("4294967295,0") == (4294967295, 0)
+    with pytest.raises(UserError, match="at most 1000 seeds"):
+        parse_seeds("1001")
+    with pytest.raises(UserError, match="1001 seeds, at most 1000"):
+        parse_seeds(",".join(map(str, range(1001))))

@@ -93,7 +93,11 @@ from merbench.cli import corpora, report  # noqa: E402, F401
 
 
 def main() -> None:
-    """Entry point: run the Typer app; a UserError is one red line and exit status 2."""
+    """Entry point: run the Typer app. A UserError, and any usage error Click or Typer finds
+    (unknown option or command, missing value, bad value), is one line ``error: ...`` on stderr
+    and exit status 2 (`usage_error_line`)."""
+    from typer._click import exceptions as clicks  # Typer's own copy of Click's exceptions
+
     from merbench import env
     from merbench.cli import lean
 
@@ -101,18 +105,35 @@ def main() -> None:
     if lean.wants_help(sys.argv):
         lean.import_rich_utils_lean()  # help without importing markdown-it and pygments
     try:
-        app()
+        # Click's errors come here instead of its error box; the name as a user types it
+        code = app(standalone_mode=False, prog_name="merbench")
     except UserError as exc:
-        from rich.markup import escape
-
-        # escaped: a message naming "[train]" or "[V, A, D]" must not be read as rich markup
-        err_console.print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-        )
+        _error_line(str(exc))
         sys.exit(2)
-    except KeyboardInterrupt:
+    except clicks.NoArgsIsHelpError:
+        sys.exit(2)  # the help was printed, as for a bare `merbench`
+    except clicks.ClickException as exc:
+        _error_line(usage_error_line(exc))
+        sys.exit(2 if isinstance(exc, clicks.UsageError) else exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         err_console.print("interrupted: unfinished runs are marked failed and redone next time")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_error_line(exc: Exception) -> str:
+    """Click's message of a usage error on one line, after the command it concerns:
+    ``merbench run: No such option: --seed (Possible options: --ed, --seeds, --set)``."""
+    ctx = getattr(exc, "ctx", None)
+    message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+    return f"{ctx.command_path}: {message}" if ctx is not None else message
+
+
+def _error_line(message: str) -> None:
+    from rich.markup import escape
+
+    # escaped: a message naming "[train]" or "[V, A, D]" must not be read as rich markup
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import typer
 
 from merbench.cli.app import TrackingUri, app, console, err_console
 from merbench.errors import UserError
+from merbench.files import disk_write, write_atomic
 
 # -- table --------------------------------------------------------------------------------------
 TABLE_FORMATS = ("terminal", "md", "latex", "csv", "pdf", "png")
@@ -82,6 +83,14 @@ def table(
             "gradient norm on the shared parameters, over the first training steps."
         ),
     ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Per-group results instead: class (recall), speaker, gender or length (accuracy; "
+            "bins under 3 s, 3-5 s, 5 s and over), from the runs' logged predictions.",
+        ),
+    ] = None,
     rows: Rows = None,
     exclude: Exclude = None,
     complete_only: CompleteOnly = False,
@@ -101,6 +110,8 @@ def table(
         raise UserError(f"--format {format} writes a file: give --out FILE.{format}")
     if compiled and balance:
         raise UserError(f"--balance has no --format {format}: use md or csv")
+    if by is not None and (compiled or balance):
+        raise UserError(f"--by has no --{'balance' if balance else 'format ' + format}")
     if compiled:
         from merbench.report.latex import require_tools
 
@@ -108,7 +119,13 @@ def table(
     uri = tracking.resolve_uri(tracking_uri)
     _open_store(uri)
     runs, grid_spec = _chosen_runs(uri, dataset, grid, rows, exclude, complete_only)
-    if balance:
+    if by is not None:
+        from merbench.report.render_groups import render_groups
+
+        text = render_groups(
+            runs, by, lambda run_id: tracking.load_predictions(run_id, uri), format
+        )
+    elif balance:
         from merbench.report.balance import balance_frame, balance_markdown
 
         frame = balance_frame(runs)
@@ -130,12 +147,13 @@ def table(
     if compiled and out is not None:  # compiled formats required --out above
         from merbench.report.latex import render_file
 
-        render_file(text, out, format)
+        with disk_write(str(out), "the table"):
+            render_file(text, out, format)
         console.print(f"wrote {out}")
     elif out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text if isinstance(text, str) else str(text))
+            write_atomic(out, text if isinstance(text, str) else str(text), "the table")
         except OSError as exc:
             raise UserError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
         console.print(f"wrote {out}")

@@ -146,18 +146,50 @@ def _sweep(
             console.print(line, markup=False, highlight=False)
         return
     console.print(sweep.summary(), highlight=False)
-    failed = _execute(sweep)
+    outcomes = _execute(sweep)
     if shared["table"]:
         _print_table(sweep.tracking_uri, [r.name for r in sweep.corpora], grid, sweep.tasks)
+    failed = [o for o in outcomes if o.status == "FAILED"]
     if failed:
         raise UserError(
             f"{len(failed)} of {len(sweep.to_run)} runs failed (first: {failed[0].error})"
+        )
+    _check_held_elsewhere(sweep, outcomes)
+
+
+def _check_held_elsewhere(sweep: Any, outcomes: list[Any]) -> None:
+    """Wait for the runs skipped because another process held them, and say so; a UserError
+    when this store still lacks any of them once that process let them go."""
+    from merbench.experiment.claims import describe_holder
+    from merbench.experiment.sweep import held_elsewhere
+
+    def waiting(count: int, record: dict[str, Any]) -> None:
+        err_console.print(
+            f"[yellow]note[/]: waiting for {count} runs another process is training "
+            f"(first: {describe_holder(record)})",
+            highlight=False,
+        )
+
+    skipped = [o for o in outcomes if o.status == "SKIPPED"]
+    lacking = held_elsewhere(sweep, skipped, on_wait=waiting)
+    if len(skipped) > len(lacking):
+        err_console.print(
+            f"[yellow]note[/]: {len(skipped) - len(lacking)} runs were trained by another "
+            "process into this store meanwhile",
+            highlight=False,
+        )
+    if lacking:
+        t = lacking[0].task
+        raise UserError(
+            f"{len(lacking)} runs were skipped because another process held them, and it did not "
+            f"finish them in this store ({sweep.tracking_uri}; first: {t.name} {t.split} seed "
+            f"{t.seed}, {lacking[0].error}); run the command again to train them"
         )
 
 
 def _execute(sweep: Any) -> list[Any]:
     """Fill the feature store (a bar per encoder), then run `sweep` with the live grid view in a
-    terminal (`merbench.report.live`), plain lines otherwise; return the failed outcomes."""
+    terminal (`merbench.report.live`), plain lines otherwise; return the outcomes."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from merbench.experiment.sweep import prepare_sweep, run_sweep, runs_at_once, unreadable_notes
@@ -179,17 +211,17 @@ def _execute(sweep: Any) -> list[Any]:
     if sweep.to_run:
         console.print(f"training {len(sweep.to_run)} runs: {_parallelism(runs, threads)}",
                       highlight=False)  # fmt: skip
-    failed: list[Any] = []
+    outcomes: list[Any] = []
     if console.is_terminal and sweep.to_run:
         from rich.live import Live
 
         with Live(view, console=console, refresh_per_second=2) as live:
             for outcome in run_sweep(sweep, view.start):
-                _report(live.console, view.finish(outcome), outcome, failed)
+                _report(live.console, view.finish(outcome), outcome, outcomes)
     else:
         for outcome in run_sweep(sweep, lambda task: _plain(view.start(task))):
-            _report(console, view.finish(outcome), outcome, failed)
-    return failed
+            _report(console, view.finish(outcome), outcome, outcomes)
+    return outcomes
 
 
 def _parallelism(runs: int, threads: int) -> str:
@@ -202,10 +234,10 @@ def _plain(line: str) -> None:
     console.print(line, markup=False, highlight=False)
 
 
-def _report(out: Any, line: str, outcome: Any, failed: list[Any]) -> None:
-    """Print an outcome's line (a failure in red) and its warning; collect the failures."""
+def _report(out: Any, line: str, outcome: Any, outcomes: list[Any]) -> None:
+    """Print an outcome's line (a failure in red) and its warning; collect the outcomes."""
+    outcomes.append(outcome)
     if outcome.status == "FAILED":
-        failed.append(outcome)
         out.print(f"[red]{escape(line)}[/]", highlight=False)
     else:
         out.print(line, markup=False, highlight=False)

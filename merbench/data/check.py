@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from merbench.data.base import Corpus, Skip
+from merbench.data.confound import speaker_label_confound
 from merbench.data.consistency import protocol_problems
 from merbench.errors import UserError
 
@@ -49,6 +50,7 @@ class CheckReport:
     audio_seconds: float = 0.0
     elapsed: float = 0.0
     dev_rule: str = ""
+    confound: str = ""  # how far speaker and label go together (`merbench.data.confound`)
 
     @property
     def ok(self) -> bool:
@@ -161,6 +163,7 @@ def _fill_counts(report: CheckReport, corpus: Corpus) -> None:
     report.excluded = dict(corpus.excluded)
     report.shortfall = list(corpus.shortfall)
     report.notes = list(corpus.notes)
+    report.confound = speaker_label_confound(corpus)
 
 
 def _decode_all(
@@ -224,6 +227,8 @@ def render_check(report: CheckReport, max_items: int = 20) -> str:
         lines += _table(report.counts, report.labels, "split")
     if report.dev_rule:
         lines.append(f"dev rule: {report.dev_rule}")
+    if report.confound:
+        lines.append(report.confound)
     if report.excluded:
         excluded = ", ".join(f"{k} {v}" for k, v in report.excluded.items())
         lines.append(f"excluded by the protocol (not errors): {excluded}")

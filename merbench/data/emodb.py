@@ -18,6 +18,11 @@ from merbench.registry import DATASETS
 NAME_RE = re.compile(r"(\d\d)([ab]\d\d)([WLEAFTN])([a-z])")
 
 
+#: The gender of each of the ten speakers, as the corpus documentation lists them.
+GENDERS = {"03": "M", "08": "F", "09": "F", "10": "M", "11": "M", "12": "M", "13": "F", "14": "F",
+           "15": "M", "16": "F"}  # fmt: skip
+
+
 @DATASETS.register("emodb", config=ActedConfig)
 class EmoDbCorpus(ActedCorpus):
     """EmoDB from its folder (the one holding ``wav/``)."""
@@ -34,4 +39,5 @@ class EmoDbCorpus(ActedCorpus):
         if not match:
             raise BadName("expected speaker, text code, emotion letter, version, e.g. 03a01Fa.wav")
         speaker, sentence, emotion, version = match.groups()
-        return Parsed(path.stem, speaker, emotion, sentence, {"version": version})
+        meta = {"version": version, **({"gender": GENDERS[speaker]} if speaker in GENDERS else {})}
+        return Parsed(path.stem, speaker, emotion, sentence, meta)

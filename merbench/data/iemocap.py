@@ -218,6 +218,7 @@ class IemocapCorpus(CorpusLoader):
                                 "start": rec.start,
                                 "end": rec.end,
                                 "vad": rec.vad,
+                                "gender": speaker_of(rec.utt_id)[-1],
                             },
                         )
                     )

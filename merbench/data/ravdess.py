@@ -40,5 +40,6 @@ class RavdessCorpus(ActedCorpus):
         if modality != "03" or channel != "01":
             kind = "song" if channel == "02" else f"modality {modality}"
             return Parsed(utt_id, actor, emotion, statement, skip=f"not speech audio: {kind}")
-        meta = {"intensity": intensity, "repetition": repetition}
+        gender = "M" if int(actor) % 2 else "F"  # odd actors are male, even female
+        meta = {"intensity": intensity, "repetition": repetition, "gender": gender}
         return Parsed(utt_id, actor, emotion, statement, meta)

@@ -318,7 +318,11 @@ class SynthCorpus(CorpusLoader):
                 text=r["text"],
                 audio=folder / "wav" / r["session"] / f"{r['id']}.wav",
                 label=r["label"],
-                meta={"consistent": r["consistent"], "text_emotion": r["text_emotion"]},
+                meta={
+                    "consistent": r["consistent"],
+                    "text_emotion": r["text_emotion"],
+                    "gender": r["speaker"][-1],
+                },
             )
             for r in records
         ]

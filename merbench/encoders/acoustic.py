@@ -37,7 +37,7 @@ class OpenSmileEncoder(Encoder):
 
     modality = "audio"
     sample_rate = 16000
-    frame_rate = 100.0
+    frame_rate: float | None = 100.0
     bytes_per_unit = 16  # one waveform at a time, a few float32 copies of it
     feature_set = ""
     levels: tuple[str, ...] = ("LowLevelDescriptors",)
@@ -92,6 +92,24 @@ class EGeMAPSEncoder(OpenSmileEncoder):
     name = "egemaps"
     dim = 25
     feature_set = "eGeMAPSv02"
+
+
+@dataclass
+class EGeMAPSFunctionalsConfig:
+    """Options of ``egemaps-functionals``: none; openSMILE's eGeMAPSv02 functionals (88 values
+    per utterance: means, deviations, percentiles, slopes and rates of the LLDs)."""
+
+
+@ENCODERS.register("egemaps-functionals", config=EGeMAPSFunctionalsConfig)
+class EGeMAPSFunctionalsEncoder(OpenSmileEncoder):
+    """``egemaps-functionals``: the 88 eGeMAPSv02 functionals of the whole utterance, ``[1, 88]``
+    (one "frame" per utterance; the classical reference feature set for acted emotion)."""
+
+    name = "egemaps-functionals"
+    dim = 88
+    feature_set = "eGeMAPSv02"
+    levels = ("Functionals",)
+    frame_rate = None  # one vector per utterance
 
 
 @ENCODERS.register("compare", config=ComParEConfig)

@@ -8,8 +8,10 @@ younger than `STALE` seconds and, on the same host, its process exists; a claim 
 gone (killed, crashed, machine rebooted) is taken over at once on the same host, after `STALE`
 seconds elsewhere.
 
-The claims folder is ``claims/`` beside a SQLite store, else ``<cache root>/claims/<hash of URI>``
-(for a tracking server; the cache root must then be shared, as for the feature store).
+Claims belong to one store: the claims folder is ``<store file>.claims/`` beside a SQLite store
+(``mlflow.db.claims/``; two stores in one folder never see each other's claims), else ``<cache
+root>/claims/<hash of URI>`` (for a tracking server; the cache root must then be shared, as for
+the feature store). A claim records when it was taken (``since``), for the dry run.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from merbench.files import disk_write
 from merbench.paths import cache_dir
 
 HEARTBEAT = 10.0
@@ -35,7 +38,8 @@ STALE = 60.0
 def claims_folder(uri: str) -> Path:
     """Where the claims of the runs tracked at `uri` live."""
     if uri.startswith("sqlite:///"):
-        return Path(uri.removeprefix("sqlite:///")).resolve().parent / "claims"
+        store = Path(uri.removeprefix("sqlite:///")).resolve()
+        return store.with_name(f"{store.name}.claims")
     return cache_dir() / "claims" / hashlib.sha256(uri.encode()).hexdigest()[:16]
 
 
@@ -84,6 +88,7 @@ class Claim:
         self.folder = claims_folder(uri)
         self.path = self.folder / f"{run_key}.json"
         self.token = uuid.uuid4().hex
+        self.since = time.time()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -94,10 +99,14 @@ class Claim:
 
     def _write(self) -> None:
         record = {"host": socket.gethostname(), "pid": os.getpid(), "token": self.token,
-                  "heartbeat": time.time()}  # fmt: skip
+                  "heartbeat": time.time(), "since": self.since}  # fmt: skip
         tmp = self.path.with_name(f".{self.path.name}.{self.token}")
-        tmp.write_text(json.dumps(record), "utf-8")
-        os.replace(tmp, self.path)
+        try:
+            with disk_write(self.folder, "a run's claim"):
+                tmp.write_text(json.dumps(record), "utf-8")
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def acquire(self) -> dict[str, Any] | None:
         """Take the claim; returns None on success, else the live holder's record."""
@@ -106,6 +115,7 @@ class Claim:
             current = _read(self.path)
             if is_live(current):
                 return current
+            self.since = time.time()
             self._write()
         self._thread = threading.Thread(target=self._beat, daemon=True)
         self._thread.start()
@@ -117,7 +127,8 @@ class Claim:
                 current = _read(self.path)
                 if not current or current.get("token") != self.token:
                     return  # taken over (we were presumed dead): stop refreshing
-                self._write()
+                with contextlib.suppress(OSError):  # e.g. a full disk: the beat is retried
+                    self._write()
 
     def release(self) -> None:
         self._stop.set()
@@ -140,3 +151,10 @@ def claimed(uri: str, run_key: str) -> Iterator[dict[str, Any] | None]:
     finally:
         if other is None:
             claim.release()
+
+
+def describe_holder(record: dict[str, Any]) -> str:
+    """``host H, pid P, since 2026-01-31 12:00:00 UTC`` for a claim's `record`."""
+    taken = record.get("since", record.get("heartbeat", 0))
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(float(taken)))
+    return f"host {record.get('host', '?')}, pid {record.get('pid', '?')}, since {since}"

@@ -9,6 +9,7 @@ those finished (runs left RUNNING by an interrupted sweep are marked FAILED, so 
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -101,22 +102,47 @@ def dataset_identity(ref: DatasetRef, corpus: Corpus) -> dict[str, Any]:
     return identity if text is None else {**identity, "text": text}
 
 
+#: Most seeds one command plans (each seed multiplies every configuration and split).
+MAX_SEEDS = 1000
+#: Largest seed numpy accepts (`numpy.random.seed` takes 0 .. 2**32 - 1).
+MAX_SEED = 2**32 - 1
+
+
 def parse_seeds(text: str) -> tuple[int, ...]:
-    """``"3"`` -> (0, 1, 2); ``"0,1,2"`` or ``"5,7"`` -> those seeds (non-negative integers)."""
+    """``"3"`` -> (0, 1, 2); ``"0,1,2"`` or ``"5,7"`` -> those seeds.
+
+    A count is 1 .. `MAX_SEEDS`; a list holds at most `MAX_SEEDS` distinct seeds, each in
+    0 .. `MAX_SEED`. A seed listed twice would plan the same runs twice: it is a UserError (one
+    line naming it), as is anything else out of these bounds. Checked before anything is loaded.
+    """
     from merbench.errors import UserError
 
     try:
         if "," in text:
             seeds = tuple(int(s) for s in text.split(",") if s.strip())
-            if not seeds or min(seeds) < 0:
-                raise UserError(f"--seeds {text!r}: seeds are non-negative integers")
-            return seeds
-        count = int(text)
+        else:
+            count = int(text)
     except ValueError:
         raise UserError(f"--seeds {text!r}: expected a count (3) or a list (0,1,2)") from None
-    if count < 1:
-        raise UserError(f"--seeds {text!r}: a count is at least 1 (for seed 0 alone: --seeds 0,)")
-    return tuple(range(count))
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    if "," not in text:
+        if count < 1:
+            raise UserError(
+                f"--seeds {shown!r}: a count is at least 1 (for seed 0 alone: --seeds 0,)"
+            )
+        if count > MAX_SEEDS:
+            raise UserError(f"--seeds {shown!r}: at most {MAX_SEEDS} seeds")
+        return tuple(range(count))
+    if not seeds or min(seeds) < 0:
+        raise UserError(f"--seeds {shown!r}: seeds are non-negative integers")
+    if max(seeds) > MAX_SEED:
+        raise UserError(f"--seeds {shown!r}: seed {max(seeds)} is over {MAX_SEED} (2**32 - 1)")
+    if len(seeds) > MAX_SEEDS:
+        raise UserError(f"--seeds {shown!r}: {len(seeds)} seeds, at most {MAX_SEEDS}")
+    twice = sorted(s for s, n in Counter(seeds).items() if n > 1)
+    if twice:
+        raise UserError(f"--seeds {shown!r}: seed {twice[0]} is listed twice")
+    return seeds
 
 
 def plan(

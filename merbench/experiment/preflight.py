@@ -18,6 +18,7 @@ from typing import Any
 from merbench.data.base import Corpus
 from merbench.data.consistency import protocol_problems
 from merbench.errors import UserError
+from merbench.files import DiskFull, is_disk_full
 from merbench.paths import cache_dir
 
 SCHEMES = ("sqlite", "file", "http", "https", "postgresql", "mysql", "mssql", "databricks")
@@ -69,6 +70,8 @@ def open_tracking(uri: str) -> None:
     except UserError:
         raise
     except Exception as exc:  # the store's own error: bad file, server down, wrong scheme
+        if is_disk_full(exc):
+            raise DiskFull(tracking.store_location(uri), "the tracking store's tables") from None
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"tracking URI {uri}: cannot open the store ({detail[:200]})") from None
 

@@ -4,7 +4,9 @@ A recipe (``registry/baselines/<name>.toml``) names a model plugin and, per role
 in its ``roles`` attribute (adapter, augmentation, fusion, ec, ed, ...), a plugin name and
 overrides; plus ``[model_options]``, ``[train]`` and ``[encoders]``. A grid
 (``registry/grids/<name>.toml``) is a base recipe and rows of dotted overrides
-(``"fusion.name" = "cross"``, ``"encoders.audio.layer" = 6``). `resolve` turns a recipe into the *resolved config*: every plugin
+(``"fusion.name" = "cross"``, ``"encoders.audio.layer" = 6``); a row may start from another
+recipe (``recipe = "linear-egemaps"``), so that a table carries a reference of another model
+family beside the rows of the base. `resolve` turns a recipe into the *resolved config*: every plugin
 name and every hyperparameter after defaults and overrides, the single source of a run's identity.
 """
 
@@ -28,7 +30,7 @@ from merbench.train.config import TrainConfig
 
 VARIANTS = (None, "paper", "code")
 GRID_KEYS = {"description", "base", "columns", "rows", "name", "reference"}
-ROW_KEYS = {"name", "marks", "set"}
+ROW_KEYS = {"name", "marks", "set", "recipe"}
 
 
 @dataclass
@@ -81,9 +83,11 @@ def load_grid(name: str) -> dict[str, Any]:
             raise UserError(f"{where}: a row is a table ([[rows]]), got {row!r}")
         bad = sorted(set(row) - ROW_KEYS)
         if bad:
-            raise UserError(f"{where}: unknown key {bad[0]!r}; valid: marks, name, set")
+            raise UserError(f"{where}: unknown key {bad[0]!r}; valid: marks, name, recipe, set")
         if not isinstance(row.get("name"), str):
             raise UserError(f"{where}: needs a text 'name'")
+        if not isinstance(row.get("recipe", ""), str):
+            raise UserError(f"{where}: 'recipe' must name a recipe")
         if not isinstance(row.get("set", {}), dict):
             raise UserError(f"{where}: 'set' must be a table of dotted overrides")
         marks = row.get("marks", [])
@@ -201,8 +205,8 @@ def configurations(
         spec = load_grid(grid)
         base = load_recipe(spec["base"])
         out = []
-        for row in spec["rows"]:
-            raw = copy.deepcopy(base)
+        for row in spec["rows"]:  # a row starts from its own `recipe` when it names one
+            raw = load_recipe(row["recipe"]) if row.get("recipe") else copy.deepcopy(base)
             notes = apply_overrides(raw, dict(row.get("set", {})))
             origin = copy.deepcopy(raw)
             notes += apply_overrides(raw, overrides)

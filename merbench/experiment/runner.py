@@ -129,6 +129,30 @@ def confusion(predictions: Any, labels: tuple[str, ...]) -> Any:
     return matrix.reindex(index=list(labels), columns=list(labels), fill_value=0)
 
 
+def with_groups(predictions: Any, corpus: Corpus) -> Any:
+    """The predictions with what the report groups them by: ``speaker``, ``gender`` (only when the
+    corpus records it, as the utterance meta ``gender``) and ``seconds`` (the audio duration from
+    its file header; NaN when the file cannot be read that way, e.g. a video)."""
+    utterances = [corpus[i] for i in predictions["id"]]
+    out = predictions.assign(speaker=[u.speaker for u in utterances])
+    if any("gender" in u.meta for u in utterances):
+        out["gender"] = [u.meta.get("gender") for u in utterances]
+    out["seconds"] = [audio_seconds(u.audio) for u in utterances]
+    return out
+
+
+def audio_seconds(path: Any) -> float:
+    """Duration of an audio file in seconds from its header; NaN when there is none."""
+    import soundfile
+
+    if path is None:
+        return float("nan")
+    try:
+        return float(soundfile.info(str(path)).duration)
+    except (OSError, RuntimeError, soundfile.LibsndfileError):
+        return float("nan")
+
+
 def npy_bytes(array: Any) -> bytes:
     """`array` as float16 ``.npy`` bytes (no pickle)."""
     import io
@@ -206,9 +230,13 @@ def train_and_track(task: RunTask) -> Outcome:
             large_model=is_large(task),
         )
         run.log_epoch_curves(result.curves)
+        run.log_curves(result.balance.curves())
         run.set_tag(tracking.TAG + "precision", result.precision)
-        if result.balance.dominant:
-            run.set_tag(tracking.TAG + "balance_warning", result.balance.dominant)
+        dominant = result.balance.dominant or result.balance.late_dominant
+        if dominant:
+            run.set_tag(tracking.TAG + "balance_warning", dominant)
+        if result.balance.falling:
+            run.set_tag(tracking.TAG + "balance_falling", result.balance.falling)
         run.log_metrics(
             {
                 **result.metrics,
@@ -223,7 +251,7 @@ def train_and_track(task: RunTask) -> Outcome:
             {
                 "config.json": task.identity_json().encode("utf-8"),
                 "protocol.json": protocol,
-                "predictions.parquet": result.predictions,
+                "predictions.parquet": with_groups(result.predictions, corpus),
                 "confusion_matrix.csv": confusion(result.predictions, corpus.protocol.labels),
                 "embeddings.npy": npy_bytes(result.embeddings),
                 **({"transcripts.csv": transcripts} if transcripts is not None else {}),

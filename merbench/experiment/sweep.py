@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,8 @@ class SweepPlan:
     """The runs of a sweep and their state in the store before it runs.
 
     `state` maps a run key to ``finished``, ``failed`` (failed or interrupted before: it is run
-    again) or ``todo`` (never run).
+    again), ``running`` (not finished, and a live process holds its claim: `holders` has the
+    claim's record; it is skipped unless the claim ends first) or ``todo`` (never run).
     """
 
     options: SweepOptions
@@ -86,9 +88,11 @@ class SweepPlan:
     unreadable: dict[str, dict[str, str]] = field(default_factory=dict)
     #: the executor, when planning started its workers already (`plan_sweep(start_workers=True)`)
     executor: Any = None
+    #: run key -> record of the live claim held by another process (the ``running`` runs)
+    holders: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def of(self, status: str) -> list[RunTask]:
-        """The tasks whose state is `status` (``finished``, ``failed`` or ``todo``)."""
+        """The tasks whose state is `status` (``finished``, ``failed``, ``running`` or ``todo``)."""
         return [t for t in self.tasks if self.state[t.run_key] == status]
 
     @property
@@ -100,12 +104,13 @@ class SweepPlan:
         """One line: how many runs, of what, where, and how many are finished / to run."""
         n_conf = max(len(self.configurations), 1)
         names = ", ".join(ref.name for ref in self.corpora)
-        failed = len(self.of("failed"))
+        failed, running = len(self.of("failed")), len(self.of("running"))
         return (
             f"{len(self.tasks)} runs ({len(self.configurations)} configuration(s) x "
             f"{len(self.tasks) // n_conf} split-seed units) on {names}, device {self.device}: "
             f"{len(self.of('finished'))} already finished, {len(self.to_run)} to run"
             + (f" ({failed} failed before)" if failed else "")
+            + (f" ({running} running in another process)" if running else "")
         )
 
 
@@ -167,11 +172,32 @@ def plan_sweep(options: SweepOptions, start_workers: bool = False) -> SweepPlan:
         preflight.open_tracking(uri)  # after the cheap checks: a bad option creates no store
         stored = tracking.run_states(uri) if tasks else {}
         state = {t.run_key: _state(stored.get(t.run_key)) for t in tasks}
+        holders = live_holders(uri, [k for k, s in state.items() if s != "finished"])
+        state.update(dict.fromkeys(holders, "running"))
     except BaseException:
         if executor is not None:
             executor.close(kill=True)  # a planning error: no worker is left warming up
         raise
-    return SweepPlan(options, confs, corpora, tasks, state, device, uri, notes, executor=executor)
+    return SweepPlan(
+        options,
+        confs,
+        corpora,
+        tasks,
+        state,
+        device,
+        uri,
+        notes,
+        executor=executor,
+        holders=holders,
+    )
+
+
+def live_holders(uri: str, run_keys: list[str]) -> dict[str, dict[str, Any]]:
+    """run key -> record of its live claim, for those of `run_keys` another process holds."""
+    from merbench.experiment import claims
+
+    found = {key: claims.holder(uri, key) for key in run_keys}
+    return {key: record for key, record in found.items() if record is not None}
 
 
 def _started_executor(options: SweepOptions, confs: list[Configuration], device: str) -> Any:
@@ -304,13 +330,47 @@ def unreadable_notes(sweep: SweepPlan) -> list[str]:
 
 def describe(sweep: SweepPlan) -> list[str]:
     """The plan as lines (for ``--dry-run``): one per task with its state, then the summary."""
+    from merbench.experiment.claims import describe_holder
+
     width = max((len(t.name) for t in sweep.tasks), default=0)
     lines = [
         f"{sweep.state[t.run_key]:<8}  {t.name:<{width}}  {t.dataset.name} {t.split} seed {t.seed}"
         f"  {t.run_key[:12]}"
+        + (f"  ({describe_holder(sweep.holders[t.run_key])})" if t.run_key in sweep.holders else "")
         for t in sweep.tasks
     ]
     return [*lines, sweep.summary()]
+
+
+def held_elsewhere(
+    sweep: SweepPlan,
+    outcomes: list[Outcome],
+    on_wait: Callable[[int, dict[str, Any]], None] | None = None,
+    poll: float = 1.0,
+) -> list[Outcome]:
+    """The SKIPPED `outcomes` (another process held their run key) whose run is not FINISHED in
+    `sweep`'s store once their holders are done: the store lacks them.
+
+    While a live process still holds any of them, this waits for it (``on_wait(count, claim
+    record)`` once, first), so that two sweeps started together both end with every run.
+    """
+    from merbench.experiment import claims
+
+    skipped = [o for o in outcomes if o.status == "SKIPPED"]
+    told = False
+    while skipped:
+        held = {o.task.run_key: claims.holder(sweep.tracking_uri, o.task.run_key) for o in skipped}
+        live = [record for record in held.values() if record is not None]
+        if not live:
+            break
+        if on_wait is not None and not told:
+            on_wait(len(live), live[0])
+            told = True
+        time.sleep(poll)
+    if not skipped:
+        return []
+    states = tracking.run_states(sweep.tracking_uri)
+    return [o for o in skipped if states.get(o.task.run_key) != "FINISHED"]
 
 
 def asr_note(ref: DatasetRef) -> str:

@@ -10,6 +10,7 @@ mlflow is imported inside functions: it takes seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from merbench import __version__, env
+from merbench.files import DiskFull, disk_write, is_disk_full
 from merbench.paths import results_dir
 
 EXPERIMENT = "merbench"
@@ -38,13 +40,18 @@ def setup_env() -> None:
 
 def quiet_mlflow() -> None:
     """After importing mlflow (which sets its loggers to INFO): keep "Creating initial MLflow
-    database tables..." and the like (MLflow's and Alembic's INFO lines) off a command's stderr,
-    unless ``MERBENCH_VERBOSE=1`` (``merbench --verbose``)."""
+    database tables..." and the like (MLflow's and Alembic's INFO lines), and the tracebacks MLflow
+    logs before raising a database error, off a command's stderr, unless ``MERBENCH_VERBOSE=1``
+    (``merbench --verbose``)."""
     import logging
 
     verbose = os.environ.get("MERBENCH_VERBOSE") == "1"
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
+    # its database errors are logged with their traceback, then raised (and reported) anyway
+    logging.getLogger("mlflow.store.db.utils").setLevel(
+        logging.INFO if verbose else logging.CRITICAL
+    )
 
 
 def resolve_uri(uri: str | None = None) -> str:
@@ -81,11 +88,21 @@ def client(uri: str) -> Any:
         return MlflowClient(tracking_uri=uri)
     from filelock import FileLock
 
-    # SQLite: the first use creates or migrates the schema; one process at a time (two at once
-    # crash on "duplicate column" and can leave the store half-migrated)
+    from merbench.experiment import sqlite_store
+
+    # SQLite: the first use creates the store (whole or not at all, `sqlite_store`) or migrates
+    # its schema; one process at a time (two at once crash on "duplicate column")
     with FileLock(uri.removeprefix("sqlite:///") + ".lock"):
-        c = MlflowClient(tracking_uri=uri)
-        c.search_experiments(max_results=1)
+        sqlite_store.ensure_created(uri, EXPERIMENT, artifact_root(uri))
+        try:
+            c = MlflowClient(tracking_uri=uri)
+            c.search_experiments(max_results=1)
+        except Exception as exc:
+            if not sqlite_store.rebuild_if_half_built(uri, exc):
+                raise
+            sqlite_store.ensure_created(uri, EXPERIMENT, artifact_root(uri))
+            c = MlflowClient(tracking_uri=uri)
+            c.search_experiments(max_results=1)
     return c
 
 
@@ -176,29 +193,46 @@ def curve_name(metric: str) -> str:
     return "dev_curve/" + metric[4:] if metric.startswith("dev/") else metric
 
 
+def store_location(uri: str) -> str:
+    """What a message names as the store of `uri`: its database file, else the URI."""
+    return uri.removeprefix("sqlite:///") if uri.startswith("sqlite:///") else uri
+
+
 class TrackedRun:
-    """Context manager around one MLflow run: FINISHED on success, FAILED on any exception."""
+    """Context manager around one MLflow run: FINISHED on success, FAILED on any exception.
+
+    A full disk met while the run is created, logged or ended is `merbench.files.DiskFull`
+    naming the store (or the artifact folder); the run is then never FINISHED.
+    """
 
     def __init__(self, uri: str, name: str, tags: dict[str, str]) -> None:
-        self.uri = uri
-        self.client = client(uri)
-        run = self.client.create_run(
-            experiment_id(uri),
-            run_name=name,
-            tags={**tags, f"{TAG}version": __version__, f"{TAG}git_commit": git_commit()},
-        )
+        self.uri, self.name = uri, name
+        self.what = f"run {name} to the tracking store (not recorded as finished)"
+        with disk_write(store_location(uri), self.what):
+            self.client = client(uri)
+            run = self.client.create_run(
+                experiment_id(uri),
+                run_name=name,
+                tags={**tags, f"{TAG}version": __version__, f"{TAG}git_commit": git_commit()},
+            )
         self.run_id = run.info.run_id
 
     def __enter__(self) -> TrackedRun:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc is not None and isinstance(exc, Exception):
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            tags = {"error": reason[:5000], **getattr(exc, "tags", {})}
-            for key, value in tags.items():
-                self.client.set_tag(self.run_id, f"{TAG}{key}", value)
-        self.client.set_terminated(self.run_id, status="FAILED" if exc_type else "FINISHED")
+        if exc is not None and is_disk_full(exc):
+            with contextlib.suppress(Exception):  # the store may have no room for this either
+                self.client.set_terminated(self.run_id, status="FAILED")
+            where = exc.path if isinstance(exc, DiskFull) else store_location(self.uri)
+            raise DiskFull(where, self.what) from None
+        with disk_write(store_location(self.uri), self.what):
+            if exc is not None and isinstance(exc, Exception):
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                tags = {"error": reason[:5000], **getattr(exc, "tags", {})}
+                for key, value in tags.items():
+                    self.client.set_tag(self.run_id, f"{TAG}{key}", value)
+            self.client.set_terminated(self.run_id, status="FAILED" if exc_type else "FINISHED")
 
     def set_tag(self, key: str, value: str) -> None:
         self.client.set_tag(self.run_id, key, value)
@@ -251,7 +285,8 @@ class TrackedRun:
                     path.write_bytes(content.read_bytes())
                 else:
                     path.write_bytes(content)
-            self.client.log_artifacts(self.run_id, tmp)
+            with disk_write(artifact_folder(self.uri) or self.uri, self.what):
+                self.client.log_artifacts(self.run_id, tmp)
 
 
 def load_runs(

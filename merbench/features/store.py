@@ -6,17 +6,19 @@ Encoder.key()}`` and lives in ``<root>/<key>/``:
 - ``shard-00000.npy`` ...: float16 ``[rows, d]`` arrays, the frames of many utterances one after
   the other, each written when it fills (``shard_mb``), so memory never holds the whole corpus;
 - ``index.json``: ``{utterance id: [shard, offset, length]}`` in corpus order;
-- ``meta.json``: corpus name and fingerprint, encoder key, dim, dtype, count, shards with their
-  SHA-256, creation date.
+- ``meta.json``: corpus name and fingerprint, encoder key, dim, dtype, count, shards and index with
+  their SHA-256, creation date, and its own checksum (`merbench.features.entry`).
 
 An entry is written under ``<root>/.tmp-<key>-*`` and renamed into place when complete, under a file
 lock ``<root>/<key>.lock``: an interrupted extraction leaves no entry, two processes never both
-extract. Shards are memory-mapped on open after their checksums are verified; a corrupted entry is
-reported, removed and extracted again.
+extract. Shards are memory-mapped on open after their checksums are verified; a corrupted entry (a
+file failing its checksum, an index disagreeing with the metadata) is reported, removed and
+extracted again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -40,10 +42,12 @@ from merbench.features.entry import (
     FeatureSet,
     encoder_label,
     entry_key,
+    meta_checksum,
 )
 from merbench.features.inputs import check_output, estimate_length, read_inputs, usable_utterances
 from merbench.features.memory import bounded_heap, release_free_memory
-from merbench.features.writer import ShardWriter
+from merbench.features.writer import ShardWriter, write_synced
+from merbench.files import disk_write
 from merbench.keys import canonical_json
 from merbench.paths import feature_store_dir
 
@@ -185,14 +189,16 @@ class FeatureStore:
         if self.path(key).exists():  # a folder without meta.json is no entry: clear the name
             self._discard(self.path(key))
         tmp = self.root / f".tmp-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir(parents=True)
-        try:
-            with bounded_heap():
-                self._write_entry(tmp, job)
-            os.replace(tmp, self.path(key))
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        what = f"the features of {job.corpus.name} by {job.encoder.name} (nothing of them kept)"
+        with disk_write(self.root, what):
+            tmp.mkdir(parents=True)
+            try:
+                with bounded_heap():
+                    self._write_entry(tmp, job)
+                os.replace(tmp, self.path(key))
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
         self.stats["extracted"] += 1
 
     def _write_entry(self, folder: Path, job: Extraction) -> None:
@@ -251,7 +257,8 @@ class FeatureStore:
             )
         order = {u.id: n for n, u in enumerate(corpus.utterances)}
         index = dict(sorted(writer.index.items(), key=lambda kv: order[kv[0]]))
-        (folder / "index.json").write_text(canonical_json(index), "utf-8")
+        index_bytes = canonical_json(index).encode("utf-8")
+        write_synced(folder / "index.json", index_bytes)
         meta = {
             "format": FORMAT_VERSION,
             "key": job.key,
@@ -266,10 +273,16 @@ class FeatureStore:
             "missing": missing,
             "unreadable": unreadable,
             "shards": writer.shards,
+            "index": {
+                "file": "index.json",
+                "bytes": len(index_bytes),
+                "sha256": hashlib.sha256(index_bytes).hexdigest(),
+            },
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": round(time.time() - started, 3),
         }
-        (folder / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), "utf-8")
+        meta["checksum"] = meta_checksum(meta)
+        write_synced(folder / "meta.json", json.dumps(meta, indent=1, ensure_ascii=False).encode())
 
     # -- listing and removal ----------------------------------------------------------------------
     def entries(self) -> list[EntryInfo]:

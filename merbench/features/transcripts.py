@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -86,14 +84,13 @@ class TranscriptStore:
     def _save(self, path: Path, identity: dict[str, Any], new: dict[str, str]) -> None:
         from filelock import FileLock
 
+        from merbench.files import write_atomic
+
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path) + ".lock"):
             merged = {**self._read(path), **new}
-            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"model": identity, "transcripts": merged}, fh, ensure_ascii=False)
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; the cache is shared like features
-            os.replace(tmp, path)
+            text = json.dumps({"model": identity, "transcripts": merged}, ensure_ascii=False)
+            write_atomic(path, text, "ASR transcripts (the cache keeps its previous content)")
 
     def transcripts(
         self,

@@ -66,6 +66,14 @@ class ShardWriter:
         self._buffer, self._rows = [], 0
 
 
+def write_synced(path: Path, data: bytes) -> None:
+    """Write `data` to `path` and flush it to the disk."""
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
 class _HashingWriter:
     def __init__(self, f: Any, h: Any) -> None:
         self.f, self.h = f, h

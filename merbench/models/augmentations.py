@@ -9,13 +9,14 @@ docs/design.md ("Augmentation objectives") says what the ``paper`` and ``code`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from merbench.bounds import Range
 from merbench.models.base import Augmentation, Batch, masked_mean
 from merbench.models.losses import (
     cross_negatives_loss,
@@ -28,6 +29,9 @@ from merbench.models.losses import (
     pseudo_kl_code,
 )
 from merbench.registry import AUGMENTATIONS
+
+#: Default lower bound of the learned contrastive temperature (see `_Temperature`).
+TAU_MIN = 0.1
 
 
 @dataclass
@@ -90,14 +94,24 @@ def projection(d: int, proj_dim: int) -> nn.Sequential:
 
 
 class _Temperature(nn.Module):
-    """tau = sigmoid(p), p a learned scalar (paper/code: p initialised to 1.0, tau0 ~ 0.731)."""
+    """tau = max(sigmoid(p), tau_min), p a learned scalar (paper/code: p initialised to 1.0,
+    tau0 ~ 0.731; tau_min 0 is the literal form).
 
-    def __init__(self, init: float) -> None:
+    Eq. 14/15 leave the positive out of the denominator, so with cosine similarities in [-1, 1]
+    each is bounded below only by -2/tau + log(M-1): the loss pays the model to shrink tau, and
+    with tau free L_c has no lower bound (an isolated 3,000-step PCMI run: tau 0.73 -> 0.015,
+    L_c -258). With tau >= tau_min, L_c >= 2 (-2/tau_min + log(M-1)); below tau_min, p gets no
+    gradient from the loss.
+    """
+
+    def __init__(self, init: float, tau_min: float = 0.0) -> None:
         super().__init__()
         self.p = nn.Parameter(torch.tensor(float(init)))
+        self.tau_min = tau_min
 
     def forward(self) -> Tensor:
-        return torch.sigmoid(self.p)
+        tau = torch.sigmoid(self.p)
+        return tau.clamp_min(self.tau_min) if self.tau_min > 0 else tau
 
 
 def paper_contrastive(
@@ -118,7 +132,8 @@ class PCMIConfig:
     `kld_weight` weight of L_KLD (paper 1); `beta` weight of L_c (eq. 21, paper 0.2); `blocks`
     residual AE blocks (paper 5) of widths `hidden` (paper 256, 128, 64); `proj_dim` output width
     of g (0 = d; the paper's 1024 at paper scale, where d = 1024; the code variant needs it equal
-    to d); `tau_init` initial p of tau = sigmoid(p) (paper 1.0); `detach_mse_target` stops the
+    to d); `tau_init` initial p of tau = sigmoid(p) (paper 1.0); `tau_min` the lower bound of tau
+    (0: the paper's unbounded form; see `_Temperature`); `detach_mse_target` stops the
     L_MSE gradient into the adapter outputs, so that the reconstruction constrains only the AE
     (False, the default, is eq. 10 as written: the gradient reaches both sides).
 
@@ -143,6 +158,7 @@ class PCMIConfig:
     hidden: tuple[int, ...] = (256, 128, 64)
     proj_dim: int = 0
     tau_init: float = 1.0
+    tau_min: float = field(default=TAU_MIN, metadata={"range": Range(ge=0, lt=1)})
     detach_mse_target: bool = False
     mse_reduction: Literal["mean", "sum"] = "mean"
 
@@ -194,7 +210,7 @@ class PCMI(Augmentation):
         self.ae_text = ResidualAutoencoder(d, config.blocks, hidden)  # type: ignore[arg-type]
         self.g_audio = projection(d, proj_dim)
         self.g_text = projection(d, proj_dim)
-        self.tau = _Temperature(config.tau_init)
+        self.tau = _Temperature(config.tau_init, config.tau_min)
         self.clf_text = nn.Linear(d, num_classes)
         self.clf_audio = nn.Linear(d, num_classes) if self.paper else None
 
@@ -258,7 +274,8 @@ class PCMI(Augmentation):
 
 @dataclass
 class CMIEConfig:
-    """Config of ``cmie``: `beta` weight of L_c; `proj_dim` of g (0 = d); `tau_init` as pcmi.
+    """Config of ``cmie``: `beta` weight of L_c; `proj_dim` of g (0 = d); `tau_init`, `tau_min`
+    as pcmi.
 
     Views (made on the cached input features, before the adapter): a random contiguous crop
     keeping a fraction in ``[crop_min, 1]`` of each utterance's real frames, then each remaining
@@ -269,6 +286,7 @@ class CMIEConfig:
     beta: float = 0.2
     proj_dim: int = 0
     tau_init: float = 1.0
+    tau_min: float = field(default=TAU_MIN, metadata={"range": Range(ge=0, lt=1)})
     crop_min: float = 0.8
     mask_prob: float = 0.15
     noise_std: float = 0.1
@@ -318,7 +336,7 @@ class CMIE(Augmentation):
         proj_dim = config.proj_dim or d
         self.g_audio = projection(d, proj_dim)
         self.g_text = projection(d, proj_dim)
-        self.tau = _Temperature(config.tau_init)
+        self.tau = _Temperature(config.tau_init, config.tau_min)
 
     def input_views(self, batch: Batch) -> list[Batch]:
         c = self.config

@@ -63,6 +63,14 @@ def masked_mean(x: Tensor, mask: Tensor) -> Tensor:
     return (x * weights).sum(1) / weights.sum(1).clamp_min(1.0)
 
 
+def mean_std(x: Tensor, mask: Tensor) -> Tensor:
+    """Mean and standard deviation (population) over the real frames of `x` ``[M, T, d]`` ->
+    ``[M, 2d]`` (mean first)."""
+    mean = masked_mean(x, mask)
+    var = masked_mean((x - mean.unsqueeze(1)).pow(2), mask)
+    return torch.cat([mean, var.clamp_min(1e-12).sqrt()], -1)
+
+
 class Adapter(nn.Module):
     """Trainable part of the bimodal encoder: ``forward(x [M,T,d_in], mask) -> [M,T',d]``.
 

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from merbench.errors import UserError
 from merbench.models.attention import attend, encode
-from merbench.models.base import FusionEncoder, masked_mean
+from merbench.models.base import FusionEncoder, masked_mean, mean_std
 from merbench.registry import FUSIONS
 
 
@@ -39,11 +39,15 @@ Modality = Literal["audio", "text"]
 
 @dataclass
 class PoolFusionConfig:
-    """Config of the pooling fusion ``concat``: which modalities it pools (in this order) and the
-    MLP dropout. ``audio`` and ``text`` are the same fusion with one modality."""
+    """Config of the pooling fusion ``concat``: which modalities it pools (in this order), the
+    MLP dropout, and `pooling`: ``mean`` (masked mean of the frames) or ``mean_std`` (masked mean
+    and standard deviation, concatenated: how much a descriptor varies over the utterance, which
+    a mean of per-frame projections cannot express). ``audio`` and ``text`` are the same fusion
+    with one modality."""
 
     modalities: tuple[Modality, ...] = ("audio", "text")
     dropout: float = 0.1
+    pooling: Literal["mean", "mean_std"] = "mean"
 
 
 @dataclass
@@ -64,7 +68,8 @@ class TextPoolConfig(PoolFusionConfig):
 @FUSIONS.register("audio", config=AudioPoolConfig)
 @FUSIONS.register("text", config=TextPoolConfig)
 class PoolFusion(FusionEncoder):
-    """Early fusion: ``MLP([masked_mean(m) for m in modalities])``, Linear(k d, d) ReLU dropout.
+    """Early fusion: ``MLP([pool(m) for m in modalities])``, Linear(k p d, d) ReLU dropout, with
+    pool the masked mean (p = 1) or the masked mean and std (p = 2).
 
     ``forward(...) -> [M, d]``; `out_dim` = d. Modalities not listed are ignored.
     """
@@ -75,11 +80,13 @@ class PoolFusion(FusionEncoder):
             raise UserError(f"fusion modalities {config.modalities!r}: audio and/or text, once")
         self.modalities = tuple(config.modalities)
         self.out_dim = d
-        self.mlp = _mlp(len(self.modalities) * d, d, config.dropout)
+        self.pool = mean_std if config.pooling == "mean_std" else masked_mean
+        width = 2 * d if config.pooling == "mean_std" else d
+        self.mlp = _mlp(len(self.modalities) * width, d, config.dropout)
 
     def forward(self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
         streams = {"audio": (audio, audio_mask), "text": (text, text_mask)}
-        pooled = [masked_mean(*streams[m]) for m in self.modalities]
+        pooled = [self.pool(*streams[m]) for m in self.modalities]
         return self.mlp(torch.cat(pooled, -1) if len(pooled) > 1 else pooled[0])
 
 

@@ -194,7 +194,7 @@ HEADS = Registry("heads", base="merbench.models.base:Head", builtins=("merbench.
 MODELS = Registry(
     "models",
     base="merbench.models.base:MERModel",
-    builtins=("merbench.models.composed", "merbench.models.baselines"),
+    builtins=("merbench.models.composed", "merbench.models.baselines", "merbench.models.linear"),
 )
 METRICS = Registry("metrics", builtins=("merbench.data.metrics",))
 STAT_TESTS = Registry("stat_tests", builtins=("merbench.report.stats",))

@@ -2,9 +2,9 @@
 pdflatex is present), what a researcher attaches as supplementary material.
 
 The page holds the paper-style table with its caption, the comparisons behind its marks (p values,
-effect sizes, minimum detectable differences), the figures (forest plot, confusion matrices, t-SNE,
-critical-difference diagram, per-epoch loss and dev curves), the loss-balance log when the runs
-logged one, and the environment (merbench version, git commit and device of the runs; Python,
+effect sizes, minimum detectable differences), the recall per class, the figures (forest plot,
+confusion matrices, t-SNE, critical-difference diagram, per-epoch loss and dev curves), the
+loss-balance log when the runs logged one, and the environment (merbench version, git commit and device of the runs; Python,
 platform and package versions of the machine that wrote the report). Images are embedded as
 base64 PNG, so the HTML file is the whole report; the PNG files are also kept in ``figures/``.
 """
@@ -26,9 +26,12 @@ import numpy as np
 import pandas as pd
 
 from merbench.errors import UserError
+from merbench.files import disk_write, write_atomic
 from merbench.report.aggregate import finished_runs
 from merbench.report.cells import _plain_cell
 from merbench.report.details import details_frame, details_text
+from merbench.report.groups import GroupTable, group_tables, wide_frame
+from merbench.report.render_groups import group_latex
 from merbench.report.render_latex import latex_escape, to_latex
 from merbench.report.view import TableView, build_view
 
@@ -190,7 +193,25 @@ def write_report(
     alpha: float = 0.05,
 ) -> Report:
     """Write ``out_dir/<grid>.html`` (and ``<grid>.pdf`` with pdflatex) for the finished `runs`
-    of `grid`; see the module docstring for the content."""
+    of `grid`; see the module docstring for the content. A full disk is `DiskFull` naming
+    `out_dir` (or the file being written); the page and the PDF are each whole or absent."""
+    with disk_write(out_dir, "the report"):
+        return _write_report(runs, grid=grid, out_dir=out_dir, predictions=predictions,
+                             embeddings=embeddings, history=history, tags=tags,
+                             alpha=alpha)  # fmt: skip
+
+
+def _write_report(
+    runs: pd.DataFrame,
+    *,
+    grid: dict[str, Any],
+    out_dir: Path,
+    predictions: Callable[[str], pd.DataFrame] | None,
+    embeddings: Callable[[str], tuple[np.ndarray, Sequence[str]]] | None,
+    history: History | None,
+    tags: pd.DataFrame | None,
+    alpha: float,
+) -> Report:
     from merbench.report.balance import balance_frame
     from merbench.report.cd import cd_summary, plot_cd_files
     from merbench.report.plots import plot_files
@@ -226,6 +247,10 @@ def write_report(
     if cd_text:
         parts += ["<h2>Critical-difference diagram (average ranks)</h2>",
                   f"<pre>{html.escape(cd_text)}</pre>"]  # fmt: skip
+    classes = _class_tables(runs, predictions, notes)
+    for table in classes:
+        parts += [f"<h2>Recall per class: {html.escape(table.dataset)}</h2>",
+                  frame_html(wide_frame(table)), f"<p>{html.escape(table.caption)}</p>"]  # fmt: skip
     parts.append("<h2>Figures</h2>")
     parts += [image_html(p, _figure_caption(p)) for p in figures]
     if not balance.empty:
@@ -239,9 +264,24 @@ def write_report(
             f"<body>{''.join(parts)}</body></html>\n")  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     page_path = out_dir / f"{name}.html"
-    page_path.write_text(page, encoding="utf-8")
-    pdf = _write_pdf(view, figures, balance, env, out_dir / f"{name}.pdf", notes)
+    write_atomic(page_path, page, "the report's page")
+    tex = [group_latex(t) for t in classes]
+    pdf = _write_pdf(view, figures, balance, env, out_dir / f"{name}.pdf", notes, tex)
     return Report(page_path, pdf, figures, notes)
+
+
+def _class_tables(
+    runs: pd.DataFrame, predictions: Callable[[str], pd.DataFrame] | None, notes: list[str]
+) -> list[GroupTable]:
+    """The recall-per-class tables of `runs` (`merbench.report.groups`); none, with a note, when
+    the predictions cannot give them."""
+    if predictions is None:
+        return []
+    try:
+        return group_tables(runs, "class", predictions)
+    except UserError as exc:
+        notes.append(f"recall per class not shown: {exc}")
+        return []
 
 
 def _figure_caption(path: Path) -> str:
@@ -255,14 +295,15 @@ def _figure_caption(path: Path) -> str:
 
 
 def _write_pdf(view: TableView, figures: list[Path], balance: pd.DataFrame,
-               env: list[tuple[str, str]], out: Path, notes: list[str]) -> Path | None:  # fmt: skip
+               env: list[tuple[str, str]], out: Path, notes: list[str],
+               tables: Sequence[str] = ()) -> Path | None:  # fmt: skip
     """The same content as LaTeX compiled with pdflatex; None (with a note) without it."""
     from merbench.report.latex import LatexError, compile_pdf, document
 
     if shutil.which("pdflatex") is None:
         notes.append("PDF not written: pdflatex not found")
         return None
-    body = [to_latex(view), details_text(view, "latex") or ""]
+    body = [to_latex(view), details_text(view, "latex") or "", *tables]
     for path in figures:
         body.append("\\begin{center}\\includegraphics[width=\\linewidth,height=0.4\\textheight,"
                     f"keepaspectratio]{{{path.resolve()}}}\\\\\n\\small "

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from merbench.errors import UserError
+from merbench.files import write_atomic
 
 PACKAGES = ("booktabs", "amssymb", "graphicx")
 DEBIAN_PACKAGES = "texlive-latex-base texlive-latex-recommended poppler-utils"
@@ -75,7 +76,7 @@ def compile_pdf(tex: str, out: Path) -> Path:
             shown = "; ".join(problems[:5]) or f"pdflatex exit status {done.returncode}"
             raise LatexError(f"LaTeX does not compile cleanly: {shown}")
         out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source.with_suffix(".pdf"), out)
+        write_atomic(out, source.with_suffix(".pdf").read_bytes(), "the PDF")
     return out
 
 

@@ -3,7 +3,7 @@
 Runs ``mlflow server`` (the UI + REST API) as a child process with one worker and the job
 execution queue disabled (``MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false``: no huey consumer), on the
 tracking store (default ``sqlite:///results/mlflow.db``) with artifacts in ``results/artifacts``.
-Ctrl-C (or `UiServer.stop`) terminates the child's process group and waits for it.
+Ctrl-C, SIGTERM, SIGHUP (or `UiServer.stop`) terminate the child's process group and wait for it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from merbench.env import QUIET
 from merbench.errors import UserError
-from merbench.experiment import tracking
+from merbench.experiment import preflight, tracking
 from merbench.paths import results_dir
 
 HOST = "127.0.0.1"
@@ -104,6 +104,8 @@ def start_ui(
     artifacts = artifacts or default_artifacts
     if store.startswith("sqlite:///"):
         Path(store.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        # a new store is built whole here (`merbench.experiment.sqlite_store`), not by the server
+        preflight.open_tracking(store)
     artifacts.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **QUIET, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     command = server_command(store, artifacts, port, host)
@@ -114,25 +116,42 @@ def start_ui(
     return UiServer(process, f"http://{host}:{port}", command)
 
 
+class Stopped(Exception):
+    """A stop signal (SIGTERM, SIGHUP) arrived while serving."""
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise Stopped(signal.Signals(signum).name)
+
+
 def serve(
     store: str | None = None,
     port: int = 5000,
     host: str = HOST,
     on_ready: Callable[[str], None] | None = None,
 ) -> int:
-    """Run the UI until Ctrl-C, then stop it cleanly (what ``merbench ui`` calls).
+    """Run the UI until Ctrl-C, SIGTERM or SIGHUP, then stop it cleanly (what ``merbench ui``
+    calls): the server's whole process group (``mlflow server`` and its uvicorn worker) ends
+    with it.
 
     `port` 0 picks a free port; `on_ready(url)` is called once the server answers (e.g. to print
     the address). Returns the child's exit status.
     """
-    server = start_ui(store, port=port or free_port(host), host=host)
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        if on_ready is not None:
-            server.wait_ready()
-            on_ready(server.url)
-        return server.process.wait()
-    except KeyboardInterrupt:
-        return server.stop()
+        server = start_ui(store, port=port or free_port(host), host=host)
+        try:
+            if on_ready is not None:
+                server.wait_ready()
+                on_ready(server.url)
+            return server.process.wait()
+        except (KeyboardInterrupt, Stopped):
+            for sig in previous:  # a second signal must not cut the stop short
+                signal.signal(sig, signal.SIG_IGN)
+            return server.stop()
+        finally:
+            if server.process.poll() is None:
+                server.stop()
     finally:
-        if server.process.poll() is None:
-            server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

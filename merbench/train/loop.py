@@ -20,13 +20,18 @@ import torch
 from merbench.data.base import Corpus, Split
 from merbench.data.metrics import compute_metrics
 from merbench.data.slices import slice_scores
+from merbench.errors import UserError
 from merbench.models.base import MERModel
+from merbench.models.linear import FittedModel
 from merbench.train.balance import BalanceLog, BalanceMeter
 from merbench.train.batches import BatchMaker, Features
 from merbench.train.config import TrainConfig
+from merbench.train.fitted import fit_model
 from merbench.train.guards import check_finite, check_trained
 from merbench.train.optim import make_optimiser
 from merbench.train.precision import Precision
+from merbench.train.selection import Selection, lr_factor
+from merbench.train.speakers import SpeakerNormalised
 
 
 @dataclass
@@ -131,15 +136,18 @@ def train_one(
     device: str = "cpu",
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     balance_steps: int = 10,
+    balance_every: int = 50,
     batch_maker: type[BatchMaker] = BatchMaker,
     large_model: bool = False,
 ) -> RunResult:
     """Train ``make_model(audio_dim, text_dim, num_classes)`` on `split` and return its results.
 
-    Early stopping: after each epoch the dev split is scored; the weights with the best
-    `select_metric` are kept, and training stops after `patience` epochs without improvement.
-    The loss balance is measured on the first `balance_steps` steps (0: not measured); it does
-    not change training. `batch_maker` builds the batches (default: padded cached features;
+    Early stopping: after each epoch the dev split is scored; the weights with the best smoothed
+    `select_metric` are kept and training stops as `merbench.train.selection` says. A model
+    fitted by a solver (`merbench.models.linear.FittedModel`) is fitted instead
+    (`merbench.train.fitted`). The loss balance is measured on the first `balance_steps` steps
+    (0: not measured) and then on one step in every `balance_every` (0: never); it does not
+    change training. `batch_maker` builds the batches (default: padded cached features;
     `merbench.train.raw.RawBatchMaker`: raw inputs of fine-tuned backbones). A non-finite loss
     term, a run without any optimiser step, or a run whose selected weights are the untrained
     ones raises `merbench.train.guards.RunFailed` (see there). `large_model`: whether the model
@@ -152,52 +160,30 @@ def train_one(
     protocol = corpus.protocol
     metrics = tuple(protocol.headline_metrics)
     select = config.select_metric or metrics[0]
+    if config.speaker_norm:
+        if batch_maker is not BatchMaker:
+            raise UserError("train.speaker_norm standardises cached features: not with --finetune")
+        audio = SpeakerNormalised(audio, corpus, split)
     maker = batch_maker(
         corpus, audio, text, config.max_frames, config.max_tokens, config.length_buckets
     )
     model = make_model(audio.dim, text.dim, len(protocol.labels)).to(device)
-    optimiser = make_optimiser(model, config)
-    rng = np.random.default_rng(seed)
-    meter = BalanceMeter(model, balance_steps)
-
-    best_score, best_epoch, best_state = -np.inf, -1, copy.deepcopy(model.state_dict())
-    curves: list[dict[str, float]] = []
-    total_steps = 0
-    for epoch in range(config.max_epochs):
-        model.train()
-        sums: dict[str, float] = {}
-        steps = 0
-        for batch in maker.batches(split.train, config.batch_size, rng):
-            if len(batch) < 2:  # contrastive and pair terms need two samples
-                continue
-            with precision.autocast():
-                losses = model.losses(batch.to(device))
-            check_finite(losses, epoch=epoch, step=total_steps)
-            meter.measure(losses)
-            optimiser.zero_grad(set_to_none=True)
-            precision.step(losses["total"], optimiser, model.parameters(), config.grad_clip)
-            for name, value in losses.items():
-                sums[name] = sums.get(name, 0.0) + float(value.detach())
-            steps += 1
-            total_steps += 1
-        dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device, precision)
-        dev_scores = score(maker, split.dev, dev_probs, metrics)
-        row = {"epoch": float(epoch)}
-        row.update({f"train/{k}": v / max(steps, 1) for k, v in sums.items()})
-        row.update({f"dev/{k}": v for k, v in dev_scores.items()})
-        curves.append(row)
-        if on_epoch is not None:
-            on_epoch(row)
-        if dev_scores[select] > best_score:
-            best_score, best_epoch = dev_scores[select], epoch
-            best_state = copy.deepcopy(model.state_dict())
-        elif epoch - best_epoch >= config.patience:
-            break
-
-    check_trained(
-        total_steps, best_epoch, batch_size=config.batch_size, train_size=len(split.train)
-    )
-    model.load_state_dict(best_state)
+    meter = BalanceMeter(model, balance_steps, every=balance_every)
+    if isinstance(model, FittedModel):
+        curves, best_epoch = fit_model(
+            model,
+            maker,
+            split.train,
+            split.dev,
+            config.batch_size,
+            device,
+            lambda probs: score(maker, split.dev, probs, metrics),
+            select,
+        )
+    else:
+        curves, best_epoch = descend(
+            model, maker, split, config, seed, device, precision, meter, metrics, select, on_epoch
+        )
     dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device, precision)
     test_probs, test_embeds = predict(
         model, maker, split.test, config.batch_size, device, precision
@@ -219,3 +205,65 @@ def train_one(
         balance=meter.log(),
         precision=precision.name,
     )
+
+
+def descend(
+    model: MERModel,
+    maker: BatchMaker,
+    split: Split,
+    config: TrainConfig,
+    seed: int,
+    device: str,
+    precision: Precision,
+    meter: BalanceMeter,
+    metrics: tuple[str, ...],
+    select: str,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> tuple[list[dict[str, float]], int]:
+    """Gradient training of `model` on ``split.train`` with model selection on ``split.dev``
+    (`merbench.train.selection`); loads the selected weights and returns ``(curves, best
+    epoch)``. Raises `RunFailed` on a non-finite loss or a run that never trained."""
+    optimiser = make_optimiser(model, config)
+    steps_per_epoch = max(1, -(-len(split.train) // config.batch_size))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: lr_factor(step, config, steps_per_epoch)
+    )
+    rng = np.random.default_rng(seed)
+    selection = Selection(config, copy.deepcopy(model.state_dict()))
+    curves: list[dict[str, float]] = []
+    total_steps = 0
+    for epoch in range(config.max_epochs):
+        model.train()
+        sums: dict[str, float] = {}
+        steps = 0
+        for batch in maker.batches(split.train, config.batch_size, rng):
+            if len(batch) < 2:  # contrastive and pair terms need two samples
+                continue
+            with precision.autocast():
+                losses = model.losses(batch.to(device))
+            check_finite(losses, epoch=epoch, step=total_steps)
+            meter.measure(losses)
+            optimiser.zero_grad(set_to_none=True)
+            precision.step(losses["total"], optimiser, model.parameters(), config.grad_clip)
+            schedule.step()
+            for name, value in losses.items():
+                sums[name] = sums.get(name, 0.0) + float(value.detach())
+            steps += 1
+            total_steps += 1
+        dev_probs, _ = predict(model, maker, split.dev, config.batch_size, device, precision)
+        dev_scores = score(maker, split.dev, dev_probs, metrics)
+        row = {"epoch": float(epoch)}
+        row.update({f"train/{k}": v / max(steps, 1) for k, v in sums.items()})
+        row.update({f"dev/{k}": v for k, v in dev_scores.items()})
+        curves.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+        selection.add(epoch, dev_scores[select], model.state_dict())
+        if selection.stop():
+            break
+    selection.finish()
+    check_trained(
+        total_steps, selection.best_epoch, batch_size=config.batch_size, train_size=len(split.train)
+    )
+    model.load_state_dict(selection.best_state)
+    return curves, selection.best_epoch

@@ -85,7 +85,18 @@ def test_two_processes_extracting_one_entry_encode_it_once(tmp_path: Path) -> No
     assert len(FeatureStore(store_dir).entries()) == 1
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "index"])
+def rewrite_index(folder: Path, edit) -> None:
+    import json
+
+    path = folder / "index.json"
+    path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+
+
+DAMAGES = ["flip", "truncate", "index", "index-all-first", "index-one-dropped", "meta-count",
+           "meta-format-1"]  # fmt: skip
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_corrupted_entry_is_detected_reported_and_re_extracted(
     tmp_path: Path, corpus: Corpus, caplog, damage: str
 ) -> None:
@@ -105,8 +116,22 @@ def test_corrupted_entry_is_detected_reported_and_re_extracted(
         shards[1].write_bytes(bytes(data))  # same size: only the checksum can tell
     elif damage == "truncate":
         shards[-1].write_bytes(shards[-1].read_bytes()[:-10])
-    else:
+    elif damage == "index":
         (folder / "index.json").write_text("{not json")
+    elif damage == "index-all-first":  # valid JSON, every id on the first utterance's rows
+        rewrite_index(folder, lambda index: dict.fromkeys(index, next(iter(index.values()))))
+    elif damage == "index-one-dropped":  # valid JSON, one training utterance gone
+        rewrite_index(folder, lambda index: dict(list(index.items())[1:]))
+    else:
+        import json
+
+        meta = json.loads((folder / "meta.json").read_text())
+        if damage == "meta-count":  # the metadata edited to agree with a shorter index
+            meta["count"] -= 1
+        else:  # an entry written before the index was checksummed
+            meta["format"] = 1
+            del meta["index"], meta["checksum"]
+        (folder / "meta.json").write_text(json.dumps(meta))
 
     encoder = build_encoder("egemaps")
     with caplog.at_level(logging.WARNING, logger="merbench.features"):
@@ -165,3 +190,20 @@ def test_utterances_without_audio_are_recorded_as_missing(tmp_path: Path, corpus
     corpus.__post_init__()
     feats = FeatureStore(tmp_path / "store").get(corpus, build_encoder("egemaps"))
     assert len(feats) == 5 and "u001" not in feats and feats.meta["missing"] == ["u001"]
+
+
+def test_index_must_tile_each_shard_and_match_the_count() -> None:
+    from merbench.features.entry import CorruptEntry, check_index
+
+    meta = {"count": 3, "shards": [{"rows": 5}, {"rows": 2}]}
+    good = {"a": [0, 0, 2], "b": [0, 2, 3], "c": [1, 0, 2]}
+    assert check_index(good, meta) == {"a": (0, 0, 2), "b": (0, 2, 3), "c": (1, 0, 2)}
+    bad = {
+        "overlap": ({**good, "b": [0, 0, 2]}, "overlap or leave a gap"),
+        "short": ({**good, "b": [0, 2, 2]}, "covers 4 of the 5 rows of shard 0"),
+        "no-shard": ({**good, "c": [2, 0, 2]}, "c points at [2, 0, 2]"),
+        "count": ({"a": [0, 0, 5], "c": [1, 0, 2]}, "lists 2 ids, meta.json counts 3"),
+    }
+    for index, message in bad.values():
+        with pytest.raises(CorruptEntry, match=message.replace("[", r"\[")):
+            check_index(index, meta)

@@ -128,3 +128,25 @@ def test_table4_grid_has_exactly_the_six_rows_of_the_paper():
     assert settings == TABLE4
     assert len(set(settings.values())) == 6
     assert base["augmentation"]["name"] == "pcmi" and base["model_options"]["ed"] is True
+
+
+def test_reference_grid_rows_start_from_their_own_recipes():
+    from merbench.experiment.recipes import configurations
+
+    rows = {c.name: c.config for c in configurations(grid="emodb-reference")}
+    assert rows["linear-egemaps (reference)"].model.name == "linear"
+    assert rows["linear-egemaps (reference)"].components == {}
+    assert rows["linear-egemaps + speaker norm"].train.speaker_norm is True
+    assert rows["audio-only (eGeMAPS LLDs)"].model.name == "composed"
+    assert rows["audio-only (eGeMAPS LLDs)"].components["fusion"].to_dict()["pooling"] == "mean_std"
+    assert rows["audio-whisper"].components["fusion"].to_dict()["pooling"] == "mean_std"
+
+
+def test_mean_std_pooling_fusion_by_hand():
+    import torch
+
+    fusion = registry("fusions").build("audio", 2, pooling="mean_std")
+    assert fusion.mlp[0].in_features == 4  # mean and std of d = 2
+    audio = torch.tensor([[[1.0, 0.0], [3.0, 2.0], [7.0, 7.0]]])
+    mask = torch.tensor([[True, True, False]])
+    assert fusion.pool(audio, mask)[0].tolist() == pytest.approx([2.0, 1.0, 1.0, 1.0], abs=1e-5)

@@ -84,5 +84,6 @@ def test_model_loss_decreases_and_fits(case):
 
 
 def test_every_registered_model_is_covered():
-    assert set(MODELS.names()) == {"composed", "late", "fdrl", "misa"}
-    assert {case[0] for case in CASES.values()} == set(MODELS.names())
+    # `linear` is fitted by a solver, not by gradient steps: tests/test_train_fitted.py
+    assert set(MODELS.names()) == {"composed", "late", "fdrl", "misa", "linear"}
+    assert {case[0] for case in CASES.values()} == set(MODELS.names()) - {"linear"}

@@ -5,6 +5,7 @@ diagram, per-epoch curves) as a non-empty embedded PNG; the PDF has the same con
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -105,3 +106,23 @@ def test_report_page_has_the_table_and_every_figure(tmp_path: Path) -> None:
     if shutil.which("pdflatex"):
         assert report.pdf is not None and report.pdf.read_bytes().startswith(b"%PDF")
     assert report.notes == []
+
+
+def test_report_page_has_the_recall_per_class(tmp_path: Path) -> None:
+    report = write_report(runs(), grid=GRID, out_dir=tmp_path, predictions=predictions,
+                          embeddings=None, history=None)  # fmt: skip
+    page = Page()
+    page.feed(report.html.read_text())
+    assert "Recall per class: synth" in page.headings
+    assert page.headings.index("Recall per class: synth") < page.headings.index("Figures")
+    # row A's recall of "hap", recomputed from its five runs (one per fold)
+    recall = []
+    for k in range(5):
+        frame = predictions(f"synth-A-{k + 1}-0")
+        hap = frame[frame["label"] == "hap"]
+        recall.append(float((hap["prediction"] == "hap").mean()))
+    cell = f"{100 * np.mean(recall):.1f} ± {100 * np.std(recall, ddof=1):.1f}"
+    text = report.html.read_text()
+    section = text.split("Recall per class: synth", 1)[1].split("<h2>", 1)[0]
+    # six "hap" utterances per fold: n = 30
+    assert re.search(rf"<td>hap</td>\s*<td>30</td>\s*<td>{re.escape(cell)}</td>", section)

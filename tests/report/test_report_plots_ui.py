@@ -85,7 +85,12 @@ sys.exit(ui.serve(sys.argv[1], port=0, on_ready=lambda url: print("URL", url, fl
 
 
 @pytest.mark.slow
-def test_ui_serves_on_localhost_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name
+)
+def test_ui_serves_on_localhost_and_stops_its_process_group_on_a_signal(
+    stop: signal.Signals, tmp_path: Path
+) -> None:
     # mlflow.set_tracking_uri (run by earlier tests in this process) exports MLFLOW_TRACKING_URI:
     # without it, the default artifact folder is ./results/artifacts of the child's folder
     env = {
@@ -105,7 +110,7 @@ def test_ui_serves_on_localhost_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url + "/", timeout=10) as resp:
             assert resp.status == 200
-        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        proc.send_signal(stop)  # Ctrl-C, `timeout` / a service manager, a closed terminal
         assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:
