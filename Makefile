@@ -29,13 +29,18 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 demo: $(VENV)/.installed
 	$(BIN)/merbench run
 
+# Test files are spread over TEST_WORKERS processes (pytest-xdist; each file stays in one worker,
+# so a module's shared fixtures are built once). Most tests are single-threaded subprocesses.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
 # Every test; the LaTeX compile tests need pdflatex and pdftoppm (`tex` installs them).
 test: $(VENV)/.installed-dev tex
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # The inner loop: every test but the ones that train or simulate (markers `slow` and `heavy`).
 test-fast: $(VENV)/.installed-dev
-	MERBENCH_ALLOW_NO_TEX=1 $(BIN)/python -m pytest -q -m "not slow and not heavy"
+	MERBENCH_ALLOW_NO_TEX=1 $(PYTEST) -m "not slow and not heavy"
 
 # TeX Live and poppler from Debian's packages when pdflatex or pdftoppm is missing (through sudo
 # when not root); elsewhere, say what to install. MERBENCH_ALLOW_NO_TEX=1 skips the check (and the

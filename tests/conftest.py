@@ -5,6 +5,7 @@ test plugins folder (`tests/plugins/`: out-of-tree plugins as a user writes them
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -108,6 +109,41 @@ def run_merbench(
     return subprocess.run(
         [str(exe), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
+
+
+#: The embedded corpus as the end-to-end tests read it: 8 utterances per session, 40 in all.
+SMALL_SYNTH = "utterances_per_session=8"
+
+
+@pytest.fixture(scope="session")
+def synth_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache root holding the `SMALL_SYNTH` corpus and its features by the default encoders
+    (eGeMAPS, MiniLM), made by the real `merbench features` once per test session: once for all
+    pytest-xdist workers, which share the parent of their base folders, under a file lock."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder = shared / "synth-cache"
+    with FileLock(str(shared / "synth-cache.lock")):
+        if not (folder / "complete").is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            env = {**os.environ, "MERBENCH_CACHE": str(folder), "HF_HUB_OFFLINE": "1"}
+            made = run_merbench(env, "features", "--dataset", "synth", "--dataset-option",
+                                SMALL_SYNTH, "--audio-encoder", "egemaps", "--text-encoder",
+                                "minilm", "--device", "cpu")  # fmt: skip
+            assert made.returncode == 0, made.stderr
+            (folder / "complete").touch()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def warm_cli_env(cli_env: dict[str, str], synth_cache: Path) -> dict[str, str]:
+    """`cli_env` with a copy of `synth_cache` in its cache root: runs on the `SMALL_SYNTH` corpus
+    find their features stored (extraction itself is tested from empty caches elsewhere)."""
+    shutil.copytree(synth_cache, cli_env["MERBENCH_CACHE"], dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("complete"))  # fmt: skip
+    return cli_env
 
 
 @pytest.fixture(scope="session")

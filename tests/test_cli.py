@@ -1,6 +1,7 @@
 """The command line as a user meets it: the real `merbench` entry point in a subprocess.
 
-A small embedded corpus (16 utterances per session, 80 in all) keeps the end-to-end runs short.
+A small embedded corpus (8 utterances per session, 40 in all), stored with its features once
+per test session (`synth_cache`), keeps the end-to-end runs short.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL = ["--dataset-option", "utterances_per_session=16"]
+SMALL = ["--dataset-option", "utterances_per_session=8"]
 QUICK = ["--set", "train.max_epochs=3", "--set", "train.patience=2"]
 
 
@@ -98,10 +99,10 @@ def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_entry_point_plugin_is_listed_and_runs(
-    cli_env: dict[str, str], merbench, installed_plugin: Path
+    warm_cli_env: dict[str, str], merbench, installed_plugin: Path
 ) -> None:
-    path = os.pathsep.join([str(installed_plugin), cli_env["PYTHONPATH"]])
-    env = {**cli_env, "PYTHONPATH": path}
+    path = os.pathsep.join([str(installed_plugin), warm_cli_env["PYTHONPATH"]])
+    env = {**warm_cli_env, "PYTHONPATH": path}
     listed = merbench(env, "list", "fusions", "--filter", "gat*")
     assert listed.returncode == 0, listed.stderr
     assert "gated" in listed.stdout and "merbench_plugin_example.fusion" in listed.stdout
@@ -116,18 +117,18 @@ def test_entry_point_plugin_is_listed_and_runs(
 
 
 @pytest.mark.slow
-def test_run_every_fold_then_rerun_skips_finished(cli_env: dict[str, str], merbench) -> None:
-    first = merbench(cli_env, "run", *SMALL, *QUICK)
+def test_run_every_fold_then_rerun_skips_finished(warm_cli_env: dict[str, str], merbench) -> None:
+    first = merbench(warm_cli_env, "run", *SMALL, *QUICK)
     assert first.returncode == 0, first.stderr
     assert "5 runs" in first.stdout and "0 already finished, 5 to run" in first.stdout
     for fold in range(1, 6):
         assert f"concat fold{fold} seed 0" in first.stdout
-    assert "concat" in first.stdout.split("training 5 runs")[-1]  # the table at the end
+    assert "concat" in first.stdout.split("5/5 done")[-1]  # the table after the last run
     # each run's config.json is the text its run key hashes, and reads back as a resolved config
     from merbench.experiment import tracking
     from merbench.experiment.resolved import ResolvedConfig
 
-    results = Path(cli_env["MERBENCH_RESULTS"])
+    results = Path(warm_cli_env["MERBENCH_RESULTS"])
     keys = set(tracking.run_states(f"sqlite:///{results / 'mlflow.db'}"))
     texts = [p.read_bytes() for p in results.rglob("config.json")]
     assert len(texts) == len(keys) >= 5  # earlier tests of this module ran in the same store
@@ -139,6 +140,6 @@ def test_run_every_fold_then_rerun_skips_finished(cli_env: dict[str, str], merbe
     assert config.to_json() == json.dumps(
         concat[0]["config"], sort_keys=True, separators=(",", ":")
     )
-    second = merbench(cli_env, "run", *SMALL, *QUICK)
+    second = merbench(warm_cli_env, "run", *SMALL, *QUICK)
     assert second.returncode == 0, second.stderr
     assert "5 already finished, 0 to run" in second.stdout

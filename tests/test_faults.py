@@ -11,6 +11,7 @@ feature store's temporary entry, the MLflow store's rows), not by hooks in the c
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -97,9 +98,10 @@ def table(env: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def reference(tmp_path_factory: pytest.TempPathFactory, synth_cache: Path) -> dict:
     """An uninterrupted sweep: its cache (features reused by later tests) and its CSV table."""
     tmp = tmp_path_factory.mktemp("reference")
+    shutil.copytree(synth_cache, tmp / "cache")  # the corpus and its features, stored
     env = environment(tmp, tmp / "cache")
     sweep(env)
     assert list(finished_per_key(db_of(env)).values()) == [1] * KEYS

@@ -7,13 +7,13 @@ import pytest
 
 from merbench.experiment import tracking
 
-SMALL = ["--dataset-option", "utterances_per_session=16", "--split", "fold1", "--split", "fold2"]
+SMALL = ["--dataset-option", "utterances_per_session=8", "--split", "fold1", "--split", "fold2"]
 QUICK = ["--set", "train.max_epochs=2", "--set", "train.patience=2", "--no-table"]
 
 
 @pytest.mark.slow
-def test_two_jobs_run_each_task_once_then_resume(cli_env: dict[str, str], merbench) -> None:
-    first = merbench(cli_env, "run", *SMALL, *QUICK, "--jobs", "2")
+def test_two_jobs_run_each_task_once_then_resume(warm_cli_env: dict[str, str], merbench) -> None:
+    first = merbench(warm_cli_env, "run", *SMALL, *QUICK, "--jobs", "2")
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
     assert "training 2 runs: 2 at once, 1 thread each" in lines
@@ -21,11 +21,11 @@ def test_two_jobs_run_each_task_once_then_resume(cli_env: dict[str, str], merben
         assert f"start concat fold{fold} seed 0" in lines
         (done,) = [line for line in lines if line.startswith(f"concat fold{fold} seed 0: ua ")]
         assert done.endswith("]") and "/2 done" in done
-    uri = f"sqlite:///{cli_env['MERBENCH_RESULTS']}/mlflow.db"
+    uri = f"sqlite:///{warm_cli_env['MERBENCH_RESULTS']}/mlflow.db"
     runs = tracking.search(uri)  # every run in the store, whatever its status
     assert sorted(runs[f"tags.{tracking.TAG}split"]) == ["fold1", "fold2"]  # one run per task
     assert set(runs["status"]) == {"FINISHED"}
-    again = merbench(cli_env, "run", *SMALL, *QUICK, "--jobs", "2")
+    again = merbench(warm_cli_env, "run", *SMALL, *QUICK, "--jobs", "2")
     assert again.returncode == 0, again.stderr
     assert "2 already finished, 0 to run" in again.stdout and "start " not in again.stdout
 

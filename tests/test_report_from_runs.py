@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 QUICK = ["--set", "train.max_epochs=2", "--set", "train.patience=1"]
+TINY = ["--dataset-option", "utterances_per_session=8"]
 
 
-def test_plugin_corpus_table_follows_its_own_protocol(cli_env: dict, merbench) -> None:
-    plugin = ["--plugin", "tinycorp", "--dataset", "tinycorp"]
+def test_plugin_corpus_table_follows_its_own_protocol(warm_cli_env: dict, merbench) -> None:
+    cli_env = warm_cli_env  # the embedded corpus under the plugin is stored already
+    plugin = ["--plugin", "tinycorp", "--dataset", "tinycorp", *TINY]
     ran = merbench(cli_env, "run", *plugin, "--split", "fold1", "--split", "fold2", *QUICK,
                    "--no-table")  # fmt: skip
     assert ran.returncode == 0, ran.stderr
@@ -32,7 +34,7 @@ def test_plugin_corpus_table_follows_its_own_protocol(cli_env: dict, merbench) -
 
 
 def test_table_as_pdf_and_png_and_missing_tools(cli_env: dict, merbench, tmp_path: Path) -> None:
-    plugin = ["--plugin", "tinycorp", "--dataset", "tinycorp"]
+    plugin = ["--plugin", "tinycorp", "--dataset", "tinycorp", *TINY]
     ran = merbench(cli_env, "run", *plugin, "--split", "fold1", "--split", "fold2", *QUICK,
                    "--no-table")  # fmt: skip
     assert ran.returncode == 0, ran.stderr  # finished before (same module store): skipped

@@ -14,8 +14,16 @@ from merbench.experiment.runner import execute_task
 TINY = (("sessions", 3), ("utterances_per_session", 8))
 
 
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One cache for both sizes: the corpus is generated and encoded once."""
+    return str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.mark.parametrize(("d", "expected"), [(64, "fp32"), (256, "bf16")])
-def test_auto_precision_follows_the_model_size_on_a_bf16_cpu(tmp_path, monkeypatch, d, expected):
+def test_auto_precision_follows_the_model_size_on_a_bf16_cpu(
+    tmp_path, monkeypatch, cache, d, expected
+):
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
     raw = load_recipe("drkf")
     apply_overrides(raw, {"model_options.d": d, "train.max_epochs": 1, "train.patience": 1})
@@ -23,7 +31,7 @@ def test_auto_precision_follows_the_model_size_on_a_bf16_cpu(tmp_path, monkeypat
     task = RunTask(
         name=f"drkf-d{d}", grid="", config=resolve(raw), dataset=DatasetRef("synth", None, TINY),
         dataset_identity_json="{}", split="fold1", seed=0, run_key=f"k{d}", config_key=f"c{d}",
-        device="cpu", tracking_uri=uri, cache_dir=str(tmp_path / "cache"),
+        device="cpu", tracking_uri=uri, cache_dir=cache,
     )  # fmt: skip
     outcome = execute_task(task)
     assert outcome.status == "FINISHED", outcome.error
