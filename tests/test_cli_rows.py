@@ -85,10 +85,10 @@ def test_run_then_ablate_fills_every_grid_row_and_rows_are_chosen_by_name(
     plots = merbench(cli_env, "plot", "--no-tsne", "--rows", "drkf*", "--out", str(tmp_path / "p"))
     assert plots.returncode == 0, plots.stderr
     drawn = sorted(Path(p).name for p in plots.stdout.split())
+    # the two chosen rows share one fold: too few units for a test, so no forest plot
     assert drawn == [
         "confusion_synth_drkf_d_32_fusion.layers_2_train.max_epochs_1.png",
         "confusion_synth_drkf_d_32_train.max_epochs_1.png",
-        "forest_synth_ua.png",
     ]
     report = merbench(cli_env, "report", "--grid", "drkf-table4", "--no-tsne", "--exclude",
                       "BME + CMIE", "--out", str(tmp_path / "r"))  # fmt: skip
