@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from merbench.report.render_latex import _fit_line, latex_escape
+from merbench.report.render_latex import fit_line, latex_escape
 from merbench.report.view import TableView
 from merbench.report.wording import DAGGER
 
@@ -59,7 +59,7 @@ def details_text(view: TableView, fmt: str, color: bool = False) -> str:
             hrules=True, position="t", position_float="centering", caption=latex_escape(title),
             label="tab:merbench-tests", column_format="lllllr" + "l" * (len(body.columns) - 6),
         )  # fmt: skip
-        return _fit_line(text, wide=True)
+        return fit_line(text, wide=True)
     if fmt in ("md", "markdown"):
         lines = [f"**{title}**", "", "| " + " | ".join(frame.columns) + " |",
                  "|" + "|".join(["---"] * len(frame.columns)) + "|"]  # fmt: skip

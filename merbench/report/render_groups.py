@@ -10,7 +10,7 @@ import pandas as pd
 
 from merbench.errors import UserError
 from merbench.report.groups import GroupTable, group_tables, wide_frame
-from merbench.report.render_latex import WIDE_COLUMNS, _fit_line, latex_escape
+from merbench.report.render_latex import WIDE_COLUMNS, fit_line, latex_escape
 
 GROUP_FORMATS = ("terminal", "md", "latex", "csv")
 
@@ -70,7 +70,7 @@ def group_latex(table: GroupTable) -> str:
     lines += [r"\bottomrule", r"\end{tabular}",
               rf"\caption{{{latex_escape(table.caption)}}}",
               r"\end{table}"]  # fmt: skip
-    return _fit_line("\n".join(lines) + "\n", wide=len(esc) > WIDE_COLUMNS)
+    return fit_line("\n".join(lines) + "\n", wide=len(esc) > WIDE_COLUMNS)
 
 
 def _csv(tables: list[GroupTable]) -> str:

@@ -3,7 +3,7 @@
 LaTeX goes through pandas' ``Styler.to_latex(hrules=True)`` (booktabs rules), with ``\\cmidrule``
 under the column groups and ``\\midrule`` before reported rows and the Δ row; the best value is
 bold, the second best underlined, significant differences are marked with a dagger. A table wider
-than the line is scaled down to it (`_fit_line`); one with more than `WIDE_COLUMNS` columns is a
+than the line is scaled down to it (`fit_line`); one with more than `WIDE_COLUMNS` columns is a
 ``table*``. `latex_escape` maps plain text (and the symbols tables use) to LaTeX.
 """
 
@@ -88,13 +88,13 @@ def to_latex(view: TableView, label: str = "tab:merbench") -> str:
         hrules=True, multicol_align="c", column_format=spec, position="t",
         position_float="centering", caption=latex_escape(" ".join(view.caption)), label=label,
     )  # fmt: skip
-    return _fit_line(_latex_rules(text, view, group_cols), wide=len(group_cols) > WIDE_COLUMNS)
+    return fit_line(_latex_rules(text, view, group_cols), wide=len(group_cols) > WIDE_COLUMNS)
 
 
 WIDE_COLUMNS = 8  # more columns than this: ``table*`` (the full text width in two-column papers)
 
 
-def _fit_line(text: str, wide: bool) -> str:
+def fit_line(text: str, wide: bool) -> str:
     """Typeset the tabular in a box and scale it down to the line width only when it is wider
     (graphicx's ``\\resizebox``), so that no table overflows; a wide table is a ``table*``."""
     start, end = (
