@@ -23,6 +23,8 @@ class Batch:
     `text_mask` ``[M, Tt]``, `labels` ``[M]`` long (or ``[M, C]`` float for multi-label),
     `ids` the utterance ids in order. For adapters with ``raw_inputs`` (``--finetune``) `audio`
     is instead waveforms ``[M, N]`` and `text` token ids ``[M, Tt]`` long (`merbench.train.raw`).
+    `class_weights` ``[C]``: the weight of each class in the classification loss of a training
+    batch (None: unweighted; set by training from ``train.class_weight``).
     """
 
     audio: Tensor
@@ -31,8 +33,10 @@ class Batch:
     text_mask: Tensor
     labels: Tensor
     ids: list[str] = field(default_factory=list)
+    class_weights: Tensor | None = None
 
     def to(self, device: str | torch.device) -> Batch:
+        weights = self.class_weights
         return Batch(
             self.audio.to(device),
             self.audio_mask.to(device),
@@ -40,6 +44,7 @@ class Batch:
             self.text_mask.to(device),
             self.labels.to(device),
             self.ids,
+            None if weights is None else weights.to(device),
         )
 
     def __len__(self) -> int:

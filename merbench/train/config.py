@@ -8,6 +8,9 @@ from typing import Literal
 from merbench.bounds import AT_LEAST_ONE, NON_NEGATIVE, Range
 from merbench.device import PrecisionName
 
+#: TrainConfig fields written into a run's identity only when not at their default.
+KEYED_WHEN_SET = ("class_weight",)
+
 
 @dataclass
 class TrainConfig:
@@ -25,6 +28,15 @@ class TrainConfig:
     (``constant``, or ``cosine`` decay to 0 at `max_epochs`), stepped per optimiser step.
     `speaker_norm`: standardise every feature dimension per speaker before the model sees it
     (`merbench.train.speakers`; transductive on the dev and test speakers).
+    `class_weight`: ``balanced`` weights each class's cross-entropy by ``N / (C * n_c)`` (n_c its
+    training utterances, as scikit-learn's ``balanced``), what the unweighted-accuracy metric
+    rewards on an imbalanced corpus; ``none`` leaves the loss unweighted. It applies to models
+    trained by gradient steps (a solver-fitted model has its own option) and to single-label
+    protocols.
+
+    Fields in `KEYED_WHEN_SET` enter a run's identity only when they differ from their default,
+    so the run keys of configurations that do not use them stay what they were before they
+    existed.
     """
 
     optimizer: Literal["adamw", "adam"] = "adamw"
@@ -41,6 +53,7 @@ class TrainConfig:
     warmup_epochs: int = field(default=0, metadata={"range": NON_NEGATIVE})
     lr_schedule: Literal["constant", "cosine"] = "constant"
     speaker_norm: bool = False
+    class_weight: Literal["none", "balanced"] = "none"
     grad_clip: float = 1.0
     select_metric: str = ""
     max_frames: int = 1024  # audio frames kept per utterance (longer inputs are cropped centrally)
