@@ -32,7 +32,7 @@ from merbench.train.guards import check_finite, check_trained
 from merbench.train.optim import make_optimiser
 from merbench.train.precision import Precision
 from merbench.train.selection import Selection, lr_factor
-from merbench.train.speakers import SpeakerNormalised
+from merbench.train.speakers import SpeakerNormalised, TrainingStandardised
 
 
 @dataclass
@@ -165,6 +165,10 @@ def train_one(
         if batch_maker is not BatchMaker:
             raise UserError("train.speaker_norm standardises cached features: not with --finetune")
         audio = SpeakerNormalised(audio, corpus, split)
+    if config.standardise:
+        if batch_maker is not BatchMaker:
+            raise UserError("train.standardise standardises cached features: not with --finetune")
+        audio = TrainingStandardised(audio, split)
     maker = batch_maker(
         corpus, audio, text, config.max_frames, config.max_tokens, config.length_buckets
     )
