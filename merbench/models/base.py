@@ -76,6 +76,17 @@ def mean_std(x: Tensor, mask: Tensor) -> Tensor:
     return torch.cat([mean, var.clamp_min(1e-12).sqrt()], -1)
 
 
+def mean_std_min_max(x: Tensor, mask: Tensor) -> Tensor:
+    """`mean_std` followed by the minimum and maximum over the real frames: ``[M, T, d] ->
+    [M, 4d]`` (an utterance without a real frame gets 0 for both)."""
+    real = mask.unsqueeze(-1)
+    low = x.masked_fill(~real, float("inf")).amin(1)
+    high = x.masked_fill(~real, float("-inf")).amax(1)
+    empty = ~mask.any(1, keepdim=True)
+    low, high = low.masked_fill(empty, 0.0), high.masked_fill(empty, 0.0)
+    return torch.cat([mean_std(x, mask), low, high], -1)
+
+
 class Adapter(nn.Module):
     """Trainable part of the bimodal encoder: ``forward(x [M,T,d_in], mask) -> [M,T',d]``.
 

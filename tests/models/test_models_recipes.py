@@ -140,6 +140,9 @@ def test_reference_grid_rows_start_from_their_own_recipes():
     assert rows["audio-only (eGeMAPS LLDs)"].model.name == "composed"
     assert rows["audio-only (eGeMAPS LLDs)"].components["fusion"].to_dict()["pooling"] == "mean_std"
     assert rows["audio-whisper"].components["fusion"].to_dict()["pooling"] == "mean_std"
+    both = rows["linear-whisper-egemaps"].encoders.audio
+    assert both == "stats" and both.build().config.parts == ("whisper", "egemaps-functionals")
+    assert rows["linear-whisper-egemaps + speaker norm"].train.speaker_norm is True
 
 
 def test_mean_std_pooling_fusion_by_hand():
@@ -150,3 +153,14 @@ def test_mean_std_pooling_fusion_by_hand():
     audio = torch.tensor([[[1.0, 0.0], [3.0, 2.0], [7.0, 7.0]]])
     mask = torch.tensor([[True, True, False]])
     assert fusion.pool(audio, mask)[0].tolist() == pytest.approx([2.0, 1.0, 1.0, 1.0], abs=1e-5)
+
+
+def test_mean_std_min_max_pooling_by_hand():
+    import torch
+
+    fusion = registry("fusions").build("audio", 2, pooling="mean_std_min_max")
+    assert fusion.mlp[0].in_features == 8  # mean, std, min and max of d = 2
+    audio = torch.tensor([[[1.0, 5.0], [3.0, -1.0], [100.0, 100.0]]])
+    mask = torch.tensor([[True, True, False]])  # the padded frame is in no statistic
+    expected = [2.0, 2.0, 1.0, 3.0, 1.0, -1.0, 3.0, 5.0]
+    assert fusion.pool(audio, mask)[0].tolist() == pytest.approx(expected, abs=1e-5)
