@@ -18,14 +18,16 @@ from statistics import fmean, stdev
 
 def dev_scores(uri: str, metric: str, seeds: set[str] | None) -> dict:
     """``(readable name, config key) -> {(split, seed): value}`` over the finished runs of `uri`
-    (the readable name is the recipe and its overrides)."""
+    (one entry per config key, named by the first readable name its runs carry: the recipe and
+    its overrides, or the grid row)."""
     import mlflow
 
     client = mlflow.tracking.MlflowClient(uri)
     experiment = client.get_experiment_by_name("merbench")
     if experiment is None:
         raise SystemExit(f"error: {uri} holds no merbench runs")
-    out: dict = defaultdict(dict)
+    units: dict = defaultdict(dict)
+    names: dict[str, str] = {}
     for run in client.search_runs([experiment.experiment_id], max_results=50_000):
         tags = run.data.tags
         if run.info.status != "FINISHED" or f"dev/{metric}" not in run.data.metrics:
@@ -33,10 +35,11 @@ def dev_scores(uri: str, metric: str, seeds: set[str] | None) -> dict:
         if seeds is not None and tags.get("merbench.seed") not in seeds:
             continue
         name = tags.get("merbench.readable") or tags.get("merbench.name", "?")
-        config = (name, tags.get("merbench.config_key", "?"))
+        key = tags.get("merbench.config_key", "?")
+        names.setdefault(key, name)
         unit = (tags.get("merbench.split"), tags.get("merbench.seed"))
-        out[config][unit] = run.data.metrics[f"dev/{metric}"]
-    return out
+        units[key][unit] = run.data.metrics[f"dev/{metric}"]
+    return {(names[key], key): values for key, values in units.items()}
 
 
 def main() -> None:
