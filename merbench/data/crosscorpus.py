@@ -73,14 +73,18 @@ def meeting_note(record: dict[str, Any]) -> str:
     """The caption sentence of a meeting record (`Meeting.record`): what trained, what tested,
     the mapping and the excluded counts."""
     train, test = record["train"], record["test"]
-    maps = "; ".join(
-        f"{name}: " + ", ".join(f"{raw}={basic}" for raw, basic in record["labels"][name].items())
-        for name in (train, test)
-    )
-    excluded = "; ".join(
-        f"{name} " + (", ".join(f"{k} {n}" for k, n in counts.items()) if counts else "none")
-        for name, counts in record["excluded"].items()
-    )
+    rank = {basic: i for i, basic in enumerate(record["shared"])}
+
+    def labels(name: str) -> str:
+        pairs = sorted(record["labels"][name].items(), key=lambda kv: (rank[kv[1]], kv[0]))
+        return ", ".join(f"{raw}={basic}" for raw, basic in pairs)
+
+    def dropped(name: str) -> str:
+        counts = sorted(record["excluded"][name].items(), key=lambda kv: (-kv[1], kv[0]))
+        return ", ".join(f"{label} {n}" for label, n in counts) if counts else "none"
+
+    maps = "; ".join(f"{name}: {labels(name)}" for name in (train, test))
+    excluded = "; ".join(f"{name} {dropped(name)}" for name in (train, test))
     return (
         f"{train} -> {test}: trained on {train} outside the dev part of its "
         f"{record['dev_split']} (dev: model selection), tested on all of {test}; labels meet on "

@@ -106,6 +106,9 @@ def sweep_datasets(
 def load_source(ref: DatasetRef, cache_dir: str | None, cross: bool) -> Corpus:
     """`load_corpus`, whose error for a corpus without a folder in a cross-corpus sweep says how
     to give it one."""
+    from merbench.registry import DATASETS
+
+    DATASETS.get(ref.name)  # an unknown corpus: one line listing the valid ones, no hint
     try:
         return load_corpus(ref, cache_dir)
     except UserError as exc:
