@@ -51,9 +51,7 @@ def test_join_trains_outside_the_first_dev_part_and_tests_on_all_of_the_other() 
     meeting = joined.protocol.record("synth->emodb")["cross"]
     assert meeting["excluded"] == {"synth": {}, "emodb": {"fear": 1, "boredom": 2}}
     assert meeting["sizes"] == {"train": 3, "dev": 1, "test": 2}
-    assert joined.protocol.note.endswith(
-        "excluded utterances: synth none; emodb boredom 2, fear 1"
-    )
+    assert joined.protocol.note.endswith("excluded utterances: synth none; emodb boredom 2, fear 1")
 
 
 def test_meld_meets_iemocap_on_the_four_classes_through_the_cards() -> None:
@@ -153,7 +151,9 @@ def test_cross_run_keys_hold_both_corpora_and_the_mapping_and_in_corpus_keys_sta
     assert identity["test"]["fingerprint"] == load_corpus(tests[1]).fingerprint()
     assert identity["shared"] == ["neutral", "happy", "sad", "angry"]
     assert identity["labels"]["manifest"] == {k: k for k in identity["shared"]}
-    assert cross.summary().startswith("4 runs (1 configuration(s) x 4 split-seed units)")  # 3 folds + 1
+    assert cross.summary().startswith(
+        "4 runs (1 configuration(s) x 4 split-seed units)"
+    )  # 3 folds + 1
 
 
 # -- the command line: every mistake is one error line, exit status 2 -------------------------

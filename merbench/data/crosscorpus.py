@@ -109,9 +109,12 @@ class JoinedCorpus(Corpus):
     parts: tuple[tuple[str, Corpus], ...] = ()
 
 
-def _kept(corpus: Corpus, mapping: dict[str, str], shared: tuple[str, ...]) -> tuple[list, dict]:
+def _kept(
+    corpus: Corpus, mapping: dict[str, str], shared: tuple[str, ...]
+) -> tuple[list[Utterance], dict[str, int]]:
     """(utterances whose label maps into `shared`, excluded raw label -> count)."""
-    kept, excluded = [], Counter()
+    kept: list[Utterance] = []
+    excluded: Counter[str] = Counter()
     for u in corpus.utterances:
         if mapping.get(u.label) in shared:
             kept.append(u)

@@ -153,7 +153,9 @@ class JoinedFeatures:
         self._where = {prefix + i: (f, i) for prefix, f in parts for i in f.ids}
         self.ids = tuple(self._where)
         unreadable = {
-            prefix + i: why for prefix, f in parts for i, why in f.meta.get("unreadable", {}).items()
+            prefix + i: why
+            for prefix, f in parts
+            for i, why in f.meta.get("unreadable", {}).items()
         }
         self.meta: dict[str, Any] = {"unreadable": unreadable}
 

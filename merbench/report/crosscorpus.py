@@ -115,9 +115,7 @@ def cross_matrix(
         if p in plans and cross[cross["dataset"] == p]["row"].nunique() > 1
     ]
     by_pair = {(m["train"], m["test"]): m for m in meetings.values()}
-    return CrossMatrix(
-        metric, rows, trains, tests, cells, marked, by_pair, comparisons, sentences
-    )
+    return CrossMatrix(metric, rows, trains, tests, cells, marked, by_pair, comparisons, sentences)
 
 
 def _cell_text(matrix: CrossMatrix, row: str, train: str, test: str) -> str:
