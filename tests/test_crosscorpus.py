@@ -188,3 +188,5 @@ def test_cross_corpus_mistakes_are_one_error_line(
     shared = _error(merbench(cli_env, *run, "--test-on", "manifest", "--data-root",
                              f"manifest={odd}"))  # fmt: skip
     assert "the corpora share only neutral (at least 2 needed" in shared
+    metric = _error(merbench(cli_env, "table", "--metric", "wa"))
+    assert metric == "error: --metric is an option of --matrix"

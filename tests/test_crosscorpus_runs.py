@@ -85,9 +85,11 @@ def test_an_emodb_tree_to_synth_excludes_and_counts_the_classes_synth_lacks(
     from merbench.data.testing import write_emodb
 
     release = write_emodb(tmp_path, sentences=("a01",))  # 10 speakers x 7 emotions
+    with_table = [o for o in TINY if o != "--no-table"]
     out = merbench(cli_env, "run", "--baseline", "concat", "--train-on", "emodb", "--test-on",
-                   "synth", "--data-root", f"emodb={release}", *TINY)  # fmt: skip
+                   "synth", "--data-root", f"emodb={release}", *with_table)  # fmt: skip
     assert out.returncode == 0, out.stderr
+    assert "Cross-corpus ua (%): rows = training corpus" in out.stdout  # the matrix after the table
     md = merbench(cli_env, "table", "--matrix", "--format", "md", "--dataset", "emodb->synth")
     assert md.returncode == 0, md.stderr
     assert "| emodb | - | " in md.stdout  # no in-corpus EmoDB run: an empty diagonal cell

@@ -128,6 +128,8 @@ def table(
         raise UserError(f"--balance has no --format {format}: use md or csv")
     if by is not None and (compiled or balance):
         raise UserError(f"--by has no --{'balance' if balance else 'format ' + format}")
+    if metric is not None and not matrix:
+        raise UserError("--metric is an option of --matrix")
     if matrix and (by is not None or balance):
         raise UserError(f"--matrix has no --{'balance' if balance else 'by'}")
     if compiled:

@@ -163,7 +163,7 @@ def _sweep(
     outcomes = _execute(sweep)
     if table:
         names = list(dict.fromkeys(t.dataset.name for t in sweep.tasks))
-        _print_table(sweep.tracking_uri, names, options.grid, sweep.tasks)
+        _print_table(sweep.tracking_uri, names, options.grid, sweep.tasks, bool(options.test_on))
     failed = [o for o in outcomes if o.status == "FAILED"]
     if failed:
         raise UserError(
@@ -268,7 +268,10 @@ def _report(out: Any, line: str, outcome: Any, outcomes: list[Any]) -> None:
         )
 
 
-def _print_table(uri: str, datasets: list[str], grid: str | None, tasks: list) -> None:
+def _print_table(
+    uri: str, datasets: list[str], grid: str | None, tasks: list, matrix: bool = False
+) -> None:
+    """The table of `tasks`' runs; with `matrix` (a cross-corpus sweep), its matrix after it."""
     from merbench.experiment import tracking
     from merbench.experiment.recipes import load_grid
     from merbench.report.aggregate import finished_runs
@@ -281,14 +284,22 @@ def _print_table(uri: str, datasets: list[str], grid: str | None, tasks: list) -
     spec = {**load_grid(grid), "name": tasks[0].grid} if grid else None
     members = {t.config_key: t.name for t in tasks} if grid else None
     labels = {t.config_key: t.label for t in tasks if t.label}
+    named = finished_runs(runs, grid=spec, members=members, labels=labels)
     text = render_table(
-        finished_runs(runs, grid=spec, members=members, labels=labels),
+        named,
         datasets=datasets,
         grid=spec,
         fmt="terminal",
         predictions=lambda run_id: tracking.load_predictions(run_id, uri),
     )
     console.print(text, markup=False, highlight=False)
+    if matrix:
+        from merbench.report.crosscorpus import render_matrix
+
+        text = render_matrix(
+            named, predictions=lambda run_id: tracking.load_predictions(run_id, uri)
+        )
+        console.print(text, markup=False, highlight=False)
 
 
 OnOff = Literal["on", "off"]
