@@ -6,6 +6,7 @@ excluded counts, and the paired test over seeds. Tiny corpora and two epochs kee
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,13 @@ def test_synth_to_a_synth_like_manifest_matrix_from_the_logged_predictions(
     ) in md.stdout
     assert "synth->manifest: †: differs significantly from the best row of its column (paired " \
         "t-test over 2 seeds of one split" in md.stdout  # fmt: skip
+    found = re.search(r"synth->manifest: (.+?) - (.+?) = ([+-]\d+\.\d) points \(95% CI", md.stdout)
+    assert found, md.stdout
+    crossed = cells[(cells["train"] == "synth") & (cells["test"] == "manifest")]
+    mean = dict(zip(crossed["row"], crossed["mean"], strict=True))
+    row, reference, diff = found.groups()
+    assert {row.split(" ")[0], reference.split(" ")[0]} == {"concat", "audio-only"}
+    assert float(diff) == pytest.approx(round(100 * (mean[row] - mean[reference]), 1), abs=0.051)
 
 
 def test_an_emodb_tree_to_synth_excludes_and_counts_the_classes_synth_lacks(

@@ -19,6 +19,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -109,13 +110,27 @@ def cross_matrix(
         for r in comparisons.itertuples(index=False)
         if r.significant
     )
-    sentences = [
-        f"{p}: {plans[p].sentence()}"
-        for p in pairs
-        if p in plans and cross[cross["dataset"] == p]["row"].nunique() > 1
-    ]
+    tested = [p for p in pairs if p in plans and cross[cross["dataset"] == p]["row"].nunique() > 1]
+    by_sentence: dict[str, list[str]] = {}
+    for p in tested:  # pairs tested alike share one sentence
+        by_sentence.setdefault(plans[p].sentence(), []).append(p)
+    sentences = [f"{', '.join(ps)}: {sentence}" for sentence, ps in by_sentence.items()]
+    sentences += [comparison_line(r) for r in comparisons.itertuples(index=False)]
     by_pair = {(m["train"], m["test"]): m for m in meetings.values()}
     return CrossMatrix(metric, rows, trains, tests, cells, marked, by_pair, comparisons, sentences)
+
+
+def comparison_line(comparison: Any) -> str:
+    """One comparison of `compare_rows` as a sentence: the pair, the difference of the row from
+    the reference in points (with its 95% CI when the test gives one), p and Holm-adjusted p."""
+    c = comparison
+    ci = ""
+    if math.isfinite(c.ci_low) and math.isfinite(c.ci_high):
+        ci = f" (95% CI {100 * c.ci_low:+.1f} to {100 * c.ci_high:+.1f})"
+    return (
+        f"{c.dataset}: {c.row} - {c.reference} = {100 * c.diff:+.1f} points{ci}, "
+        f"p = {c.p_value:.3g}, adjusted {c.p_adjusted:.3g}."
+    )
 
 
 def _cell_text(matrix: CrossMatrix, row: str, train: str, test: str) -> str:
