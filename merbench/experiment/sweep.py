@@ -14,6 +14,8 @@ Planning refuses a configuration its corpus cannot feed (one that reads text on 
 corpus, `merbench.experiment.modalities`) before any feature is extracted, and extraction runs
 only the encoders the corpus can feed (`needed_encoders`). A corpus loaded with ASR text
 (``--dataset-option text=asr``) is transcribed while it loads, once: the transcripts are cached.
+A cross-corpus sweep (`SweepOptions.test_on`) loads and encodes the training corpus and every test
+corpus, and plans its runs on each pair (`merbench.experiment.crosscorpus.sweep_datasets`).
 """
 
 from __future__ import annotations
