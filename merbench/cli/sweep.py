@@ -14,7 +14,6 @@ from rich.markup import escape
 
 from merbench.cli.app import (
     CacheDir,
-    DatasetOption,
     Device,
     DryRun,
     Executor,
@@ -70,8 +69,18 @@ DataRoots = Annotated[
     list[str] | None,
     typer.Option(
         "--data-root",
+        metavar="PATH|NAME=PATH",
         help="Corpus folder in its distributed layout (default: $MERBENCH_DATA); with --test-on, "
         "NAME=PATH for each corpus that has one.",
+    ),
+]
+SweepDatasetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--dataset-option",
+        metavar="[NAME:]KEY=VALUE",
+        help="Loader option KEY=VALUE (e.g. classes=6); text=gold|asr|asr:MODEL picks the text; "
+        "NAME:KEY=VALUE for corpus NAME only (with --test-on).",
     ),
 ]
 Name = Annotated[
@@ -335,7 +344,7 @@ def run(
     dataset: TrainOn = "synth",
     test_on: TestOn = None,
     data_root: DataRoots = None,
-    dataset_option: DatasetOption = None,
+    dataset_option: SweepDatasetOption = None,
     seeds: Seeds = "1",
     split: Splits = None,
     device: Device = "auto",
@@ -405,7 +414,7 @@ def ablate(
     dataset: TrainOn = "synth",
     test_on: TestOn = None,
     data_root: DataRoots = None,
-    dataset_option: DatasetOption = None,
+    dataset_option: SweepDatasetOption = None,
     seeds: Seeds = "1",
     split: Splits = None,
     device: Device = "auto",
