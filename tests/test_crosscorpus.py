@@ -164,19 +164,33 @@ def _error(result) -> str:  # type: ignore[no-untyped-def]
     return line
 
 
+def test_cross_corpus_options_are_checked_before_anything_loads(tmp_path: Path) -> None:
+    from merbench.experiment.crosscorpus import corpus_refs, load_source
+    from merbench.experiment.plan import DatasetRef
+
+    with pytest.raises(UserError, match="give each corpus's folder as NAME=PATH"):
+        corpus_refs("synth", ["manifest"], [str(tmp_path)], {})
+    with pytest.raises(UserError, match="^--dataset-option x:a=1: x is not a corpus of this run$"):
+        corpus_refs("synth", ["manifest"], [], {"x:a": "1"})
+    with pytest.raises(UserError, match="^--test-on emodb: given twice$"):
+        corpus_refs("synth", ["emodb", "emodb"], [], {})
+    with pytest.raises(UserError, match="^unknown datasets plugin 'nosuch'"):
+        load_source(DatasetRef("nosuch"), None, cross=True)
+    train, (test,) = corpus_refs("synth", ["manifest"], [f"manifest={tmp_path}"],
+                                 {"synth:seed": "1", "text": "gold"})  # fmt: skip
+    assert train == DatasetRef("synth", None, (("seed", "1"), ("text", "gold")))
+    assert test == DatasetRef("manifest", str(tmp_path), (("text", "gold"),))
+    alone, none = corpus_refs("manifest", [], [f"manifest={tmp_path}"], {"manifest:path": "m.csv"})
+    assert (alone, none) == (DatasetRef("manifest", str(tmp_path), (("path", "m.csv"),)), ())
+
+
 def test_cross_corpus_mistakes_are_one_error_line(
     cli_env: dict[str, str], merbench, manifest_dir: Path, tmp_path: Path
 ) -> None:
     tiny = [x for o in TINY_SYNTH for x in ("--dataset-option", o)]
     run = ["run", "--baseline", "concat", "--train-on", "synth", "--dry-run", *tiny]
-    unknown = _error(merbench(cli_env, *run, "--test-on", "nosuch"))
-    assert "unknown datasets plugin 'nosuch'" in unknown
     no_root = _error(merbench(cli_env, *run, "--test-on", "emodb"))
     assert no_root.endswith("(with --test-on: --data-root emodb=PATH)")
-    bare = _error(merbench(cli_env, *run, "--test-on", "manifest", "--data-root", str(tmp_path)))
-    assert "give each corpus's folder as NAME=PATH" in bare
-    option = _error(merbench(cli_env, *run, "--test-on", "manifest", "--dataset-option", "x:a=1"))
-    assert option == "error: --dataset-option x:a=1: x is not a corpus of this run"
     odd = tmp_path / "odd"
     odd.mkdir()
     lines = (manifest_dir / "manifest.csv").read_text().splitlines()
