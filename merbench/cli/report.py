@@ -98,6 +98,17 @@ def table(
             "bins under 3 s, 3-5 s, 5 s and over), from the runs' logged predictions.",
         ),
     ] = None,
+    matrix: Annotated[
+        bool,
+        typer.Option(
+            "--matrix",
+            help="Cross-corpus matrix instead (runs of run/ablate --train-on A --test-on B): "
+            "training corpus x test corpus per configuration, in-corpus diagonal, paired tests.",
+        ),
+    ] = False,
+    metric: Annotated[
+        str | None, typer.Option(help="Metric of --matrix (default: the first headline).")
+    ] = None,
     rows: Rows = None,
     exclude: Exclude = None,
     complete_only: CompleteOnly = False,
@@ -117,6 +128,10 @@ def table(
         raise UserError(f"--balance has no --format {format}: use md or csv")
     if by is not None and (compiled or balance):
         raise UserError(f"--by has no --{'balance' if balance else 'format ' + format}")
+    if metric is not None and not matrix:
+        raise UserError("--metric is an option of --matrix")
+    if matrix and (by is not None or balance):
+        raise UserError(f"--matrix has no --{'balance' if balance else 'by'}")
     if compiled:
         from merbench.report.latex import require_tools
 
@@ -124,7 +139,13 @@ def table(
     uri = tracking.resolve_uri(tracking_uri)
     _open_store(uri)
     runs, grid_spec = _chosen_runs(uri, dataset, grid, rows, exclude, complete_only)
-    if by is not None:
+    if matrix:
+        from merbench.report.crosscorpus import render_matrix
+
+        text = render_matrix(
+            runs, metric, lambda run_id: tracking.load_predictions(run_id, uri), format, test, alpha
+        )
+    elif by is not None:
         from merbench.report.render_groups import render_groups
 
         text = render_groups(

@@ -14,9 +14,6 @@ from rich.markup import escape
 
 from merbench.cli.app import (
     CacheDir,
-    DataRoot,
-    Dataset,
-    DatasetOption,
     Device,
     DryRun,
     Executor,
@@ -49,6 +46,43 @@ Jobs = Annotated[
         "divided among them; GPUs round-robin when there are several."
     ),
 ]
+TrainOn = Annotated[
+    str,
+    typer.Option(
+        "--dataset",
+        "--train-on",
+        help="Dataset plugin (merbench list datasets); with --test-on, the corpus to train and "
+        "select on.",
+    ),
+]
+TestOn = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--test-on",
+        metavar="DATASET",
+        help="Test on all of DATASET what was trained on --train-on (repeatable; labels meet on "
+        "the emotions both corpora share, as their dataset cards map them). The training corpus "
+        "itself here adds its ordinary in-corpus runs.",
+    ),
+]
+DataRoots = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--data-root",
+        metavar="PATH|NAME=PATH",
+        help="Corpus folder in its distributed layout (default: $MERBENCH_DATA); with --test-on, "
+        "NAME=PATH for each corpus that has one.",
+    ),
+]
+SweepDatasetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--dataset-option",
+        metavar="[NAME:]KEY=VALUE",
+        help="Loader option KEY=VALUE (e.g. classes=6); text=gold|asr|asr:MODEL picks the text; "
+        "NAME:KEY=VALUE for corpus NAME only (with --test-on).",
+    ),
+]
 Name = Annotated[
     str | None,
     typer.Option(
@@ -69,7 +103,7 @@ def sweep_options(
     variant: str | None,
     finetune: bool,
     dataset: str,
-    data_root: Path | None,
+    data_root: list[str] | Path | None,
     dataset_option: list[str] | None,
     seeds: str,
     split: list[str] | None,
@@ -81,24 +115,30 @@ def sweep_options(
     tracking_uri: str | None,
     cache_dir: Path | None,
     plugin: list[str] | None,
+    test_on: list[str] | None = None,
 ) -> "SweepOptions":
     """The `SweepOptions` of the command line options `run` and `ablate` share (named as their
     parameters); `recipe` / `grid` and the ``ROLE.KEY`` `overrides` come from each command.
     ``--precision`` is the override ``train.precision``; a malformed ``KEY=VALUE`` or seed list
-    is a UserError."""
+    is a UserError. `test_on` makes it a cross-corpus sweep (`merbench.experiment.crosscorpus`:
+    ``--data-root NAME=PATH``, ``--dataset-option NAME:KEY=VALUE``)."""
+    from merbench.experiment.crosscorpus import corpus_refs
     from merbench.experiment.plan import parse_seeds
-    from merbench.experiment.sweep import SweepOptions, dataset_ref
+    from merbench.experiment.sweep import SweepOptions
 
     if precision is not None:
         overrides = {**overrides, "train.precision": precision}
+    roots = [str(data_root)] if isinstance(data_root, (str, Path)) else list(data_root or [])
+    train, tests = corpus_refs(
+        dataset, test_on or [], roots, parse_pairs(dataset_option, "--dataset-option")
+    )
     return SweepOptions(
         recipe=recipe,
         grid=grid,
         overrides=tuple(overrides.items()),
         variant=variant,
-        datasets=(
-            dataset_ref(dataset, data_root, parse_pairs(dataset_option, "--dataset-option")),
-        ),
+        datasets=(train,),
+        test_on=tests,
         seeds=parse_seeds(seeds),
         splits=tuple(split or ()),
         device=device,
@@ -131,7 +171,8 @@ def _sweep(
     console.print(sweep.summary(), highlight=False)
     outcomes = _execute(sweep)
     if table:
-        _print_table(sweep.tracking_uri, [r.name for r in sweep.corpora], options.grid, sweep.tasks)
+        names = list(dict.fromkeys(t.dataset.name for t in sweep.tasks))
+        _print_table(sweep.tracking_uri, names, options.grid, sweep.tasks, bool(options.test_on))
     failed = [o for o in outcomes if o.status == "FAILED"]
     if failed:
         raise UserError(
@@ -236,7 +277,10 @@ def _report(out: Any, line: str, outcome: Any, outcomes: list[Any]) -> None:
         )
 
 
-def _print_table(uri: str, datasets: list[str], grid: str | None, tasks: list) -> None:
+def _print_table(
+    uri: str, datasets: list[str], grid: str | None, tasks: list, matrix: bool = False
+) -> None:
+    """The table of `tasks`' runs; with `matrix` (a cross-corpus sweep), its matrix after it."""
     from merbench.experiment import tracking
     from merbench.experiment.recipes import load_grid
     from merbench.report.aggregate import finished_runs
@@ -249,14 +293,22 @@ def _print_table(uri: str, datasets: list[str], grid: str | None, tasks: list) -
     spec = {**load_grid(grid), "name": tasks[0].grid} if grid else None
     members = {t.config_key: t.name for t in tasks} if grid else None
     labels = {t.config_key: t.label for t in tasks if t.label}
+    named = finished_runs(runs, grid=spec, members=members, labels=labels)
     text = render_table(
-        finished_runs(runs, grid=spec, members=members, labels=labels),
+        named,
         datasets=datasets,
         grid=spec,
         fmt="terminal",
         predictions=lambda run_id: tracking.load_predictions(run_id, uri),
     )
     console.print(text, markup=False, highlight=False)
+    if matrix:
+        from merbench.report.crosscorpus import render_matrix
+
+        text = render_matrix(
+            named, predictions=lambda run_id: tracking.load_predictions(run_id, uri)
+        )
+        console.print(text, markup=False, highlight=False)
 
 
 OnOff = Literal["on", "off"]
@@ -289,9 +341,10 @@ def run(
     variant: Variant = None,
     finetune: Finetune = False,
     sets: Sets = None,
-    dataset: Dataset = "synth",
-    data_root: DataRoot = None,
-    dataset_option: DatasetOption = None,
+    dataset: TrainOn = "synth",
+    test_on: TestOn = None,
+    data_root: DataRoots = None,
+    dataset_option: SweepDatasetOption = None,
     seeds: Seeds = "1",
     split: Splits = None,
     device: Device = "auto",
@@ -330,7 +383,7 @@ def run(
         finetune=finetune, dataset=dataset, data_root=data_root, dataset_option=dataset_option,
         seeds=seeds, split=split, device=device, precision=precision, executor=executor,
         executor_option=executor_option, jobs=jobs, tracking_uri=tracking_uri,
-        cache_dir=cache_dir, plugin=plugin,
+        cache_dir=cache_dir, plugin=plugin, test_on=test_on,
     )  # fmt: skip
     _sweep(options, table=table, dry_run=dry_run, notes=notes)
 
@@ -358,9 +411,10 @@ def ablate(
     variant: Variant = None,
     finetune: Finetune = False,
     sets: Sets = None,
-    dataset: Dataset = "synth",
-    data_root: DataRoot = None,
-    dataset_option: DatasetOption = None,
+    dataset: TrainOn = "synth",
+    test_on: TestOn = None,
+    data_root: DataRoots = None,
+    dataset_option: SweepDatasetOption = None,
     seeds: Seeds = "1",
     split: Splits = None,
     device: Device = "auto",
@@ -380,6 +434,6 @@ def ablate(
         variant=variant, finetune=finetune, dataset=dataset, data_root=data_root,
         dataset_option=dataset_option, seeds=seeds, split=split, device=device,
         precision=precision, executor=executor, executor_option=executor_option, jobs=jobs,
-        tracking_uri=tracking_uri, cache_dir=cache_dir, plugin=plugin,
+        tracking_uri=tracking_uri, cache_dir=cache_dir, plugin=plugin, test_on=test_on,
     )  # fmt: skip
     _sweep(options, table=table, dry_run=dry_run)
