@@ -86,7 +86,7 @@ def test_weighted_cross_entropy_matches_hand_computation() -> None:
 def test_the_composed_models_loss_reads_the_batch_class_weights() -> None:
     corpus, audio, text = imbalanced_corpus()
     batch = BatchMaker(corpus, audio, text).make(list(corpus.protocol.splits[0].train))
-    model = model_factory(functionals_config())(4, 3, 4).eval()  # eval: dropout off
+    model = model_factory(functionals_config(class_weight="none"))(4, 3, 4).eval()  # eval: dropout off
     weights = torch.tensor([0.5, 1.0, 1.5, 3.0])
     with torch.no_grad():
         weighted = model.losses(Batch(**{**batch.__dict__, "class_weights": weights}))["ec"]
@@ -100,7 +100,7 @@ def test_the_composed_models_loss_reads_the_batch_class_weights() -> None:
 
 
 def test_the_run_identity_holds_class_weight_only_when_it_is_set() -> None:
-    plain = functionals_config()
+    plain = functionals_config(class_weight="none")
     # keys recorded before these fields existed hold
     assert not {"class_weight", "standardise"} & set(plain.to_dict()["train"])
     weighted = functionals_config(class_weight="balanced")
@@ -112,7 +112,7 @@ def test_the_run_identity_holds_class_weight_only_when_it_is_set() -> None:
 def test_a_run_with_balanced_weights_trains_with_them_on_every_step() -> None:
     corpus, audio, text = imbalanced_corpus()
     seen: list[torch.Tensor | None] = []
-    factory = model_factory(functionals_config())
+    factory = model_factory(functionals_config(class_weight="none"))
 
     def spying_factory(*dims: int):
         model = factory(*dims)
