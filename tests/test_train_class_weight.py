@@ -86,7 +86,8 @@ def test_weighted_cross_entropy_matches_hand_computation() -> None:
 def test_the_composed_models_loss_reads_the_batch_class_weights() -> None:
     corpus, audio, text = imbalanced_corpus()
     batch = BatchMaker(corpus, audio, text).make(list(corpus.protocol.splits[0].train))
-    model = model_factory(functionals_config(class_weight="none"))(4, 3, 4).eval()  # eval: dropout off
+    factory = model_factory(functionals_config(class_weight="none"))
+    model = factory(4, 3, 4).eval()  # eval: dropout off
     weights = torch.tensor([0.5, 1.0, 1.5, 3.0])
     with torch.no_grad():
         weighted = model.losses(Batch(**{**batch.__dict__, "class_weights": weights}))["ec"]
