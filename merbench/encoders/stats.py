@@ -35,8 +35,6 @@ class StatsConfig:
     parts: tuple[str, ...] = ("whisper", "egemaps-functionals")
 
     def __post_init__(self) -> None:
-        from merbench.registry import ENCODERS
-
         specs = [str(p).strip() for p in self.parts]
         if not specs:
             raise UserError(
