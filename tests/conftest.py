@@ -78,6 +78,9 @@ HEAVY_TESTS: dict[str, tuple[str, ...]] = {
         "test_test_split_is_scored_once_after_selection_on_dev",
         "test_same_seed_same_results_different_seed_differs",
     ),
+    "test_train_class_weight.py": (
+        "test_a_run_with_balanced_weights_trains_with_them_on_every_step",
+    ),
     "test_train_balance.py": (
         "test_balance_warning_fires_on_a_planted_term_scaled_by_1e4_and_not_on_the_default_recipe",
         "test_measuring_the_balance_does_not_change_training",

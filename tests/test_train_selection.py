@@ -11,7 +11,7 @@ from merbench.data.base import Split
 from merbench.data.confound import cramers_v
 from merbench.train.config import TrainConfig
 from merbench.train.selection import Selection, lr_factor, patience_epochs
-from merbench.train.speakers import SpeakerNormalised
+from merbench.train.speakers import SpeakerNormalised, TrainingStandardised
 
 
 def kept(dev: list[float], **options) -> tuple[int, int]:
@@ -86,6 +86,20 @@ def test_speaker_normalisation_uses_each_speakers_own_utterances_in_each_part():
     first = s0[0]
     expected = (np.asarray(audio[first], dtype=np.float64) - raw.mean(0)) / raw.std(0)
     np.testing.assert_allclose(normalised[first], expected, atol=1e-5)
+
+
+def test_training_standardisation_uses_the_training_utterances_only():
+    corpus, audio, _ = toy_corpus()
+    ids = [u.id for u in corpus.utterances]
+    split = Split("any", train=tuple(ids[:20]), dev=tuple(ids[20:30]), test=tuple(ids[30:]))
+    standardised = TrainingStandardised(audio, split)
+    train_frames = np.concatenate([standardised[i] for i in split.train])
+    np.testing.assert_allclose(train_frames.mean(0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(train_frames.std(0), 1.0, atol=1e-4)
+    raw = np.concatenate([np.asarray(audio[i], dtype=np.float64) for i in split.train])
+    last = split.test[-1]  # a test utterance: the training statistics, nothing of its own
+    expected = (np.asarray(audio[last], dtype=np.float64) - raw.mean(0)) / raw.std(0)
+    np.testing.assert_allclose(standardised[last], expected, atol=1e-5)
 
 
 def test_cramers_v_of_speaker_by_label_tables():

@@ -25,7 +25,13 @@ class Encoder:
     `encode(inputs)` takes a list of waveforms (float32 mono numpy arrays at `sample_rate`) or a list
     of strings, and returns one float32 array ``[T_i, dim]`` per input, with ``T_i >= 1``. It may use a
     GPU when `device` says so; it never trains.
+
+    An encoder built on other encoders' outputs lists them in `parts` and maps one utterance's
+    outputs (one array per part, in order) to its own with `combine`; the feature store then
+    builds its entry from the parts' entries instead of decoding the audio again.
     """
+
+    parts: list[Encoder] = []
 
     name: str = ""
     modality: Modality = "audio"
@@ -59,6 +65,10 @@ class Encoder:
         return self
 
     def encode(self, inputs: list[Any]) -> list[np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def combine(self, outputs: list[np.ndarray]) -> np.ndarray:  # pragma: no cover - abstract
+        """One utterance's ``[T, dim]`` from its `parts`' outputs (encoders with parts only)."""
         raise NotImplementedError
 
     # -- batching hints for the feature store (additive; defaults suit light encoders) ---------------

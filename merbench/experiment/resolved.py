@@ -19,7 +19,7 @@ from merbench.errors import UserError
 from merbench.experiment.encoder_spec import EncoderSpec, parse_encoder
 from merbench.keys import canonical_json
 from merbench.registry import MODELS, Component, make_config
-from merbench.train.config import TrainConfig
+from merbench.train.config import KEYED_WHEN_SET, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,17 @@ class Encoders:
         return cls(**data)
 
 
+def train_dict(train: TrainConfig) -> dict[str, Any]:
+    """The training config as run identity hashes it: every field, except those of
+    `KEYED_WHEN_SET` at their default (configurations that do not use them keep their keys)."""
+    out = dataclasses.asdict(train)
+    defaults = TrainConfig()
+    for name in KEYED_WHEN_SET:
+        if out[name] == getattr(defaults, name):
+            del out[name]
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class ResolvedConfig:
     """Every plugin name and hyperparameter of a configuration after defaults and overrides.
@@ -68,7 +79,7 @@ class ResolvedConfig:
         return {
             "model": self.model.to_dict(),
             "components": {role: c.to_dict() for role, c in self.components.items()},
-            "train": dataclasses.asdict(self.train),
+            "train": train_dict(self.train),
             "encoders": self.encoders.to_dict(),
         }
 

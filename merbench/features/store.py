@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from merbench.data.base import Corpus
 from merbench.device import resolve_device
 from merbench.encoders.base import Encoder
@@ -202,9 +204,44 @@ class FeatureStore:
         self.stats["extracted"] += 1
 
     def _write_entry(self, folder: Path, job: Extraction) -> None:
-        """Encode `job`'s corpus batch by batch into shards, then write the index and meta."""
-        corpus, encoder, progress = job.corpus, job.encoder, job.progress
+        """Encode `job`'s corpus into shards (from its parts' entries for an encoder with
+        `parts`), then write the index and meta."""
         started = time.time()
+        if job.encoder.parts:
+            writer, missing, unreadable = self._combine_parts(folder, job)
+        else:
+            writer, missing, unreadable = self._encode_corpus(folder, job)
+        self._write_meta(folder, job, writer, missing, unreadable, started)
+
+    def _combine_parts(
+        self, folder: Path, job: Extraction
+    ) -> tuple[ShardWriter, list[str], dict[str, str]]:
+        """Shards of an encoder with `parts`: each part's entry (cached, or extracted and cached
+        first), then ``encoder.combine`` per utterance that every part has. An utterance a part
+        lacks is missing (or unreadable, with the part's reason) here too."""
+        corpus, encoder, progress = job.corpus, job.encoder, job.progress
+        sets = [self.get(corpus, part, device=job.device) for part in encoder.parts]
+        unreadable: dict[str, str] = {}
+        for features in sets:
+            unreadable.update(features.meta.get("unreadable", {}))
+        have = [set(features.ids) for features in sets]
+        ids = [u.id for u in corpus.utterances]
+        usable = [i for i in ids if all(i in h for h in have)]
+        missing = [i for i in ids if i not in unreadable and not all(i in h for h in have)]
+        writer = ShardWriter(folder, encoder.dim, self.dtype, self.shard_bytes)
+        for n, utt in enumerate(usable, 1):
+            row = encoder.combine([np.asarray(features[utt]) for features in sets])
+            writer.add(utt, check_output(row, encoder, utt))
+            if progress is not None and (n % 256 == 0 or n == len(usable)):
+                progress(n, len(usable))
+        return writer, missing, unreadable
+
+    def _encode_corpus(
+        self, folder: Path, job: Extraction
+    ) -> tuple[ShardWriter, list[str], dict[str, str]]:
+        """Shards of `job`'s corpus encoded batch by batch; also the ids without audio and the
+        unreadable ones (with the reason)."""
+        corpus, encoder, progress = job.corpus, job.encoder, job.progress
         encoder.to(resolve_device(job.device))
         utts, missing = usable_utterances(corpus, encoder)
         lengths = [estimate_length(corpus, u, encoder) for u in utts]
@@ -245,6 +282,19 @@ class FeatureStore:
             done += len(batch)
             if progress is not None:
                 progress(done, total)
+        return writer, missing, unreadable
+
+    def _write_meta(
+        self,
+        folder: Path,
+        job: Extraction,
+        writer: ShardWriter,
+        missing: list[str],
+        unreadable: dict[str, str],
+        started: float,
+    ) -> None:
+        """Flush the last shard, then write ``index.json`` and ``meta.json`` of the entry."""
+        corpus, encoder = job.corpus, job.encoder
         writer.flush()
         self.stats["peak_buffer_bytes"] = max(
             self.stats["peak_buffer_bytes"], writer.peak_buffer_bytes

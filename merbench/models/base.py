@@ -23,6 +23,8 @@ class Batch:
     `text_mask` ``[M, Tt]``, `labels` ``[M]`` long (or ``[M, C]`` float for multi-label),
     `ids` the utterance ids in order. For adapters with ``raw_inputs`` (``--finetune``) `audio`
     is instead waveforms ``[M, N]`` and `text` token ids ``[M, Tt]`` long (`merbench.train.raw`).
+    `class_weights` ``[C]``: the weight of each class in the classification loss of a training
+    batch (None: unweighted; set by training from ``train.class_weight``).
     """
 
     audio: Tensor
@@ -31,8 +33,10 @@ class Batch:
     text_mask: Tensor
     labels: Tensor
     ids: list[str] = field(default_factory=list)
+    class_weights: Tensor | None = None
 
     def to(self, device: str | torch.device) -> Batch:
+        weights = self.class_weights
         return Batch(
             self.audio.to(device),
             self.audio_mask.to(device),
@@ -40,6 +44,7 @@ class Batch:
             self.text_mask.to(device),
             self.labels.to(device),
             self.ids,
+            None if weights is None else weights.to(device),
         )
 
     def __len__(self) -> int:
@@ -69,6 +74,17 @@ def mean_std(x: Tensor, mask: Tensor) -> Tensor:
     mean = masked_mean(x, mask)
     var = masked_mean((x - mean.unsqueeze(1)).pow(2), mask)
     return torch.cat([mean, var.clamp_min(1e-12).sqrt()], -1)
+
+
+def mean_std_min_max(x: Tensor, mask: Tensor) -> Tensor:
+    """`mean_std` followed by the minimum and maximum over the real frames: ``[M, T, d] ->
+    [M, 4d]`` (an utterance without a real frame gets 0 for both)."""
+    real = mask.unsqueeze(-1)
+    low = x.masked_fill(~real, float("inf")).amin(1)
+    high = x.masked_fill(~real, float("-inf")).amax(1)
+    empty = ~mask.any(1, keepdim=True)
+    low, high = low.masked_fill(empty, 0.0), high.masked_fill(empty, 0.0)
+    return torch.cat([mean_std(x, mask), low, high], -1)
 
 
 class Adapter(nn.Module):

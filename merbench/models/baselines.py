@@ -59,8 +59,8 @@ class LateFusion(AdaptedModel):
     def losses(self, batch: Batch) -> dict[str, Tensor]:
         la, lt = self._branch_logits(batch)
         losses = {
-            "audio": classification_loss(la, batch.labels),
-            "text": classification_loss(lt, batch.labels),
+            "audio": classification_loss(la, batch.labels, weight=batch.class_weights),
+            "text": classification_loss(lt, batch.labels, weight=batch.class_weights),
         }
         losses["total"] = losses["audio"] + losses["text"]
         return losses
@@ -188,7 +188,9 @@ class FDRL(AdaptedModel):
         streams, masks = self._streams(batch)
         sh_a, sh_t, p_a, p_t = streams
         am, tm = masks[0], masks[1]
-        task = classification_loss(self.ec(self._fuse(streams, masks)), batch.labels)
+        task = classification_loss(
+            self.ec(self._fuse(streams, masks)), batch.labels, weight=batch.class_weights
+        )
         real_sh = torch.cat([sh_a[am], sh_t[tm]], 0)
         modality = torch.cat([sh_a.new_zeros(int(am.sum())), sh_a.new_ones(int(tm.sum()))])
         if c.align == "grl":
@@ -202,7 +204,13 @@ class FDRL(AdaptedModel):
             self.modality_classifier(real_p).squeeze(-1), modality
         )
         pooled = [masked_mean(x, m) for x, m in zip(streams, masks, strict=True)]
-        pred = total_loss(classification_loss(self.predictor(p), batch.labels) for p in pooled) / 4
+        pred = (
+            total_loss(
+                classification_loss(self.predictor(p), batch.labels, weight=batch.class_weights)
+                for p in pooled
+            )
+            / 4
+        )
         losses = {
             "task": task,
             "align": c.lambda_align * align,
@@ -284,7 +292,9 @@ class MISA(AdaptedModel):
     def losses(self, batch: Batch) -> dict[str, Tensor]:
         c = self.config
         u_a, u_t, sh_a, sh_t, p_a, p_t = self._parts(batch)
-        task = classification_loss(self.ec(self._fuse(sh_a, sh_t, p_a, p_t)), batch.labels)
+        task = classification_loss(
+            self.ec(self._fuse(sh_a, sh_t, p_a, p_t)), batch.labels, weight=batch.class_weights
+        )
         diff = soft_orthogonality(p_a, sh_a) + soft_orthogonality(p_t, sh_t)
         diff = diff + soft_orthogonality(p_a, p_t)
         recon = F.mse_loss(self.recon_audio(sh_a + p_a), u_a) + F.mse_loss(

@@ -121,7 +121,9 @@ class ComposedModel(AdaptedModel):
 
     def losses(self, batch: Batch) -> dict[str, Tensor]:
         z_match, losses = self.training_pass(batch)
-        l_f = classification_loss(self.ec(z_match), batch.labels, self.config.label_smoothing)
+        l_f = classification_loss(
+            self.ec(z_match), batch.labels, self.config.label_smoothing, batch.class_weights
+        )
         losses["ec"] = self.config.gamma * l_f
         losses["total"] = total_loss(losses.values())
         return losses

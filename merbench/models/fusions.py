@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from merbench.errors import UserError
 from merbench.models.attention import attend, encode
-from merbench.models.base import FusionEncoder, masked_mean, mean_std
+from merbench.models.base import FusionEncoder, masked_mean, mean_std, mean_std_min_max
 from merbench.registry import FUSIONS
 
 
@@ -42,12 +42,13 @@ class PoolFusionConfig:
     """Config of the pooling fusion ``concat``: which modalities it pools (in this order), the
     MLP dropout, and `pooling`: ``mean`` (masked mean of the frames) or ``mean_std`` (masked mean
     and standard deviation, concatenated: how much a descriptor varies over the utterance, which
-    a mean of per-frame projections cannot express). ``audio`` and ``text`` are the same fusion
-    with one modality."""
+    a mean of per-frame projections cannot express) or ``mean_std_min_max`` (also the minimum and
+    maximum of each dimension: its range). ``audio`` and ``text`` are the same fusion with one
+    modality."""
 
     modalities: tuple[Modality, ...] = ("audio", "text")
     dropout: float = 0.1
-    pooling: Literal["mean", "mean_std"] = "mean"
+    pooling: Literal["mean", "mean_std", "mean_std_min_max"] = "mean"
 
 
 @dataclass
@@ -69,7 +70,8 @@ class TextPoolConfig(PoolFusionConfig):
 @FUSIONS.register("text", config=TextPoolConfig)
 class PoolFusion(FusionEncoder):
     """Early fusion: ``MLP([pool(m) for m in modalities])``, Linear(k p d, d) ReLU dropout, with
-    pool the masked mean (p = 1) or the masked mean and std (p = 2).
+    pool the masked mean (p = 1), the masked mean and std (p = 2), or those and the masked min
+    and max (p = 4).
 
     ``forward(...) -> [M, d]``; `out_dim` = d. Modalities not listed are ignored.
     """
@@ -80,8 +82,10 @@ class PoolFusion(FusionEncoder):
             raise UserError(f"fusion modalities {config.modalities!r}: audio and/or text, once")
         self.modalities = tuple(config.modalities)
         self.out_dim = d
-        self.pool = mean_std if config.pooling == "mean_std" else masked_mean
-        width = 2 * d if config.pooling == "mean_std" else d
+        pools = {"mean": (masked_mean, 1), "mean_std": (mean_std, 2)}
+        pools["mean_std_min_max"] = (mean_std_min_max, 4)
+        self.pool, statistics = pools[config.pooling]
+        width = statistics * d
         self.mlp = _mlp(len(self.modalities) * width, d, config.dropout)
 
     def forward(self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:

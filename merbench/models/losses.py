@@ -64,12 +64,18 @@ def nt_xent(a: Tensor, b: Tensor, tau: Tensor | float) -> Tensor:
     return F.cross_entropy(logits, target)
 
 
-def classification_loss(logits: Tensor, labels: Tensor, label_smoothing: float = 0.0) -> Tensor:
+def classification_loss(
+    logits: Tensor, labels: Tensor, label_smoothing: float = 0.0, weight: Tensor | None = None
+) -> Tensor:
     """Eq. 20: mean cross-entropy to class indices ``[M]``; mean BCE-with-logits for multi-label
-    targets ``[M, C]``."""
+    targets ``[M, C]``.
+
+    `weight` ``[C]`` (class indices only): the weighted mean ``sum_i w[y_i] l_i / sum_i w[y_i]``
+    of the per-utterance cross-entropies l_i (PyTorch's ``cross_entropy(weight=...)``).
+    """
     if labels.dim() == 2:
         return F.binary_cross_entropy_with_logits(logits, labels.float())
-    return F.cross_entropy(logits, labels.long(), label_smoothing=label_smoothing)
+    return F.cross_entropy(logits, labels.long(), weight=weight, label_smoothing=label_smoothing)
 
 
 def masked_sum_squared_error(x: Tensor, y: Tensor, mask: Tensor) -> Tensor:

@@ -177,6 +177,7 @@ ENCODERS = Registry(
         "merbench.encoders.text",
         "merbench.encoders.hf",
         "merbench.encoders.whisper",
+        "merbench.encoders.stats",
     ),
 )
 ADAPTERS = Registry(

@@ -8,6 +8,9 @@ from typing import Literal
 from merbench.bounds import AT_LEAST_ONE, NON_NEGATIVE, Range
 from merbench.device import PrecisionName
 
+#: TrainConfig fields written into a run's identity only when not at their default.
+KEYED_WHEN_SET = ("class_weight", "standardise")
+
 
 @dataclass
 class TrainConfig:
@@ -24,7 +27,18 @@ class TrainConfig:
     Learning rate: linear warm-up over the first `warmup_epochs` epochs, then `lr_schedule`
     (``constant``, or ``cosine`` decay to 0 at `max_epochs`), stepped per optimiser step.
     `speaker_norm`: standardise every feature dimension per speaker before the model sees it
-    (`merbench.train.speakers`; transductive on the dev and test speakers).
+    (`merbench.train.speakers`; transductive on the dev and test speakers). `standardise`:
+    standardise every audio feature dimension with the training utterances' mean and std (not
+    transductive; `merbench.train.speakers.TrainingStandardised`).
+    `class_weight`: ``balanced`` weights each class's cross-entropy by ``N / (C * n_c)`` (n_c its
+    training utterances, as scikit-learn's ``balanced``), what the unweighted-accuracy metric
+    rewards on an imbalanced corpus; ``none`` leaves the loss unweighted. It applies to models
+    trained by gradient steps (a solver-fitted model has its own option) and to single-label
+    protocols.
+
+    Fields in `KEYED_WHEN_SET` enter a run's identity only when they differ from their default,
+    so the run keys of configurations that do not use them stay what they were before they
+    existed.
     """
 
     optimizer: Literal["adamw", "adam"] = "adamw"
@@ -41,6 +55,8 @@ class TrainConfig:
     warmup_epochs: int = field(default=0, metadata={"range": NON_NEGATIVE})
     lr_schedule: Literal["constant", "cosine"] = "constant"
     speaker_norm: bool = False
+    class_weight: Literal["none", "balanced"] = "none"
+    standardise: bool = False
     grad_clip: float = 1.0
     select_metric: str = ""
     max_frames: int = 1024  # audio frames kept per utterance (longer inputs are cropped centrally)

@@ -8,6 +8,7 @@ training curves). It touches the test split exactly once, after model selection 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from merbench.train.guards import check_finite, check_trained
 from merbench.train.optim import make_optimiser
 from merbench.train.precision import Precision
 from merbench.train.selection import Selection, lr_factor
-from merbench.train.speakers import SpeakerNormalised
+from merbench.train.speakers import SpeakerNormalised, TrainingStandardised
 
 
 @dataclass
@@ -164,6 +165,10 @@ def train_one(
         if batch_maker is not BatchMaker:
             raise UserError("train.speaker_norm standardises cached features: not with --finetune")
         audio = SpeakerNormalised(audio, corpus, split)
+    if config.standardise:
+        if batch_maker is not BatchMaker:
+            raise UserError("train.standardise standardises cached features: not with --finetune")
+        audio = TrainingStandardised(audio, split)
     maker = batch_maker(
         corpus, audio, text, config.max_frames, config.max_tokens, config.length_buckets
     )
@@ -207,6 +212,19 @@ def train_one(
     )
 
 
+def class_weights(maker: BatchMaker, train: tuple[str, ...], rule: str) -> torch.Tensor | None:
+    """The per-class loss weights ``[C]`` of ``train.class_weight`` = `rule`: None for ``none``;
+    for ``balanced`` ``N / (C * n_c)`` with n_c the training utterances of class c (0 for a class
+    without any: it has no term to weight). Multi-label protocols: `UserError`."""
+    if rule == "none":
+        return None
+    if maker.multilabel:
+        raise UserError("train.class_weight = balanced: single-label protocols only")
+    counts = torch.bincount(maker.label_tensor(train), minlength=len(maker.labels)).double()
+    weights = len(train) / (len(maker.labels) * counts.clamp_min(1.0))
+    return torch.where(counts > 0, weights, torch.zeros_like(weights)).float()
+
+
 def descend(
     model: MERModel,
     maker: BatchMaker,
@@ -229,6 +247,7 @@ def descend(
         optimiser, lambda step: lr_factor(step, config, steps_per_epoch)
     )
     rng = np.random.default_rng(seed)
+    weights = class_weights(maker, split.train, config.class_weight)
     selection = Selection(config, copy.deepcopy(model.state_dict()))
     curves: list[dict[str, float]] = []
     total_steps = 0
@@ -239,8 +258,9 @@ def descend(
         for batch in maker.batches(split.train, config.batch_size, rng):
             if len(batch) < 2:  # contrastive and pair terms need two samples
                 continue
+            batch = dataclasses.replace(batch, class_weights=weights).to(device)
             with precision.autocast():
-                losses = model.losses(batch.to(device))
+                losses = model.losses(batch)
             check_finite(losses, epoch=epoch, step=total_steps)
             meter.measure(losses)
             optimiser.zero_grad(set_to_none=True)

@@ -1,4 +1,5 @@
-"""Speaker normalisation (``train.speaker_norm``): audio features standardised per speaker.
+"""Speaker normalisation (``train.speaker_norm``): audio features standardised per speaker; and
+``train.standardise``: audio features standardised with the training split's statistics.
 
 Each speaker's statistics come from that speaker's own utterances within one part of the split:
 training speakers from their training utterances, dev and test speakers from their dev and test
@@ -53,3 +54,19 @@ class SpeakerNormalised:
             return x
         mean, std = self.stats[utt_id]
         return ((x - mean) / std).astype(np.float32)
+
+
+class TrainingStandardised:
+    """Features standardised with the statistics of the training utterances of `split` (mean and
+    std per dimension over all their frames, as `speaker_statistics`), applied to every utterance:
+    what a classical pipeline does before a linear classifier. Nothing of the dev or test
+    utterances is read, so it is not transductive. ``feats[utt] -> [T, d]`` float32."""
+
+    def __init__(self, features: object, split: Split) -> None:
+        self.features, self.dim = features, features.dim  # type: ignore[attr-defined]
+        self.meta = getattr(features, "meta", {})
+        self.mean, self.std = speaker_statistics(features, split.train)
+
+    def __getitem__(self, utt_id: str) -> np.ndarray:
+        x = np.asarray(self.features[utt_id], dtype=np.float32)  # type: ignore[index]
+        return ((x - self.mean) / self.std).astype(np.float32)

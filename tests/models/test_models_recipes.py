@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -64,17 +65,9 @@ def test_recipe_resolves_and_builds(name):
     assert recipe["description"]
     components = components_of(recipe)
     MODELS.resolve(recipe["model"], recipe.get("model_options", {}))
-    assert set(recipe.get("train", {})) <= {
-        "optimizer",
-        "lr",
-        "weight_decay",
-        "batch_size",
-        "max_epochs",
-        "patience",
-        "grad_clip",
-        "max_frames",
-        "max_tokens",
-    }
+    from merbench.train.config import TrainConfig
+
+    assert set(recipe.get("train", {})) <= {f.name for f in dataclasses.fields(TrainConfig)}
     if name != "drkf-paper-scale":  # d 1024 x 6 layers: only resolved, not built, in tests
         model = MODELS.build(
             recipe["model"], ModelSpec(25, 384, 4, components), **recipe.get("model_options", {})
@@ -140,6 +133,9 @@ def test_reference_grid_rows_start_from_their_own_recipes():
     assert rows["audio-only (eGeMAPS LLDs)"].model.name == "composed"
     assert rows["audio-only (eGeMAPS LLDs)"].components["fusion"].to_dict()["pooling"] == "mean_std"
     assert rows["audio-whisper"].components["fusion"].to_dict()["pooling"] == "mean_std"
+    both = rows["linear-whisper-egemaps"].encoders.audio
+    assert both == "stats" and both.build().config.parts == ("whisper", "egemaps-functionals")
+    assert rows["linear-whisper-egemaps + speaker norm"].train.speaker_norm is True
 
 
 def test_mean_std_pooling_fusion_by_hand():
@@ -150,3 +146,14 @@ def test_mean_std_pooling_fusion_by_hand():
     audio = torch.tensor([[[1.0, 0.0], [3.0, 2.0], [7.0, 7.0]]])
     mask = torch.tensor([[True, True, False]])
     assert fusion.pool(audio, mask)[0].tolist() == pytest.approx([2.0, 1.0, 1.0, 1.0], abs=1e-5)
+
+
+def test_mean_std_min_max_pooling_by_hand():
+    import torch
+
+    fusion = registry("fusions").build("audio", 2, pooling="mean_std_min_max")
+    assert fusion.mlp[0].in_features == 8  # mean, std, min and max of d = 2
+    audio = torch.tensor([[[1.0, 5.0], [3.0, -1.0], [100.0, 100.0]]])
+    mask = torch.tensor([[True, True, False]])  # the padded frame is in no statistic
+    expected = [2.0, 2.0, 1.0, 3.0, 1.0, -1.0, 3.0, 5.0]
+    assert fusion.pool(audio, mask)[0].tolist() == pytest.approx(expected, abs=1e-5)
