@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from merbench.cli.app import TrackingUri, app, choice, console, err_console
+from merbench.cli.app import Perturb, TrackingUri, app, choice, console, err_console
 from merbench.errors import UserError
 from merbench.files import disk_write, write_atomic
 
@@ -98,6 +98,7 @@ def table(
             "bins under 3 s, 3-5 s, 5 s and over), from the runs' logged predictions.",
         ),
     ] = None,
+    perturb: Perturb = None,
     rows: Rows = None,
     exclude: Exclude = None,
     complete_only: CompleteOnly = False,
@@ -117,6 +118,12 @@ def table(
         raise UserError(f"--balance has no --format {format}: use md or csv")
     if by is not None and (compiled or balance):
         raise UserError(f"--by has no --{'balance' if balance else 'format ' + format}")
+    if perturb and (by is not None or balance or format not in ("terminal", "md", "csv")):
+        other = "--by" if by is not None else "--balance" if balance else f"--format {format}"
+        raise UserError(f"--perturb has no {other}: its table is terminal, md or csv")
+    from merbench.experiment.conditions import parse_perturb
+
+    conditions = parse_perturb(perturb)
     if compiled:
         from merbench.report.latex import require_tools
 
@@ -124,7 +131,11 @@ def table(
     uri = tracking.resolve_uri(tracking_uri)
     _open_store(uri)
     runs, grid_spec = _chosen_runs(uri, dataset, grid, rows, exclude, complete_only)
-    if by is not None:
+    if conditions:
+        from merbench.cli.perturb import conditions_text
+
+        text = conditions_text(uri, runs, conditions, format, test, alpha)
+    elif by is not None:
         from merbench.report.render_groups import render_groups
 
         text = render_groups(

@@ -22,6 +22,7 @@ from merbench.cli.app import (
     Executor,
     ExecutorOption,
     Finetune,
+    Perturb,
     Plugin,
     Precision,
     Seeds,
@@ -114,24 +115,41 @@ def sweep_options(
 
 
 def _sweep(
-    options: "SweepOptions", *, table: bool, dry_run: bool, notes: Sequence[str] = ()
+    options: "SweepOptions",
+    *,
+    table: bool,
+    dry_run: bool,
+    notes: Sequence[str] = (),
+    perturb: list[str] | None = None,
 ) -> None:
-    """Shared body of `run` and `ablate`: plan `options`, execute, print. `notes` are printed
-    with the plan's own, once it is made (a plan refused prints only its error line)."""
+    """Shared body of `run` and `ablate`: plan `options`, execute, evaluate the ``--perturb``
+    conditions (`merbench.cli.perturb`), print. `notes` are printed with the plan's own, once it
+    is made (a plan refused prints only its error line)."""
+    from merbench.cli.perturb import evaluate_conditions, lacking_weights, print_conditions
+    from merbench.experiment.conditions import parse_perturb
+    from merbench.experiment.evaluate import check_evaluable
     from merbench.experiment.sweep import asr_note, describe, plan_sweep
 
+    conditions = parse_perturb(perturb)
     with console.status(f"loading {options.datasets[0].name}" + asr_note(options.datasets[0])):
         sweep = plan_sweep(options, start_workers=not dry_run)
+    check_evaluable(sweep.tasks, conditions)
     for note in [*notes, *sweep.notes]:
         _note(note)
     if dry_run:
         for line in describe(sweep):
             console.print(line, markup=False, highlight=False)
+        if conditions:
+            names = ", ".join(c.label for c in conditions)
+            console.print(f"then evaluated under {names}", markup=False, highlight=False)
         return
     console.print(sweep.summary(), highlight=False)
     outcomes = _execute(sweep)
+    lacking = evaluate_conditions(sweep.tasks, conditions)
     if table:
         _print_table(sweep.tracking_uri, [r.name for r in sweep.corpora], options.grid, sweep.tasks)
+        print_conditions(sweep.tracking_uri, options.grid, sweep.tasks, conditions)
+    lacking_weights(lacking)
     failed = [o for o in outcomes if o.status == "FAILED"]
     if failed:
         raise UserError(
@@ -302,6 +320,7 @@ def run(
     tracking_uri: TrackingUri = None,
     cache_dir: CacheDir = None,
     plugin: Plugin = None,
+    perturb: Perturb = None,
     table: ShowTable = True,
     dry_run: DryRun = False,
 ) -> None:
@@ -332,7 +351,7 @@ def run(
         executor_option=executor_option, jobs=jobs, tracking_uri=tracking_uri,
         cache_dir=cache_dir, plugin=plugin,
     )  # fmt: skip
-    _sweep(options, table=table, dry_run=dry_run, notes=notes)
+    _sweep(options, table=table, dry_run=dry_run, notes=notes, perturb=perturb)
 
 
 def _axis_overrides(
@@ -371,6 +390,7 @@ def ablate(
     tracking_uri: TrackingUri = None,
     cache_dir: CacheDir = None,
     plugin: Plugin = None,
+    perturb: Perturb = None,
     table: ShowTable = True,
     dry_run: DryRun = False,
 ) -> None:
@@ -382,4 +402,4 @@ def ablate(
         precision=precision, executor=executor, executor_option=executor_option, jobs=jobs,
         tracking_uri=tracking_uri, cache_dir=cache_dir, plugin=plugin,
     )  # fmt: skip
-    _sweep(options, table=table, dry_run=dry_run)
+    _sweep(options, table=table, dry_run=dry_run, perturb=perturb)
