@@ -37,25 +37,6 @@ def lacking_weights(runs: list[Any]) -> None:
         )
 
 
-def print_conditions(uri: str, grid: str | None, tasks: list[Any], conditions: tuple) -> None:
-    """The conditions table of the runs of `tasks` (nothing without `conditions`)."""
-    if not conditions or not tasks:
-        return
-    from merbench.experiment import tracking
-    from merbench.experiment.recipes import load_grid
-    from merbench.report.aggregate import finished_runs
-
-    runs = tracking.load_runs(uri)
-    runs = runs[runs["config_key"].isin({t.config_key for t in tasks})]
-    if runs.empty:
-        return
-    spec = {**load_grid(grid), "name": tasks[0].grid} if grid else None
-    members = {t.config_key: t.name for t in tasks} if grid else None
-    labels = {t.config_key: t.label for t in tasks if t.label}
-    runs = finished_runs(runs, grid=spec, members=members, labels=labels)
-    console.print(conditions_text(uri, runs, conditions), markup=False, highlight=False)
-
-
 def conditions_text(
     uri: str,
     runs: Any,

@@ -125,7 +125,7 @@ def _sweep(
     """Shared body of `run` and `ablate`: plan `options`, execute, evaluate the ``--perturb``
     conditions (`merbench.cli.perturb`), print. `notes` are printed with the plan's own, once it
     is made (a plan refused prints only its error line)."""
-    from merbench.cli.perturb import evaluate_conditions, lacking_weights, print_conditions
+    from merbench.cli.perturb import evaluate_conditions, lacking_weights
     from merbench.experiment.conditions import parse_perturb
     from merbench.experiment.evaluate import check_evaluable
     from merbench.experiment.sweep import asr_note, describe, plan_sweep
@@ -147,8 +147,8 @@ def _sweep(
     outcomes = _execute(sweep)
     lacking = evaluate_conditions(sweep.tasks, conditions)
     if table:
-        _print_table(sweep.tracking_uri, [r.name for r in sweep.corpora], options.grid, sweep.tasks)
-        print_conditions(sweep.tracking_uri, options.grid, sweep.tasks, conditions)
+        datasets = [r.name for r in sweep.corpora]
+        _print_table(sweep.tracking_uri, datasets, options.grid, sweep.tasks, conditions)
     lacking_weights(lacking)
     failed = [o for o in outcomes if o.status == "FAILED"]
     if failed:
@@ -254,7 +254,10 @@ def _report(out: Any, line: str, outcome: Any, outcomes: list[Any]) -> None:
         )
 
 
-def _print_table(uri: str, datasets: list[str], grid: str | None, tasks: list) -> None:
+def _print_table(
+    uri: str, datasets: list[str], grid: str | None, tasks: list, conditions: tuple = ()
+) -> None:
+    """The table of the runs of `tasks`, then their table under `conditions` (``--perturb``)."""
     from merbench.experiment import tracking
     from merbench.experiment.recipes import load_grid
     from merbench.report.aggregate import finished_runs
@@ -267,14 +270,19 @@ def _print_table(uri: str, datasets: list[str], grid: str | None, tasks: list) -
     spec = {**load_grid(grid), "name": tasks[0].grid} if grid else None
     members = {t.config_key: t.name for t in tasks} if grid else None
     labels = {t.config_key: t.label for t in tasks if t.label}
+    named = finished_runs(runs, grid=spec, members=members, labels=labels)
     text = render_table(
-        finished_runs(runs, grid=spec, members=members, labels=labels),
+        named,
         datasets=datasets,
         grid=spec,
         fmt="terminal",
         predictions=lambda run_id: tracking.load_predictions(run_id, uri),
     )
     console.print(text, markup=False, highlight=False)
+    if conditions:
+        from merbench.cli.perturb import conditions_text
+
+        console.print(conditions_text(uri, named, conditions), markup=False, highlight=False)
 
 
 OnOff = Literal["on", "off"]
