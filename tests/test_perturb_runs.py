@@ -113,3 +113,18 @@ def test_a_condition_added_later_is_evaluated_without_training(evaluated, merben
     again = merbench(env, *RUN, "--perturb", "drop=audio", "--no-table")
     assert again.returncode == 0, again.stderr
     assert "evaluating" not in again.stdout  # complete: nothing evaluated twice
+
+
+def test_a_run_without_stored_weights_is_one_error_line_not_retrained(evaluated, merbench) -> None:
+    env, _, _ = evaluated
+    weights = next((Path(env["MERBENCH_RESULTS"]) / "artifacts").rglob("weights.safetensors"))
+    weights.unlink()  # as a run stored by a merbench that kept no weights
+    out = merbench(env, *RUN, "--perturb", "drop=text", "--no-table")
+    assert out.returncode == 2
+    assert "evaluating 1 runs under drop=text" in out.stdout  # the other run is evaluated
+    [line] = out.stderr.strip().splitlines()
+    assert line.startswith("error: 1 finished runs stored no weights")
+    assert "cannot be evaluated under --perturb without training again" in line
+    client, runs = store_runs(env)
+    assert len(runs) == 2  # nothing trained again
+    assert sorted("drop-text" in r.data.tags["merbench.conditions"] for r in runs) == [False, True]

@@ -23,7 +23,7 @@ def evaluate_conditions(tasks: list[Any], conditions: tuple[Any, ...]) -> list[A
             console.print(f"evaluating {total} runs under {names}", highlight=False)
         console.print(f"evaluate {task.name} {task.split} seed {task.seed}", highlight=False)
 
-    return evaluate_tasks(tasks, conditions, on_run=started).without_weights or []
+    return evaluate_tasks(tasks, conditions, on_run=started).without_weights
 
 
 def lacking_weights(runs: list[Any]) -> None:

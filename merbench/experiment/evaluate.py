@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -191,27 +191,26 @@ def log_condition(client: Any, run_id: str, condition: Condition, scored: Scored
         client.log_artifacts(run_id, tmp, f"conditions/{condition.slug}")
 
 
-def finished_run_ids(uri: str, run_keys: set[str]) -> dict[str, tuple[str, list[str], bool]]:
-    """run key -> (newest FINISHED run id, its conditions done, whether it stored weights)."""
+def finished_runs_done(uri: str, run_keys: set[str]) -> dict[str, tuple[str, list[str]]]:
+    """run key -> (its newest FINISHED run id, the conditions done in it)."""
     frame = tracking.search(uri, "attributes.status = 'FINISHED'")
     if frame.empty:
         return {}
     if "start_time" in frame:
-        frame = frame.sort_values("start_time", kind="stable")
+        frame = frame.sort_values("start_time", kind="stable")  # the newest last: it wins
     key_col, cond_col = f"tags.{tracking.TAG}run_key", f"tags.{tracking.TAG}{CONDITIONS_TAG}"
-    out: dict[str, tuple[str, list[str], bool]] = {}
-    client = tracking.client(uri)
+    out: dict[str, tuple[str, list[str]]] = {}
     for _, row in frame.iterrows():
-        key = row[key_col]
-        if key not in run_keys:
-            continue
-        tag = row.get(cond_col)
-        done = json.loads(tag) if isinstance(tag, str) and tag else []
-        out[key] = (str(row["run_id"]), done, False)
-    for key, (run_id, done, _) in out.items():
-        names = {a.path for a in client.list_artifacts(run_id)}
-        out[key] = (run_id, done, WEIGHTS in names)
+        if row[key_col] in run_keys:
+            tag = row.get(cond_col)
+            done = json.loads(tag) if isinstance(tag, str) and tag else []
+            out[row[key_col]] = (str(row["run_id"]), done)
     return out
+
+
+def has_weights(uri: str, run_id: str) -> bool:
+    """Whether the run stored its selected weights (the `WEIGHTS` artifact)."""
+    return WEIGHTS in {a.path for a in tracking.client(uri).list_artifacts(run_id)}
 
 
 @dataclass
@@ -220,7 +219,7 @@ class Evaluation:
 
     evaluated: int = 0
     complete: int = 0
-    without_weights: list[RunTask] | None = None
+    without_weights: list[RunTask] = field(default_factory=list)
 
 
 def evaluate_tasks(
@@ -231,21 +230,21 @@ def evaluate_tasks(
     """Evaluate every finished run of `tasks` under each of `conditions` it lacks, in this
     process. A run that finished without stored weights cannot be (it would need training
     again): it is listed in ``without_weights`` and left as it is."""
-    result = Evaluation(without_weights=[])
+    result = Evaluation()
     if not conditions or not tasks:
         return result
     uri = tasks[0].tracking_uri
-    runs = finished_run_ids(uri, {t.run_key for t in tasks})
+    runs = finished_runs_done(uri, {t.run_key for t in tasks})
     wanted = [c.slug for c in conditions]
     todo = []
     for task in tasks:
         if task.run_key not in runs:
             continue  # not finished (failed or held elsewhere): the sweep reports it
-        run_id, done, weights = runs[task.run_key]
+        run_id, done = runs[task.run_key]
         if all(s in done for s in wanted):
             result.complete += 1
-        elif not weights:
-            result.without_weights.append(task)  # type: ignore[union-attr]
+        elif not has_weights(uri, run_id):
+            result.without_weights.append(task)
         else:
             todo.append((task, run_id, done))
     for n, (task, run_id, done) in enumerate(todo):
