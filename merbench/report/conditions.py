@@ -125,7 +125,10 @@ def condition_tables(
             plan, comparisons = compare_conditions(
                 both, dataset, metric, matrix, test, alpha, predictions
             )
-            reason = plan.reason if plan.test else f"no test: {plan.reason}"
+            if plan is None:
+                reason = "no test (--test none)"
+            else:
+                reason = plan.reason if plan.test else f"no test: {plan.reason}"
             if reason not in reasons:
                 reasons.append(reason)
             tested = {str(r.row): r for r in comparisons.itertuples(index=False)}
@@ -156,7 +159,8 @@ def compare_conditions(
     alpha: float,
     predictions: Callable[[str], pd.DataFrame],
 ) -> tuple[Any, pd.DataFrame]:
-    """``(plan, comparisons)`` of each condition against clean (`compare_rows`). Where the
+    """``(plan, comparisons)`` of each condition against clean (`compare_rows`; no plan and
+    no comparison with `test` ``none``). Where the
     layout supports no test between configurations (one fold of a fold corpus, one seed), the
     paired permutation test over test utterances runs instead: clean and condition are the
     same trained weights, so comparing them on this test set is the question asked."""
@@ -167,6 +171,8 @@ def compare_conditions(
             reference=CLEAN, test=name, alpha=alpha, predictions=predictions,
         )  # fmt: skip
 
+    if test == "none":
+        return None, pd.DataFrame(columns=["row", "p_adjusted", "significant"])
     comparisons, plans = compare(test)
     plan = plans[dataset]
     if plan.test is None and test in (None, "auto") and plan.n_splits == 1:

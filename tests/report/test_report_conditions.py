@@ -84,3 +84,11 @@ def test_csv_has_one_line_per_condition_and_row_and_latex_is_refused() -> None:
     assert frame.loc[1, "diff"] == pytest.approx(-0.15)
     with pytest.raises(UserError, match="--perturb has no --format latex"):
         render_conditions(tables, "latex")
+
+
+def test_test_none_shows_the_differences_without_p() -> None:
+    runs, extras = runs_and_extras()
+    [table] = condition_tables(runs, extras, CONDITIONS, no_predictions, test="none")
+    diff, p, significant = table.diffs[("snr=0:white", "A")]
+    assert diff == pytest.approx(-0.15) and math.isnan(p) and not significant
+    assert "p: no test (--test none)" in table.caption
