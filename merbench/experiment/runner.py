@@ -168,6 +168,12 @@ def npy_bytes(array: Any) -> bytes:
 WEIGHTS = "weights.safetensors"
 
 
+def keeps_weights(config: ResolvedConfig, result: Any) -> bool:
+    """Whether a run stores its selected weights: every run on cached features (a fine-tuned
+    backbone would be stored with them, and test-time conditions read cached features)."""
+    return bool(result.weights) and not raw_inputs(config)
+
+
 def weights_bytes(state: dict[str, Any]) -> bytes:
     """A state dict as safetensors bytes (each tensor contiguous and unshared)."""
     from safetensors.torch import save
@@ -265,7 +271,11 @@ def train_and_track(task: RunTask) -> Outcome:
                 "predictions.parquet": with_groups(result.predictions, corpus),
                 "confusion_matrix.csv": confusion(result.predictions, corpus.protocol.labels),
                 "embeddings.npy": npy_bytes(result.embeddings),
-                **({WEIGHTS: weights_bytes(result.weights)} if result.weights else {}),
+                **(
+                    {WEIGHTS: weights_bytes(result.weights)}
+                    if keeps_weights(config, result)
+                    else {}
+                ),
                 **({"transcripts.csv": transcripts} if transcripts is not None else {}),
             }
         )
