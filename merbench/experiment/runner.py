@@ -168,10 +168,13 @@ def npy_bytes(array: Any) -> bytes:
 WEIGHTS = "weights.safetensors"
 
 
-def keeps_weights(config: ResolvedConfig, result: Any) -> bool:
-    """Whether a run stores its selected weights: every run on cached features (a fine-tuned
-    backbone would be stored with them, and test-time conditions read cached features)."""
-    return bool(result.weights) and not raw_inputs(config)
+def stored_weights(config: ResolvedConfig, result: Any) -> dict[str, bytes]:
+    """The `WEIGHTS` artifact of a run: its selected weights, for every run on cached features
+    (not for one that fine-tunes its backbones: they would be stored with it, and test-time
+    conditions read cached features)."""
+    if result.weights is None or raw_inputs(config):
+        return {}
+    return {WEIGHTS: weights_bytes(result.weights)}
 
 
 def weights_bytes(state: dict[str, Any]) -> bytes:
@@ -271,11 +274,7 @@ def train_and_track(task: RunTask) -> Outcome:
                 "predictions.parquet": with_groups(result.predictions, corpus),
                 "confusion_matrix.csv": confusion(result.predictions, corpus.protocol.labels),
                 "embeddings.npy": npy_bytes(result.embeddings),
-                **(
-                    {WEIGHTS: weights_bytes(result.weights)}
-                    if keeps_weights(config, result)
-                    else {}
-                ),
+                **stored_weights(config, result),
                 **({"transcripts.csv": transcripts} if transcripts is not None else {}),
             }
         )
