@@ -3,12 +3,12 @@ clean input and under each condition, the paired difference from clean and its t
 
 A condition's values are the ``cond/<slug>/test/<metric>`` metrics a run logged when it was
 evaluated under it (`merbench.experiment.evaluate`); only runs whose ``merbench.conditions`` tag
-lists the condition count. Per configuration the clean runs and each condition's results form
-the rows of one comparison (`merbench.report.compare.compare_rows`, reference clean): the test
-is the one the statistics core chooses for the layout (folds: the corrected resampled t-test
-over folds, seeds averaged per fold; one split: over seeds; one seed of one split: the paired
-permutation test over test utterances, the same trained weights under both inputs), Holm-
-corrected over the conditions of the configuration.
+lists the condition count. Each condition is compared with clean over the units (fold, seed)
+both have (`merbench.report.compare.compare_rows`, reference clean): the test is the one the
+statistics core chooses for the layout (folds: the corrected resampled t-test over folds, seeds
+averaged per fold; one split: over seeds; one seed of one split, or one fold: the paired
+permutation test over test utterances, the same trained weights under both inputs); the p
+values of a configuration's conditions are then Holm-corrected together.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from merbench.experiment.conditions import ABSENT_TAG, CONDITIONS_TAG, PREFIX
 from merbench.report.aggregate import finished_runs, unit_matrix
 from merbench.report.compare import compare_rows
 from merbench.report.protocols import headline_metrics
+from merbench.report.stats import holm
 
 CLEAN = "clean"
 
@@ -120,26 +121,17 @@ def condition_tables(
                 missing[label] += (
                     int((sub["row"] == row).sum()) - cells.get((label, row), (0, 0, 0))[2]
                 )
-            if matrix.shape[1] < 2:
-                continue
-            plan, comparisons = compare_conditions(
-                both, dataset, metric, matrix, test, alpha, predictions
-            )
-            if plan is None:
-                reason = "no test (--test none)"
-            else:
-                reason = plan.reason if plan.test else f"no test: {plan.reason}"
-            if reason not in reasons:
-                reasons.append(reason)
-            tested = {str(r.row): r for r in comparisons.itertuples(index=False)}
-            for label in matrix.columns[1:]:
+            tested = matrix.columns[1:]
+            raw = []
+            for label in tested:
+                reason, p_value = compare_condition(both, dataset, metric, label, test, predictions)
+                raw.append(p_value)
+                if reason not in reasons:
+                    reasons.append(reason)
+            adjusted = holm(raw) if raw else np.array([])
+            for label, p_adj in zip(tested, adjusted, strict=True):
                 paired = (matrix[label] - matrix[CLEAN]).dropna()
-                record = tested.get(label)
-                diffs[(label, row)] = (
-                    float(paired.mean()),
-                    float(record.p_adjusted) if record is not None else math.nan,
-                    bool(record.significant) if record is not None else False,
-                )
+                diffs[(label, row)] = (float(paired.mean()), float(p_adj), bool(p_adj < alpha))
         absent = sorted({a for a in extras.loc[extras.index.isin(sub["run_id"]), "absent"] if a})
         out.append(
             ConditionTable(
@@ -150,35 +142,36 @@ def condition_tables(
     return out
 
 
-def compare_conditions(
+def compare_condition(
     both: pd.DataFrame,
     dataset: str,
     metric: str,
-    matrix: pd.DataFrame,
+    label: str,
     test: str | None,
-    alpha: float,
     predictions: Callable[[str], pd.DataFrame],
-) -> tuple[Any, pd.DataFrame]:
-    """``(plan, comparisons)`` of each condition against clean (`compare_rows`; no plan and
-    no comparison with `test` ``none``). Where the
-    layout supports no test between configurations (one fold of a fold corpus, one seed), the
-    paired permutation test over test utterances runs instead: clean and condition are the
-    same trained weights, so comparing them on this test set is the question asked."""
-
-    def compare(name: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
-        return compare_rows(
-            both, datasets=[dataset], metrics={dataset: [metric]}, rows=list(matrix.columns),
-            reference=CLEAN, test=name, alpha=alpha, predictions=predictions,
-        )  # fmt: skip
-
+) -> tuple[str, float]:
+    """``(what was tested and why, p)`` of condition `label` against clean, over the units both
+    have (`compare_rows`, uncorrected; NaN: no test). Where the layout supports no test between
+    configurations (one fold of a fold corpus, one seed), the paired permutation test over test
+    utterances runs instead: clean and condition are the same trained weights, so comparing
+    them on this test set is the question asked."""
     if test == "none":
-        return None, pd.DataFrame(columns=["row", "p_adjusted", "significant"])
-    comparisons, plans = compare(test)
-    plan = plans[dataset]
+        return "no test (--test none)", math.nan
+    pair = both[both["row"].isin([CLEAN, label])]
+
+    def compare(name: str | None) -> tuple[pd.DataFrame, Any]:
+        comparisons, plans = compare_rows(
+            pair, datasets=[dataset], metrics={dataset: [metric]}, rows=[CLEAN, label],
+            reference=CLEAN, test=name, correction="none", predictions=predictions,
+        )  # fmt: skip
+        return comparisons, plans[dataset]
+
+    comparisons, plan = compare(test)
     if plan.test is None and test in (None, "auto") and plan.n_splits == 1:
-        comparisons, plans = compare("permutation")
-        plan = plans[dataset]
-    return plan, comparisons
+        comparisons, plan = compare("permutation")
+    if plan.test is None or comparisons.empty:
+        return f"no test: {plan.reason}", math.nan
+    return plan.reason, float(comparisons["p_value"].iloc[0])
 
 
 def caption(

@@ -21,24 +21,37 @@ NOISY = {"1": 0.50, "2": 0.55, "3": 0.40, "4": 0.70, "5": 0.60}
 CONDITIONS = [("snr=0:white", "snr0-white"), ("drop=audio", "drop-audio")]
 
 
-def runs_and_extras(done: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def runs_and_extras(
+    done: set[str] | None = None, dropped: dict[str, float] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Configuration A on five folds, seed 0; each run evaluated under ``snr0-white`` (NOISY)
-    except the folds outside `done`; ``drop-audio`` never."""
+    except the folds outside `done`; under ``drop-audio`` only with `dropped` (its values)."""
     runs = make_runs({"A": {(s, 0): {"ua": v} for s, v in CLEAN.items()}})
     done = set(CLEAN) if done is None else done
+    tags = [(["snr0-white"] if s in done else []) + (["drop-audio"] if dropped else [])
+            for s in runs["split"]]  # fmt: skip
     frame = pd.DataFrame(
         {
             "run_id": runs["run_id"],
-            "tags.merbench.conditions": [
-                json.dumps(["snr0-white"]) if s in done else None for s in runs["split"]
-            ],
+            "tags.merbench.conditions": [json.dumps(t) if t else None for t in tags],
             "tags.merbench.absent_modality": "",
             "metrics.cond/snr0-white/test/ua": [
                 NOISY[s] if s in done else math.nan for s in runs["split"]
             ],
+            "metrics.cond/drop-audio/test/ua": [
+                dropped[s] if dropped else math.nan for s in runs["split"]
+            ],
         }
     )
     return runs, condition_extras(frame, "merbench.")
+
+
+def corrected_p(d: np.ndarray, ratio: float = 1 / 4) -> float:
+    """Nadeau and Bengio's corrected resampled t-test over k folds of a corpus of 5 folds
+    (n_test/n_train = 1/4, whatever number of them is compared)."""
+    k = d.size
+    t = d.mean() / math.sqrt(d.var(ddof=1) * (1 / k + ratio))
+    return float(2 * stats.t.sf(abs(t), k - 1))
 
 
 def no_predictions(run_id: str) -> pd.DataFrame:
@@ -92,3 +105,17 @@ def test_test_none_shows_the_differences_without_p() -> None:
     diff, p, significant = table.diffs[("snr=0:white", "A")]
     assert diff == pytest.approx(-0.15) and math.isnan(p) and not significant
     assert "p: no test (--test none)" in table.caption
+
+
+def test_each_condition_is_tested_on_its_own_units_then_holm_corrected() -> None:
+    dropped = {"1": 0.30, "2": 0.35, "3": 0.20, "4": 0.45, "5": 0.40}
+    runs, extras = runs_and_extras(done={"1", "2", "3"}, dropped=dropped)
+    [table] = condition_tables(runs, extras, CONDITIONS, no_predictions)
+    p_snr = corrected_p(np.array([NOISY[s] - CLEAN[s] for s in ("1", "2", "3")]))  # 3 folds
+    p_drop = corrected_p(np.array([dropped[s] - CLEAN[s] for s in CLEAN]))  # 5 folds
+    low, high = sorted([p_snr, p_drop])
+    holm = {low: min(1.0, 2 * low), high: max(min(1.0, 2 * low), high)}  # step-down, by hand
+    assert table.diffs[("snr=0:white", "A")][1] == pytest.approx(holm[p_snr])
+    assert table.diffs[("drop=audio", "A")][1] == pytest.approx(holm[p_drop])
+    assert table.diffs[("drop=audio", "A")][0] == pytest.approx(-0.36)
+    assert "over 3 folds" in table.caption and "over 5 folds" in table.caption
