@@ -44,8 +44,10 @@ def conditions_text(
     fmt: str = "terminal",
     test: str | None = None,
     alpha: float = 0.05,
+    grid: dict[str, Any] | None = None,
 ) -> str:
-    """The conditions table of `runs` (chosen and named by the report layer) in `fmt`."""
+    """The conditions table of `runs` (chosen and named by the report layer) in `fmt`; with a
+    `grid` spec, its rows in the grid's order."""
     from merbench.experiment import tracking
     from merbench.experiment.evaluate import load_condition_predictions
     from merbench.report.conditions import condition_extras, condition_tables, render_conditions
@@ -59,5 +61,6 @@ def conditions_text(
         lambda run_id: load_condition_predictions(run_id, uri),
         test=test,
         alpha=alpha,
+        order=[r["name"] for r in (grid or {}).get("rows", [])],
     )
     return render_conditions(tables, fmt)

@@ -143,7 +143,7 @@ def table(
     if conditions:
         from merbench.cli.perturb import conditions_text
 
-        text = conditions_text(uri, runs, conditions, format, test, alpha)
+        text = conditions_text(uri, runs, conditions, format, test, alpha, grid_spec)
     elif by is not None:
         from merbench.report.render_groups import render_groups
 

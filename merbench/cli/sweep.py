@@ -282,7 +282,8 @@ def _print_table(
     if conditions:
         from merbench.cli.perturb import conditions_text
 
-        console.print(conditions_text(uri, named, conditions), markup=False, highlight=False)
+        shown = conditions_text(uri, named, conditions, grid=spec)
+        console.print(shown, markup=False, highlight=False)
 
 
 OnOff = Literal["on", "off"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,17 +95,19 @@ def condition_tables(
     predictions: Callable[[str], pd.DataFrame],
     test: str | None = None,
     alpha: float = 0.05,
+    order: Sequence[str] = (),
 ) -> list[ConditionTable]:
     """One `ConditionTable` per dataset of `runs` (module docstring); `conditions` are
     ``(label, slug)`` pairs; `predictions` loads a run id's predictions (``<id>@<slug>``: under
-    the condition)."""
+    the condition); rows in `order` (e.g. a grid's) first, the others by name."""
     runs = finished_runs(runs)
     labels = [label for label, _ in conditions]
     out = []
     for dataset in sorted(runs["dataset"].unique()):
         sub = runs[runs["dataset"] == dataset]
         metric = headline_metrics(runs, dataset)[0]
-        rows = list(dict.fromkeys(sorted(sub["row"])))
+        present = set(sub["row"])
+        rows = [r for r in order if r in present] + sorted(present - set(order))
         cells: dict[tuple[str, str], tuple[float, float, int]] = {}
         diffs: dict[tuple[str, str], tuple[float, float, bool]] = {}
         missing = {label: 0 for label in labels}
