@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from merbench.cli.app import TrackingUri, app, choice, console, err_console
+from merbench.cli.app import TrackingUri, app, choice, console, err_console, perturb_option
 from merbench.errors import UserError
 from merbench.files import disk_write, write_atomic
 
@@ -39,11 +39,9 @@ def _pattern_option(flag: str, what: str) -> Any:
 Rows = Annotated[list[str] | None, _pattern_option("--rows", "Only the rows")]
 Perturb = Annotated[
     list[str] | None,
-    typer.Option(
-        "--perturb",
-        metavar="CONDITION",
-        help="Results under test-time conditions instead (as run and ablate --perturb evaluated "
-        "them): each condition's difference from clean and its paired test; repeatable.",
+    perturb_option(
+        "Results under test-time conditions instead (as run and ablate --perturb evaluated "
+        "them): each condition's difference from clean and its paired test; repeatable."
     ),
 ]
 Exclude = Annotated[list[str] | None, _pattern_option("--exclude", "Leave out the rows")]
