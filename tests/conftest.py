@@ -33,6 +33,7 @@ HEAVY_TESTS: dict[str, tuple[str, ...]] = {
     "test_data_release.py": (
         "test_a_run_notes_the_shortfall_the_misnamed_file_and_the_broken_entry",
     ),
+    "test_crosscorpus_runs.py": ("*",),
     "test_disk_full.py": ("*",),
     "test_models_tau_bound.py": ("*",),
     "test_report_calibration.py": ("*",),

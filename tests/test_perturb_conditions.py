@@ -83,6 +83,9 @@ def test_a_zeros_model_has_no_logits_absent() -> None:
     [
         (["run", "--perturb", "snr=loud"], "error: --perturb snr=loud: SNRs are numbers in dB"),
         (["ablate", "--perturb", "drop=video"], "error: --perturb drop=video: drop=audio or"),
+        (["run", "--test-on", "synth", "--perturb", "drop=audio"],
+         "error: --perturb with --test-on: test-time conditions run on in-corpus runs only"),
+        (["table", "--perturb", "drop=audio", "--matrix"], "error: --perturb has no --matrix"),
         (["table", "--perturb", "drop=audio", "--by", "class"], "error: --perturb has no --by"),
         (["table", "--perturb", "drop=audio", "--format", "latex"],
          "error: --perturb has no --format latex"),

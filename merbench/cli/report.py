@@ -106,6 +106,17 @@ def table(
         ),
     ] = None,
     perturb: Perturb = None,
+    matrix: Annotated[
+        bool,
+        typer.Option(
+            "--matrix",
+            help="Cross-corpus matrix instead (runs of run/ablate --train-on A --test-on B): "
+            "training corpus x test corpus per configuration, in-corpus diagonal, paired tests.",
+        ),
+    ] = False,
+    metric: Annotated[
+        str | None, typer.Option(help="Metric of --matrix (default: the first headline).")
+    ] = None,
     rows: Rows = None,
     exclude: Exclude = None,
     complete_only: CompleteOnly = False,
@@ -125,12 +136,19 @@ def table(
         raise UserError(f"--balance has no --format {format}: use md or csv")
     if by is not None and (compiled or balance):
         raise UserError(f"--by has no --{'balance' if balance else 'format ' + format}")
-    if perturb and (by is not None or balance or format not in ("terminal", "md", "csv")):
-        other = "--by" if by is not None else "--balance" if balance else f"--format {format}"
+    if perturb and (by is not None or balance or matrix or format not in ("terminal", "md", "csv")):
+        other = (
+            "--by" if by is not None else "--balance" if balance else "--matrix" if matrix
+            else f"--format {format}"
+        )  # fmt: skip
         raise UserError(f"--perturb has no {other}: its table is terminal, md or csv")
     from merbench.experiment.conditions import parse_perturb
 
     conditions = parse_perturb(perturb)
+    if metric is not None and not matrix:
+        raise UserError("--metric is an option of --matrix")
+    if matrix and (by is not None or balance):
+        raise UserError(f"--matrix has no --{'balance' if balance else 'by'}")
     if compiled:
         from merbench.report.latex import require_tools
 
@@ -142,6 +160,12 @@ def table(
         from merbench.cli.perturb import conditions_text
 
         text = conditions_text(uri, runs, conditions, format, test, alpha, grid_spec)
+    elif matrix:
+        from merbench.report.crosscorpus import render_matrix
+
+        text = render_matrix(
+            runs, metric, lambda run_id: tracking.load_predictions(run_id, uri), format, test, alpha
+        )
     elif by is not None:
         from merbench.report.render_groups import render_groups
 

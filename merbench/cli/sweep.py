@@ -14,9 +14,6 @@ from rich.markup import escape
 
 from merbench.cli.app import (
     CacheDir,
-    DataRoot,
-    Dataset,
-    DatasetOption,
     Device,
     DryRun,
     Executor,
@@ -50,6 +47,43 @@ Jobs = Annotated[
         "divided among them; GPUs round-robin when there are several."
     ),
 ]
+TrainOn = Annotated[
+    str,
+    typer.Option(
+        "--dataset",
+        "--train-on",
+        help="Dataset plugin (merbench list datasets); with --test-on, the corpus to train and "
+        "select on.",
+    ),
+]
+TestOn = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--test-on",
+        metavar="DATASET",
+        help="Test on all of DATASET what was trained on --train-on (repeatable; labels meet on "
+        "the emotions both corpora share, as their dataset cards map them). The training corpus "
+        "itself here adds its ordinary in-corpus runs.",
+    ),
+]
+DataRoots = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--data-root",
+        metavar="PATH|NAME=PATH",
+        help="Corpus folder in its distributed layout (default: $MERBENCH_DATA); with --test-on, "
+        "NAME=PATH for each corpus that has one.",
+    ),
+]
+SweepDatasetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--dataset-option",
+        metavar="[NAME:]KEY=VALUE",
+        help="Loader option KEY=VALUE (e.g. classes=6); text=gold|asr|asr:MODEL picks the text; "
+        "NAME:KEY=VALUE for corpus NAME only (with --test-on).",
+    ),
+]
 Name = Annotated[
     str | None,
     typer.Option(
@@ -70,7 +104,7 @@ def sweep_options(
     variant: str | None,
     finetune: bool,
     dataset: str,
-    data_root: Path | None,
+    data_root: list[str] | Path | None,
     dataset_option: list[str] | None,
     seeds: str,
     split: list[str] | None,
@@ -82,24 +116,30 @@ def sweep_options(
     tracking_uri: str | None,
     cache_dir: Path | None,
     plugin: list[str] | None,
+    test_on: list[str] | None = None,
 ) -> "SweepOptions":
     """The `SweepOptions` of the command line options `run` and `ablate` share (named as their
     parameters); `recipe` / `grid` and the ``ROLE.KEY`` `overrides` come from each command.
     ``--precision`` is the override ``train.precision``; a malformed ``KEY=VALUE`` or seed list
-    is a UserError."""
+    is a UserError. `test_on` makes it a cross-corpus sweep (`merbench.experiment.crosscorpus`:
+    ``--data-root NAME=PATH``, ``--dataset-option NAME:KEY=VALUE``)."""
+    from merbench.experiment.crosscorpus import corpus_refs
     from merbench.experiment.plan import parse_seeds
-    from merbench.experiment.sweep import SweepOptions, dataset_ref
+    from merbench.experiment.sweep import SweepOptions
 
     if precision is not None:
         overrides = {**overrides, "train.precision": precision}
+    roots = [str(data_root)] if isinstance(data_root, (str, Path)) else list(data_root or [])
+    train, tests = corpus_refs(
+        dataset, test_on or [], roots, parse_pairs(dataset_option, "--dataset-option")
+    )
     return SweepOptions(
         recipe=recipe,
         grid=grid,
         overrides=tuple(overrides.items()),
         variant=variant,
-        datasets=(
-            dataset_ref(dataset, data_root, parse_pairs(dataset_option, "--dataset-option")),
-        ),
+        datasets=(train,),
+        test_on=tests,
         seeds=parse_seeds(seeds),
         splits=tuple(split or ()),
         device=device,
@@ -131,6 +171,8 @@ def _sweep(
     from merbench.experiment.sweep import asr_note, describe, plan_sweep
 
     conditions = parse_perturb(perturb)
+    if conditions and options.test_on:
+        raise UserError("--perturb with --test-on: test-time conditions run on in-corpus runs only")
     with console.status(f"loading {options.datasets[0].name}" + asr_note(options.datasets[0])):
         sweep = plan_sweep(options, start_workers=not dry_run)
     check_evaluable(sweep.tasks, conditions)
@@ -140,15 +182,17 @@ def _sweep(
         for line in describe(sweep):
             console.print(line, markup=False, highlight=False)
         if conditions:
-            names = ", ".join(c.label for c in conditions)
-            console.print(f"then evaluated under {names}", markup=False, highlight=False)
+            listed = ", ".join(c.label for c in conditions)
+            console.print(f"then evaluated under {listed}", markup=False, highlight=False)
         return
     console.print(sweep.summary(), highlight=False)
     outcomes = _execute(sweep)
     lacking = evaluate_conditions(sweep.tasks, conditions)
     if table:
-        datasets = [r.name for r in sweep.corpora]
-        _print_table(sweep.tracking_uri, datasets, options.grid, sweep.tasks, conditions)
+        names = list(dict.fromkeys(t.dataset.name for t in sweep.tasks))
+        _print_table(
+            sweep.tracking_uri, names, options.grid, sweep.tasks, bool(options.test_on), conditions
+        )
     lacking_weights(lacking)
     failed = [o for o in outcomes if o.status == "FAILED"]
     if failed:
@@ -255,9 +299,15 @@ def _report(out: Any, line: str, outcome: Any, outcomes: list[Any]) -> None:
 
 
 def _print_table(
-    uri: str, datasets: list[str], grid: str | None, tasks: list, conditions: tuple = ()
+    uri: str,
+    datasets: list[str],
+    grid: str | None,
+    tasks: list,
+    matrix: bool = False,
+    conditions: tuple = (),
 ) -> None:
-    """The table of the runs of `tasks`, then their table under `conditions` (``--perturb``)."""
+    """The table of `tasks`' runs; with `matrix` (a cross-corpus sweep), its matrix after it;
+    with `conditions` (``--perturb``), their table under them."""
     from merbench.experiment import tracking
     from merbench.experiment.recipes import load_grid
     from merbench.report.aggregate import finished_runs
@@ -279,6 +329,13 @@ def _print_table(
         predictions=lambda run_id: tracking.load_predictions(run_id, uri),
     )
     console.print(text, markup=False, highlight=False)
+    if matrix:
+        from merbench.report.crosscorpus import render_matrix
+
+        text = render_matrix(
+            named, predictions=lambda run_id: tracking.load_predictions(run_id, uri)
+        )
+        console.print(text, markup=False, highlight=False)
     if conditions:
         from merbench.cli.perturb import conditions_text
 
@@ -316,9 +373,10 @@ def run(
     variant: Variant = None,
     finetune: Finetune = False,
     sets: Sets = None,
-    dataset: Dataset = "synth",
-    data_root: DataRoot = None,
-    dataset_option: DatasetOption = None,
+    dataset: TrainOn = "synth",
+    test_on: TestOn = None,
+    data_root: DataRoots = None,
+    dataset_option: SweepDatasetOption = None,
     seeds: Seeds = "1",
     split: Splits = None,
     device: Device = "auto",
@@ -358,7 +416,7 @@ def run(
         finetune=finetune, dataset=dataset, data_root=data_root, dataset_option=dataset_option,
         seeds=seeds, split=split, device=device, precision=precision, executor=executor,
         executor_option=executor_option, jobs=jobs, tracking_uri=tracking_uri,
-        cache_dir=cache_dir, plugin=plugin,
+        cache_dir=cache_dir, plugin=plugin, test_on=test_on,
     )  # fmt: skip
     _sweep(options, table=table, dry_run=dry_run, notes=notes, perturb=perturb)
 
@@ -386,9 +444,10 @@ def ablate(
     variant: Variant = None,
     finetune: Finetune = False,
     sets: Sets = None,
-    dataset: Dataset = "synth",
-    data_root: DataRoot = None,
-    dataset_option: DatasetOption = None,
+    dataset: TrainOn = "synth",
+    test_on: TestOn = None,
+    data_root: DataRoots = None,
+    dataset_option: SweepDatasetOption = None,
     seeds: Seeds = "1",
     split: Splits = None,
     device: Device = "auto",
@@ -409,6 +468,6 @@ def ablate(
         variant=variant, finetune=finetune, dataset=dataset, data_root=data_root,
         dataset_option=dataset_option, seeds=seeds, split=split, device=device,
         precision=precision, executor=executor, executor_option=executor_option, jobs=jobs,
-        tracking_uri=tracking_uri, cache_dir=cache_dir, plugin=plugin,
+        tracking_uri=tracking_uri, cache_dir=cache_dir, plugin=plugin, test_on=test_on,
     )  # fmt: skip
     _sweep(options, table=table, dry_run=dry_run, perturb=perturb)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from merbench.data.base import Corpus
+
 
 def tone(seconds: float = 0.5, sample_rate: int = 16000, freq: float = 220.0) -> np.ndarray:
     """A float32 sine ``[samples]`` at amplitude 0.3."""
@@ -408,3 +410,17 @@ def write_emodb(
             for letter in "WLEAFTN":
                 write_wav(release / "wav" / f"{speaker}{sentence}{letter}a.wav", audio)
     return release
+
+
+def write_manifest_of(corpus: Corpus, folder: Path) -> Path:
+    """``folder/manifest.csv`` describing `corpus` as a fold manifest (fold = the utterance's
+    group, audio paths absolute): a corpus of another shape read by the manifest reader, e.g.
+    a synth-like corpus to test a model trained on synth. Returns the manifest's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "manifest.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "audio", "text", "label", "speaker", "fold"])
+        for u in corpus.utterances:
+            writer.writerow([u.id, str(u.audio), u.text, u.label, u.speaker, u.group])
+    return path

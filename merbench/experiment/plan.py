@@ -40,6 +40,15 @@ class DatasetRef:
 
 
 @dataclass(frozen=True)
+class CrossRef(DatasetRef):
+    """Train on one corpus, test on another (`merbench.experiment.crosscorpus`); `name` is
+    ``<train>-><test>``."""
+
+    train: DatasetRef = DatasetRef("")
+    test: DatasetRef = DatasetRef("")
+
+
+@dataclass(frozen=True)
 class RunTask:
     """Everything a worker needs to do one run, picklable for Ray and submitit.
 
@@ -85,6 +94,10 @@ class Outcome:
 def load_corpus(ref: DatasetRef, cache_dir: str | None = None) -> Corpus:
     """The corpus of `ref` with its text source (``text=`` option) applied, once per process;
     `cache_dir` is where ASR transcripts are cached (``<cache_dir>/transcripts``)."""
+    if isinstance(ref, CrossRef):
+        from merbench.experiment.crosscorpus import load_joined
+
+        return load_joined(ref, cache_dir)
     source, options = split_text_option(dict(ref.options))
     loader = DATASETS.build(ref.name, **options)
     root = Path(ref.root).expanduser() if ref.root else None
@@ -93,7 +106,12 @@ def load_corpus(ref: DatasetRef, cache_dir: str | None = None) -> Corpus:
 
 def dataset_identity(ref: DatasetRef, corpus: Corpus) -> dict[str, Any]:
     """The dataset part of run identity: name, resolved loader config, corpus fingerprint, and
-    the text source when it is not the corpus's own text (`modalities.text_identity`)."""
+    the text source when it is not the corpus's own text (`modalities.text_identity`); for a
+    cross-corpus pair, both corpora's identities and how they meet (`crosscorpus.cross_identity`)."""
+    if isinstance(ref, CrossRef):
+        from merbench.experiment.crosscorpus import cross_identity
+
+        return cross_identity(ref, corpus)
     source, options = split_text_option(dict(ref.options))
     config = DATASETS.resolve(ref.name, options)
     resolved = dataclasses.asdict(config) if config is not None else {}

@@ -200,22 +200,23 @@ def execute_task(task: RunTask) -> Outcome:
 def run_inputs(task: RunTask, corpus: Corpus) -> tuple[Any, Any, set[str]]:
     """``(audio, text, usable ids)`` a run reads: for a config that fine-tunes its backbones,
     raw waveforms and token ids (`merbench.train.raw`; the feature store is not opened) and the
-    utterances with audio; otherwise the store's entries and the utterances whose media could be
-    decoded."""
+    utterances with audio; otherwise the store's entries (a cross-corpus pair's: both corpora's,
+    `crosscorpus.features_of`) and the utterances whose media could be decoded."""
     config = task.config
     if raw_inputs(config):
         from merbench.train.raw import raw_sources
 
         audio, text = raw_sources(corpus, config)
         return audio, text, {u.id for u in corpus.utterances if u.audio is not None}
+    from merbench.experiment.crosscorpus import features_of
     from merbench.features.manage import open_store
 
     store = open_store(task.cache_dir)
-    audio_features = store.get(corpus, config.encoders.audio.build(), device=task.device)
+    audio_features = features_of(store, corpus, config.encoders.audio.build(), task.device)
     usable = set(audio_features.ids)  # the utterances whose media could be decoded
     if speech_only(corpus):
         return audio_features, AbsentText(), usable
-    text_features = store.get(corpus, config.encoders.text.build(), device=task.device)
+    text_features = features_of(store, corpus, config.encoders.text.build(), task.device)
     return audio_features, text_features, usable & set(text_features.ids)
 
 

@@ -14,6 +14,8 @@ Planning refuses a configuration its corpus cannot feed (one that reads text on 
 corpus, `merbench.experiment.modalities`) before any feature is extracted, and extraction runs
 only the encoders the corpus can feed (`needed_encoders`). A corpus loaded with ASR text
 (``--dataset-option text=asr``) is transcribed while it loads, once: the transcripts are cached.
+A cross-corpus sweep (`SweepOptions.test_on`) loads and encodes the training corpus and every test
+corpus, and plans its runs on each pair (`merbench.experiment.crosscorpus.sweep_datasets`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from merbench.data.base import Corpus
 from merbench.errors import UserError
 from merbench.experiment import preflight, tracking
+from merbench.experiment.crosscorpus import load_source, sweep_datasets
 from merbench.experiment.modalities import needed_encoders
 from merbench.experiment.plan import DatasetRef, Outcome, RunTask, load_corpus, pending, plan
 from merbench.experiment.recipes import Configuration, configurations
@@ -64,6 +67,9 @@ class SweepOptions:
     plugins: tuple[str, ...] = ()
     finetune: bool = False
     label: str = ""
+    #: cross-corpus sweep: train on ``datasets[0]``, test on each of these
+    #: (`merbench.experiment.crosscorpus`)
+    test_on: tuple[DatasetRef, ...] = ()
 
 
 @dataclass
@@ -145,9 +151,9 @@ def plan_sweep(options: SweepOptions, start_workers: bool = False) -> SweepPlan:
         notes = [f"{c.name}: {note}" for c in confs for note in c.notes]
         corpora: dict[DatasetRef, Corpus] = {}
         tasks: list[RunTask] = []
-        for ref in options.datasets:
-            corpus = corpora[ref] = load_corpus(ref, options.cache_dir)
-            preflight.check_plan(confs, corpus, options.splits)
+        loaded, planned = sweep_datasets(options.datasets[0], options.test_on, options.datasets)
+        for ref in loaded:
+            corpus = corpora[ref] = load_source(ref, options.cache_dir, bool(options.test_on))
             if corpus.skipped:
                 first = corpus.skipped[0]
                 notes.append(
@@ -157,6 +163,9 @@ def plan_sweep(options: SweepOptions, start_workers: bool = False) -> SweepPlan:
             notes += [f"{ref.name}: {note}" for note in corpus.notes]
             if corpus.shortfall:
                 notes.append(f"{ref.name}: short of the release: " + "; ".join(corpus.shortfall))
+        for ref in planned:
+            corpus = load_corpus(ref, options.cache_dir)
+            preflight.check_plan(confs, corpus, options.splits)
             tasks += plan(
                 confs,
                 ref,

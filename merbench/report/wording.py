@@ -78,6 +78,8 @@ def _split_text(protocol: DatasetProtocol, n_splits: int) -> str:
     """The splits run: the official split, the corpus's folds, or "k of n folds" when only some
     folds of a fold corpus were run (never called an official split)."""
     n_folds = len(protocol.splits)
+    if protocol.split_scheme == "cross_corpus":
+        return "one cross-corpus split (train on one corpus, test on all of the other)"
     if n_splits <= 1 and n_folds <= 1:
         return "the official train/dev/test split"
     scheme = " (leave one session out)" if "session" in protocol.split_scheme else ""
