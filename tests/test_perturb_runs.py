@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SMALL_SYNTH
 
+#: the corpus the `warm_cli_env` cache holds features of (`conftest.SMALL_SYNTH`)
+SMALL_SYNTH = "utterances_per_session=8"
 RUN = ["run", "--baseline", "concat", "--dataset", "synth", "--dataset-option", SMALL_SYNTH,
        "--split", "fold1", "--split", "fold2", "--device", "cpu"]  # fmt: skip
 
