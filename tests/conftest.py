@@ -66,6 +66,7 @@ HEAVY_TESTS: dict[str, tuple[str, ...]] = {
     "test_honest_outcomes.py": ("*",),
     "test_models_hf_finetune.py": ("test_audio_backbone_trains_end_to_end_with_its_frame_mask",),
     "test_models_training.py": ("test_model_loss_decreases_and_fits",),
+    "test_perturb_runs.py": ("*",),
     "test_report_from_runs.py": ("*",),
     "test_report_power.py": (
         "test_permutation_mde_has_about_80_percent_power_in_a_brute_force_simulation",

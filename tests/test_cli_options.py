@@ -29,7 +29,7 @@ def test_run_and_ablate_share_the_same_options() -> None:
     run, ablate = _params("run"), _params("ablate")
     shared = set(ablate) - {"grid"}
     assert set(run) - shared == {"recipe", "augmentation", "fusion", "ed"}
-    assert len(shared) == 20  # test_on among them
+    assert len(shared) == 21  # test_on and perturb among them
     for name in shared:
         a, b = run[name], ablate[name]
         assert (a.opts, a.default, a.help, a.metavar) == (b.opts, b.default, b.help, b.metavar)

@@ -83,6 +83,9 @@ def list_plugins(
     for k in kinds:
         for entry in REGISTRIES[k].entries(filter):
             fields = ", ".join(f"{n}={v!r}" for n, v in entry.config_fields().items())
+            absent = getattr(entry.obj, "absent_modality", None) if k == "models" else None
+            if absent:  # what a model does with a modality missing at test time
+                fields = f"{fields}; absent modality: {absent}"
             name = entry.name + (f" ({', '.join(entry.aliases)})" if entry.aliases else "")
             table.add_row(k, name, entry.source, fields)
     console.print(table)

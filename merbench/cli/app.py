@@ -82,6 +82,20 @@ DatasetOption = Annotated[
     ),
 ]
 Seeds = Annotated[str, typer.Option(help="Seed count (3 = 0,1,2) or list (0,1,2).")]
+
+
+def perturb_option(help: str) -> Any:
+    """The repeatable ``--perturb CONDITION`` option (`merbench.experiment.conditions`)."""
+    return typer.Option("--perturb", metavar="CONDITION", help=help)
+
+
+Perturb = Annotated[
+    list[str] | None,
+    perturb_option(
+        "Also evaluate under a test-time condition, with the weights trained on clean input: "
+        "snr=20,10,0[:white|pink|babble], drop=audio|text, text=asr[:MODEL]; repeatable."
+    ),
+]
 Device = Annotated[str, typer.Option(help="auto (GPU when present), cpu, cuda or cuda:N.")]
 Precision = Annotated[
     PrecisionName | None,

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from merbench.cli.app import TrackingUri, app, choice, console, err_console
+from merbench.cli.app import TrackingUri, app, choice, console, err_console, perturb_option
 from merbench.errors import UserError
 from merbench.files import disk_write, write_atomic
 
@@ -37,6 +37,13 @@ def _pattern_option(flag: str, what: str) -> Any:
 
 
 Rows = Annotated[list[str] | None, _pattern_option("--rows", "Only the rows")]
+Perturb = Annotated[
+    list[str] | None,
+    perturb_option(
+        "Results under test-time conditions instead (as run and ablate --perturb evaluated "
+        "them): each condition's difference from clean and its paired test; repeatable."
+    ),
+]
 Exclude = Annotated[list[str] | None, _pattern_option("--exclude", "Leave out the rows")]
 CompleteOnly = Annotated[
     bool,
@@ -98,6 +105,7 @@ def table(
             "bins under 3 s, 3-5 s, 5 s and over), from the runs' logged predictions.",
         ),
     ] = None,
+    perturb: Perturb = None,
     matrix: Annotated[
         bool,
         typer.Option(
@@ -128,6 +136,15 @@ def table(
         raise UserError(f"--balance has no --format {format}: use md or csv")
     if by is not None and (compiled or balance):
         raise UserError(f"--by has no --{'balance' if balance else 'format ' + format}")
+    if perturb and (by is not None or balance or matrix or format not in ("terminal", "md", "csv")):
+        other = (
+            "--by" if by is not None else "--balance" if balance else "--matrix" if matrix
+            else f"--format {format}"
+        )  # fmt: skip
+        raise UserError(f"--perturb has no {other}: its table is terminal, md or csv")
+    from merbench.experiment.conditions import parse_perturb
+
+    conditions = parse_perturb(perturb)
     if metric is not None and not matrix:
         raise UserError("--metric is an option of --matrix")
     if matrix and (by is not None or balance):
@@ -139,7 +156,11 @@ def table(
     uri = tracking.resolve_uri(tracking_uri)
     _open_store(uri)
     runs, grid_spec = _chosen_runs(uri, dataset, grid, rows, exclude, complete_only)
-    if matrix:
+    if conditions:
+        from merbench.cli.perturb import conditions_text
+
+        text = conditions_text(uri, runs, conditions, format, test, alpha, grid_spec)
+    elif matrix:
         from merbench.report.crosscorpus import render_matrix
 
         text = render_matrix(

@@ -19,6 +19,7 @@ from merbench.cli.app import (
     Executor,
     ExecutorOption,
     Finetune,
+    Perturb,
     Plugin,
     Precision,
     Seeds,
@@ -154,25 +155,45 @@ def sweep_options(
 
 
 def _sweep(
-    options: "SweepOptions", *, table: bool, dry_run: bool, notes: Sequence[str] = ()
+    options: "SweepOptions",
+    *,
+    table: bool,
+    dry_run: bool,
+    notes: Sequence[str] = (),
+    perturb: list[str] | None = None,
 ) -> None:
-    """Shared body of `run` and `ablate`: plan `options`, execute, print. `notes` are printed
-    with the plan's own, once it is made (a plan refused prints only its error line)."""
+    """Shared body of `run` and `ablate`: plan `options`, execute, evaluate the ``--perturb``
+    conditions (`merbench.cli.perturb`), print. `notes` are printed with the plan's own, once it
+    is made (a plan refused prints only its error line)."""
+    from merbench.cli.perturb import evaluate_conditions, lacking_weights
+    from merbench.experiment.conditions import parse_perturb
+    from merbench.experiment.evaluate import check_evaluable
     from merbench.experiment.sweep import asr_note, describe, plan_sweep
 
+    conditions = parse_perturb(perturb)
+    if conditions and options.test_on:
+        raise UserError("--perturb with --test-on: test-time conditions run on in-corpus runs only")
     with console.status(f"loading {options.datasets[0].name}" + asr_note(options.datasets[0])):
         sweep = plan_sweep(options, start_workers=not dry_run)
+    check_evaluable(sweep.tasks, conditions)
     for note in [*notes, *sweep.notes]:
         _note(note)
     if dry_run:
         for line in describe(sweep):
             console.print(line, markup=False, highlight=False)
+        if conditions:
+            listed = ", ".join(c.label for c in conditions)
+            console.print(f"then evaluated under {listed}", markup=False, highlight=False)
         return
     console.print(sweep.summary(), highlight=False)
     outcomes = _execute(sweep)
+    lacking = evaluate_conditions(sweep.tasks, conditions)
     if table:
         names = list(dict.fromkeys(t.dataset.name for t in sweep.tasks))
-        _print_table(sweep.tracking_uri, names, options.grid, sweep.tasks, bool(options.test_on))
+        _print_table(
+            sweep.tracking_uri, names, options.grid, sweep.tasks, bool(options.test_on), conditions
+        )
+    lacking_weights(lacking)
     failed = [o for o in outcomes if o.status == "FAILED"]
     if failed:
         raise UserError(
@@ -278,9 +299,15 @@ def _report(out: Any, line: str, outcome: Any, outcomes: list[Any]) -> None:
 
 
 def _print_table(
-    uri: str, datasets: list[str], grid: str | None, tasks: list, matrix: bool = False
+    uri: str,
+    datasets: list[str],
+    grid: str | None,
+    tasks: list,
+    matrix: bool = False,
+    conditions: tuple = (),
 ) -> None:
-    """The table of `tasks`' runs; with `matrix` (a cross-corpus sweep), its matrix after it."""
+    """The table of `tasks`' runs; with `matrix` (a cross-corpus sweep), its matrix after it;
+    with `conditions` (``--perturb``), their table under them."""
     from merbench.experiment import tracking
     from merbench.experiment.recipes import load_grid
     from merbench.report.aggregate import finished_runs
@@ -309,6 +336,11 @@ def _print_table(
             named, predictions=lambda run_id: tracking.load_predictions(run_id, uri)
         )
         console.print(text, markup=False, highlight=False)
+    if conditions:
+        from merbench.cli.perturb import conditions_text
+
+        shown = conditions_text(uri, named, conditions, grid=spec)
+        console.print(shown, markup=False, highlight=False)
 
 
 OnOff = Literal["on", "off"]
@@ -355,6 +387,7 @@ def run(
     tracking_uri: TrackingUri = None,
     cache_dir: CacheDir = None,
     plugin: Plugin = None,
+    perturb: Perturb = None,
     table: ShowTable = True,
     dry_run: DryRun = False,
 ) -> None:
@@ -385,7 +418,7 @@ def run(
         executor_option=executor_option, jobs=jobs, tracking_uri=tracking_uri,
         cache_dir=cache_dir, plugin=plugin, test_on=test_on,
     )  # fmt: skip
-    _sweep(options, table=table, dry_run=dry_run, notes=notes)
+    _sweep(options, table=table, dry_run=dry_run, notes=notes, perturb=perturb)
 
 
 def _axis_overrides(
@@ -425,6 +458,7 @@ def ablate(
     tracking_uri: TrackingUri = None,
     cache_dir: CacheDir = None,
     plugin: Plugin = None,
+    perturb: Perturb = None,
     table: ShowTable = True,
     dry_run: DryRun = False,
 ) -> None:
@@ -436,4 +470,4 @@ def ablate(
         precision=precision, executor=executor, executor_option=executor_option, jobs=jobs,
         tracking_uri=tracking_uri, cache_dir=cache_dir, plugin=plugin, test_on=test_on,
     )  # fmt: skip
-    _sweep(options, table=table, dry_run=dry_run)
+    _sweep(options, table=table, dry_run=dry_run, perturb=perturb)

@@ -164,6 +164,26 @@ def npy_bytes(array: Any) -> bytes:
     return buffer.getvalue()
 
 
+#: The artifact holding a run's selected weights (safetensors), read to evaluate it later.
+WEIGHTS = "weights.safetensors"
+
+
+def stored_weights(config: ResolvedConfig, result: Any) -> dict[str, bytes]:
+    """The `WEIGHTS` artifact of a run: its selected weights, for every run on cached features
+    (not for one that fine-tunes its backbones: they would be stored with it, and test-time
+    conditions read cached features)."""
+    if result.weights is None or raw_inputs(config):
+        return {}
+    return {WEIGHTS: weights_bytes(result.weights)}
+
+
+def weights_bytes(state: dict[str, Any]) -> bytes:
+    """A state dict as safetensors bytes (each tensor contiguous and unshared)."""
+    from safetensors.torch import save
+
+    return save({k: v.contiguous().clone() for k, v in state.items()})
+
+
 def execute_task(task: RunTask) -> Outcome:
     """Claim the run key, then train and track the run (`train_and_track`); SKIPPED when another
     live process holds the key or the run finished meanwhile (see `merbench.experiment.claims`)."""
@@ -255,6 +275,7 @@ def train_and_track(task: RunTask) -> Outcome:
                 "predictions.parquet": with_groups(result.predictions, corpus),
                 "confusion_matrix.csv": confusion(result.predictions, corpus.protocol.labels),
                 "embeddings.npy": npy_bytes(result.embeddings),
+                **stored_weights(config, result),
                 **({"transcripts.csv": transcripts} if transcripts is not None else {}),
             }
         )

@@ -166,6 +166,11 @@ class MERModel(nn.Module):
     """
 
     main_losses: tuple[str, ...] = ("ec", "task")
+    #: What the model does with a modality absent at test time (``--perturb drop=audio|text``):
+    #: ``zeros`` (it is fed one all-zero frame in the modality's place, through the same path
+    #: as real input), ``skip`` (``logits_absent`` leaves the modality's branch out) or
+    #: ``learned`` (``logits_absent`` puts a learned token in its place).
+    absent_modality: str = "zeros"
 
     def shared_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
@@ -178,6 +183,11 @@ class MERModel(nn.Module):
 
     def embed(self, batch: Batch) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def logits_absent(self, batch: Batch, modality: str) -> Tensor:
+        """Logits ``[M, C]`` with `modality` (``audio`` or ``text``) absent, for a model whose
+        `absent_modality` is ``skip`` or ``learned`` (its features in `batch` are not read)."""
+        raise NotImplementedError(f"{type(self).__name__} declares absent_modality = zeros")
 
 
 @dataclass

@@ -43,6 +43,7 @@ class LateFusion(AdaptedModel):
     ``embed`` is the concatenation of the two pooled vectors ``[M, 2d]``."""
 
     main_losses = ("audio", "text")  # two task losses, no auxiliary term
+    absent_modality = "skip"  # the present modality's classifier alone
 
     def __init__(self, config: LateConfig, spec: ModelSpec) -> None:
         super().__init__(spec, config.d)
@@ -70,6 +71,12 @@ class LateFusion(AdaptedModel):
         if self.spec.multilabel:
             return (la + lt) / 2
         return (F.log_softmax(la, -1) + F.log_softmax(lt, -1)) / 2
+
+    def logits_absent(self, batch: Batch, modality: str) -> Tensor:
+        """The present modality's branch alone (its log-probabilities; logits for multi-label)."""
+        la, lt = self._branch_logits(batch)
+        present = lt if modality == "audio" else la
+        return present if self.spec.multilabel else F.log_softmax(present, -1)
 
     def embed(self, batch: Batch) -> Tensor:
         audio, audio_mask, text, text_mask = self.encode(batch)

@@ -45,6 +45,7 @@ class LayerMixModel(MERModel):
         super().__init__()
         self.inner = inner
         self.main_losses = inner.main_losses
+        self.absent_modality = inner.absent_modality
         self.audio_mix = LayerMix(audio_layers) if audio_layers > 1 else None
         self.text_mix = LayerMix(text_layers) if text_layers > 1 else None
 
@@ -69,3 +70,6 @@ class LayerMixModel(MERModel):
 
     def embed(self, batch: Batch) -> Tensor:
         return self.inner.embed(self.mixed(batch))
+
+    def logits_absent(self, batch: Batch, modality: str) -> Tensor:
+        return self.inner.logits_absent(self.mixed(batch), modality)

@@ -42,7 +42,8 @@ class RunResult:
     `metrics` maps ``dev/<metric>`` and ``test/<metric>`` to values in [0, 1]; `predictions` has
     columns ``id, label, prediction, prob/<class>`` (+ ``consistent`` when the corpus records it);
     `curves` lists per-epoch dicts (``epoch, train/loss, train/<term>, dev/<metric>``);
-    `balance` the loss balance measured on the first training steps (`merbench.train.balance`).
+    `balance` the loss balance measured on the first training steps (`merbench.train.balance`);
+    `weights` the state dict of the selected model (what scored the test split).
     """
 
     metrics: dict[str, float]
@@ -53,6 +54,7 @@ class RunResult:
     embeddings: np.ndarray | None = None
     balance: BalanceLog = field(default_factory=BalanceLog)
     precision: str = "fp32"  # the resolved precision the run trained in (fp32, bf16, fp16)
+    weights: dict[str, torch.Tensor] | None = None  # the selected state dict, on the CPU
 
 
 def seed_everything(seed: int) -> None:
@@ -209,6 +211,7 @@ def train_one(
         embeddings=test_embeds,
         balance=meter.log(),
         precision=precision.name,
+        weights={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
     )
 
 
