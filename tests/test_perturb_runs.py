@@ -116,6 +116,29 @@ def test_a_condition_added_later_is_evaluated_without_training(evaluated, merben
     assert "evaluating" not in again.stdout  # complete: nothing evaluated twice
 
 
+def test_asr_text_is_a_condition_read_from_transcripts_of_the_test_speech(
+    evaluated, merbench
+) -> None:
+    import json
+
+    env, _, _ = evaluated
+    before = entries(env)
+    out = merbench(env, *RUN, "--perturb", "text=asr", "--no-table")
+    assert out.returncode == 0, out.stderr
+    assert "evaluating 2 runs under text=asr" in out.stdout
+    [transcripts] = (Path(env["MERBENCH_CACHE"]) / "transcripts").glob("*.json")
+    heard = json.loads(transcripts.read_text("utf-8"))["transcripts"]
+    assert len(heard) == 16  # the test speech of fold1 and fold2 (8 utterances each), once
+    assert all(text.strip() for text in heard.values())
+    assert len(entries(env) - before) == 2  # the text features of the two heard test sets
+    client, runs = store_runs(env)
+    for run in runs:  # scored on every test utterance, from the stored weights
+        clean = artifact(client, run.info.run_id, "predictions.parquet")
+        asr = artifact(client, run.info.run_id, "conditions/text-asr/predictions.parquet")
+        assert list(asr["id"]) == list(clean["id"])
+        assert run.data.metrics["cond/text-asr/test/ua"] == pytest.approx(ua(asr))
+
+
 def test_a_run_without_stored_weights_is_one_error_line_not_retrained(evaluated, merbench) -> None:
     env, _, _ = evaluated
     weights = next((Path(env["MERBENCH_RESULTS"]) / "artifacts").rglob("weights.safetensors"))
