@@ -8,8 +8,20 @@ without a value prints a dash (``N/A`` on a reported row).
 
 from __future__ import annotations
 
+import math
+
 from merbench.report.view import CellView, RowView, TableView
 from merbench.report.wording import DAGGER, DDAGGER, REPORTED_MARK
+
+
+def mean_std_text(cell: tuple[float, float, int] | None) -> str:
+    """A ``(mean, std, runs)`` cell as ``mean ± std`` in percent with one decimal: the mean alone
+    when std is NaN (one run), "-" without runs. Used by the per-group, per-condition and
+    cross-corpus tables."""
+    if cell is None or cell[2] == 0:
+        return "-"
+    mean, std, _ = cell
+    return f"{100 * mean:.1f}" + ("" if math.isnan(std) else f" ± {100 * std:.1f}")
 
 
 def _number(value: float | None, digits: int) -> str:

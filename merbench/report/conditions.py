@@ -25,6 +25,7 @@ import pandas as pd
 from merbench.errors import UserError
 from merbench.experiment.conditions import ABSENT_TAG, CONDITIONS_TAG, PREFIX
 from merbench.report.aggregate import finished_runs, unit_matrix
+from merbench.report.cells import mean_std_text
 from merbench.report.compare import compare_rows
 from merbench.report.protocols import headline_metrics
 from merbench.report.stats import holm
@@ -197,13 +198,6 @@ def caption(
     return text
 
 
-def pct(cell: tuple[float, float, int] | None) -> str:
-    if cell is None or cell[2] == 0:
-        return "-"
-    mean, std, _ = cell
-    return f"{100 * mean:.1f}" + ("" if math.isnan(std) else f" ± {100 * std:.1f}")
-
-
 def table_records(table: ConditionTable) -> list[list[str]]:
     """Text cells, one row block per condition: condition, configuration, value, Δ, p, runs."""
     lines = []
@@ -216,7 +210,7 @@ def table_records(table: ConditionTable) -> list[list[str]]:
                 delta = f"{100 * diff[0]:+.1f}" + ("†" if diff[2] else "")
                 p = "-" if np.isnan(diff[1]) else f"{diff[1]:.3g}"
             runs = str(cell[2]) if cell is not None else "0"
-            lines.append([label, row, pct(cell), delta, p, runs])
+            lines.append([label, row, mean_std_text(cell), delta, p, runs])
     return lines
 
 

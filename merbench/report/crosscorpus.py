@@ -26,6 +26,7 @@ import pandas as pd
 from merbench.data.crosscorpus import meeting_note
 from merbench.errors import UserError
 from merbench.report.aggregate import cell_of, finished_runs, unit_matrix
+from merbench.report.cells import mean_std_text
 from merbench.report.compare import compare_rows
 from merbench.report.protocols import headline_metrics
 
@@ -137,9 +138,7 @@ def _cell_text(matrix: CrossMatrix, row: str, train: str, test: str) -> str:
     cell = matrix.cells.get((row, train, test))
     if cell is None:
         return "-"
-    mean, std, _ = cell
-    text = f"{100 * mean:.1f}" + ("" if math.isnan(std) else f" ± {100 * std:.1f}")
-    return text + (" †" if (row, train, test) in matrix.marked else "")
+    return mean_std_text(cell) + (" †" if (row, train, test) in matrix.marked else "")
 
 
 def caption(matrix: CrossMatrix) -> str:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from merbench.errors import UserError
 from merbench.report.aggregate import finished_runs
+from merbench.report.cells import mean_std_text
 
 GROUPINGS = ("class", "speaker", "gender", "length")
 #: The predictions column each grouping reads.
@@ -135,18 +136,10 @@ def _ordered(groups: np.ndarray, by: str) -> list[str]:
     return sorted(str(g) for g in groups)
 
 
-def cell_text(cell: tuple[float, float, int] | None) -> str:
-    """``mean ± std`` in percent with one decimal; the mean alone with one run; "-" when none."""
-    if cell is None:
-        return "-"
-    mean, std, _ = cell
-    return f"{100 * mean:.1f}" + ("" if math.isnan(std) else f" ± {100 * std:.1f}")
-
-
 def wide_frame(table: GroupTable) -> pd.DataFrame:
     """The table as a DataFrame of text cells: ``by``, ``n`` and one column per configuration."""
     return pd.DataFrame(
-        [[g, table.counts[g], *(cell_text(table.cells.get((g, r))) for r in table.rows)]
+        [[g, table.counts[g], *(mean_std_text(table.cells.get((g, r))) for r in table.rows)]
          for g in table.groups],
         columns=[table.by, "n", *table.rows],
     )  # fmt: skip
