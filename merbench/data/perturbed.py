@@ -18,6 +18,7 @@ import numpy as np
 
 from merbench.data.base import Corpus, Utterance
 from merbench.data.noise import NOISE_KINDS, add_noise, utterance_rng
+from merbench.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,6 @@ class NoisyCorpus(Corpus):
 def noisy_test_set(corpus: Corpus, test_ids: tuple[str, ...], noise: Noise) -> NoisyCorpus:
     """The utterances `test_ids` of `corpus` (in that order) as a `NoisyCorpus` with `noise`."""
     if noise.kind not in NOISE_KINDS:
-        from merbench.errors import UserError
-
         raise UserError(f"noise {noise.kind!r}: expected one of {', '.join(NOISE_KINDS)}")
     return NoisyCorpus(
         name=corpus.name,
